@@ -7,13 +7,23 @@ use prost::Message;
 
 const PROTO_ROOT: &str = "../../proto";
 const PACKAGES: &[&str] = &[
-    "common", "tenant", "ingest", "baseline", "detection", "response", "feedback",
+    "common",
+    "tenant",
+    "ingest",
+    "baseline",
+    "detection",
+    "response",
+    "feedback",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files: Vec<PathBuf> = PACKAGES
         .iter()
-        .map(|package| PathBuf::from(format!("{PROTO_ROOT}/tokenwatch/{package}/v1/{package}.proto")))
+        .map(|package| {
+            PathBuf::from(format!(
+                "{PROTO_ROOT}/tokenwatch/{package}/v1/{package}.proto"
+            ))
+        })
         .collect();
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

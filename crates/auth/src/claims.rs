@@ -58,7 +58,10 @@ impl FromStr for Role {
             .find(|role| role.as_str() == text)
             .ok_or_else(|| {
                 let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                format!("unknown role {text:?}, expected one of {}", names.join(", "))
+                format!(
+                    "unknown role {text:?}, expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -117,8 +120,7 @@ impl Claims {
             .iter()
             .filter_map(|name| name.parse().ok())
             .collect();
-        let tenants = if roles.contains(&Role::MspAdmin) || wire.tenants.iter().any(|t| t == "*")
-        {
+        let tenants = if roles.contains(&Role::MspAdmin) || wire.tenants.iter().any(|t| t == "*") {
             TenantScope::All
         } else {
             // An entry that is not a GUID can never match a request; dropping it is safe.

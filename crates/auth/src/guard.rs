@@ -134,13 +134,13 @@ mod tests {
     }
 
     fn verifier() -> Verifier {
-        Verifier::builder(ISSUER, AUDIENCE)
+        let mut builder = Verifier::builder(ISSUER, AUDIENCE);
+        builder
             .public_key_pem("rsa", &testdata("rsa_public.pem"), None)
             .unwrap()
             .public_key_pem("ec", &testdata("ec_public.pem"), None)
-            .unwrap()
-            .build()
-            .unwrap()
+            .unwrap();
+        builder.build().unwrap()
     }
 
     fn signer(name: &str) -> Signer {
@@ -195,7 +195,10 @@ mod tests {
             format!("{none_header}.{payload}"),
             confused,
             foreign,
-            format!("{header}.{tampered_payload}.{}", good.rsplit('.').next().unwrap()),
+            format!(
+                "{header}.{tampered_payload}.{}",
+                good.rsplit('.').next().unwrap()
+            ),
             "not-a-jwt".to_owned(),
         ] {
             let status = intercept(verifier(), Some(&bad)).unwrap_err();

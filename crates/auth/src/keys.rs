@@ -62,11 +62,11 @@ pub struct VerifierBuilder {
 impl VerifierBuilder {
     /// Adds an RSA (RS256) or EC P-256 (ES256) public key in PEM.
     pub fn public_key_pem(
-        mut self,
+        &mut self,
         source_name: &str,
         pem: &[u8],
         key_id: Option<String>,
-    ) -> Result<Self, AuthError> {
+    ) -> Result<&mut Self, AuthError> {
         let (algorithm, key) = if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
             (Algorithm::RS256, key)
         } else if let Ok(key) = DecodingKey::from_ec_pem(pem) {
@@ -86,7 +86,7 @@ impl VerifierBuilder {
     }
 
     /// Adds every RS256 and ES256 key of a JWKS document (as an identity provider publishes it).
-    pub fn jwks_json(mut self, source_name: &str, json: &[u8]) -> Result<Self, AuthError> {
+    pub fn jwks_json(&mut self, source_name: &str, json: &[u8]) -> Result<&mut Self, AuthError> {
         let key_error = |reason: String| AuthError::Key {
             source_name: source_name.to_owned(),
             reason,
@@ -115,7 +115,7 @@ impl VerifierBuilder {
     }
 
     /// Adds a shared HS256 secret. Only for local development: anyone who can verify can mint.
-    pub fn development_secret(mut self, secret: &[u8]) -> Result<Self, AuthError> {
+    pub fn development_secret(&mut self, secret: &[u8]) -> Result<&mut Self, AuthError> {
         if secret.len() < 32 {
             return Err(AuthError::Key {
                 source_name: "development secret".to_owned(),
@@ -131,7 +131,7 @@ impl VerifierBuilder {
     }
 
     /// Finishes the verifier; refuses to build one that could accept nothing.
-    pub fn build(self) -> Result<Verifier, AuthError> {
+    pub fn build(&self) -> Result<Verifier, AuthError> {
         if self.keys.is_empty() {
             return Err(AuthError::Key {
                 source_name: "configuration".to_owned(),
@@ -139,9 +139,9 @@ impl VerifierBuilder {
             });
         }
         Ok(Verifier {
-            issuer: self.issuer,
-            audience: self.audience,
-            keys: self.keys,
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            keys: self.keys.clone(),
         })
     }
 }

@@ -98,6 +98,8 @@ impl Permission {
                     | FindingsRead
                     | SessionsEvaluate
                     | WeightsRead
+                    | VerdictsRead
+                    | SuppressionsRead
                     | ActionsRead
                     | ActionsPropose
             ),

@@ -7,7 +7,12 @@
 //!   [`common`], [`tenant`], [`ingest`], [`baseline`], [`detection`], [`response`], [`feedback`];
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors of every package (and the well-known types
 //!   they import), for server reflection and for tests that enumerate every RPC;
-//! - [`SERVICE_NAMES`]: the fully qualified name of every service, for health reporting.
+//! - [`SERVICE_NAMES`]: the fully qualified name of every service, for health reporting;
+//! - `convert`: hand-written conversions between domain types and messages.
+
+mod convert;
+
+pub use convert::{from_timestamp, to_timestamp};
 
 pub use prost;
 pub use prost_types;
@@ -21,6 +26,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 /// Shared types: severities, statuses, contexts, weight sets.
 pub mod common {
     /// Version 1.
+    #[allow(clippy::all, clippy::clone_on_ref_ptr, missing_debug_implementations)]
     pub mod v1 {
         tonic::include_proto!("tokenwatch.common.v1");
     }
@@ -29,6 +35,7 @@ pub mod common {
 /// The registry of customer tenants.
 pub mod tenant {
     /// Version 1.
+    #[allow(clippy::all, clippy::clone_on_ref_ptr, missing_debug_implementations)]
     pub mod v1 {
         tonic::include_proto!("tokenwatch.tenant.v1");
     }
@@ -37,6 +44,7 @@ pub mod tenant {
 /// Record ingestion.
 pub mod ingest {
     /// Version 1.
+    #[allow(clippy::all, clippy::clone_on_ref_ptr, missing_debug_implementations)]
     pub mod v1 {
         tonic::include_proto!("tokenwatch.ingest.v1");
     }
@@ -45,6 +53,7 @@ pub mod ingest {
 /// User baselines.
 pub mod baseline {
     /// Version 1.
+    #[allow(clippy::all, clippy::clone_on_ref_ptr, missing_debug_implementations)]
     pub mod v1 {
         tonic::include_proto!("tokenwatch.baseline.v1");
     }
@@ -53,6 +62,7 @@ pub mod baseline {
 /// Findings and scoring.
 pub mod detection {
     /// Version 1.
+    #[allow(clippy::all, clippy::clone_on_ref_ptr, missing_debug_implementations)]
     pub mod v1 {
         tonic::include_proto!("tokenwatch.detection.v1");
     }
@@ -61,6 +71,7 @@ pub mod detection {
 /// Response actions through Microsoft Graph.
 pub mod response {
     /// Version 1.
+    #[allow(clippy::all, clippy::clone_on_ref_ptr, missing_debug_implementations)]
     pub mod v1 {
         tonic::include_proto!("tokenwatch.response.v1");
     }
@@ -69,6 +80,7 @@ pub mod response {
 /// Verdicts, weight history and suppressions.
 pub mod feedback {
     /// Version 1.
+    #[allow(clippy::all, clippy::clone_on_ref_ptr, missing_debug_implementations)]
     pub mod v1 {
         tonic::include_proto!("tokenwatch.feedback.v1");
     }
@@ -113,7 +125,11 @@ mod tests {
     fn every_tenant_scoped_request_carries_tenant_id_first() {
         // Auth checks, and the auth matrix test, rely on this convention.
         let set = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).unwrap();
-        for file in set.file.iter().filter(|f| f.package().starts_with("tokenwatch.")) {
+        for file in set
+            .file
+            .iter()
+            .filter(|f| f.package().starts_with("tokenwatch."))
+        {
             for service in &file.service {
                 for method in &service.method {
                     let input = method.input_type().rsplit('.').next().unwrap();

@@ -1,0 +1,420 @@
+//! Configuration of the `tokenwatch` binary: typed structs read from flags and environment
+//! variables (a flag wins over its variable), validated before anything starts so that a
+//! misconfiguration fails with every problem listed at once.
+//!
+//! # Layout
+//!
+//! - [`ServerConfig`]: what `serve` and `migrate` need (addresses, Postgres, Redis);
+//! - [`AuthConfig`]: token verification keys and development signing;
+//! - [`LogConfig`]: log format and filter;
+//! - [`ClientConfig`]: what the client commands need (server URL, token);
+//! - [`ConfigError`]: the problems found.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use tokenwatch_auth::{Signer, Verifier};
+
+/// Everything wrong with a configuration, listed together.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct ConfigError {
+    /// One line per problem, naming the flag and variable to fix.
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn check(problems: Vec<String>) -> Result<(), ConfigError> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+/// Where the server listens and what it stores in.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct ServerConfig {
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "TOKENWATCH_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Address of the Prometheus metrics endpoint (HTTP, /metrics); "off" disables it.
+    #[arg(
+        long,
+        env = "TOKENWATCH_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
+    pub metrics_listen: String,
+
+    /// Postgres connection URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[serde(serialize_with = "redacted_url")]
+    pub database_url: Option<String>,
+
+    /// Most connections the pool opens.
+    #[arg(
+        long,
+        env = "TOKENWATCH_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
+    pub database_max_connections: u32,
+
+    /// Redis connection URL.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    #[serde(serialize_with = "redacted_url")]
+    pub redis_url: Option<String>,
+}
+
+impl ServerConfig {
+    /// The metrics address, or `None` when disabled.
+    pub fn metrics_address(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.metrics_listen.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        self.metrics_listen
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError {
+                problems: vec![format!(
+                    "--metrics-listen / TOKENWATCH_METRICS_LISTEN {:?} is not host:port or \"off\"",
+                    self.metrics_listen
+                )],
+            })
+    }
+
+    /// Checks what `serve` needs: both stores and a valid metrics address.
+    pub fn validate_for_serve(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        problems.extend(check_url(
+            "--database-url / DATABASE_URL",
+            self.database_url.as_deref(),
+            &["postgres", "postgresql"],
+        ));
+        problems.extend(check_url(
+            "--redis-url / REDIS_URL",
+            self.redis_url.as_deref(),
+            &["redis", "rediss"],
+        ));
+        if let Err(error) = self.metrics_address() {
+            problems.extend(error.problems);
+        }
+        if self.database_max_connections == 0 {
+            problems.push("TOKENWATCH_DATABASE_MAX_CONNECTIONS must be at least 1".to_owned());
+        }
+        ConfigError::check(problems)
+    }
+
+    /// The database URL, once validated.
+    pub fn database_url(&self) -> Result<&str, ConfigError> {
+        let problems = check_url(
+            "--database-url / DATABASE_URL",
+            self.database_url.as_deref(),
+            &["postgres", "postgresql"],
+        );
+        ConfigError::check(problems.into_iter().collect())?;
+        Ok(self.database_url.as_deref().unwrap_or_default())
+    }
+}
+
+fn check_url(name: &str, url: Option<&str>, schemes: &[&str]) -> Option<String> {
+    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+        return Some(format!(
+            "{name} is not set (after `make up`, `source .run/env`)"
+        ));
+    };
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some(scheme) if schemes.contains(&scheme) => None,
+        _ => Some(format!(
+            "{name} must start with {}://",
+            schemes.join(":// or ")
+        )),
+    }
+}
+
+fn redacted_url<S: serde::Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => s.serialize_some(&redact_password(url)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/...`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// How tokens are verified and, for development, minted.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct AuthConfig {
+    /// Expected `iss` of every token.
+    #[arg(long, env = "TOKENWATCH_JWT_ISSUER", default_value = "tokenwatch")]
+    pub jwt_issuer: String,
+
+    /// Expected `aud` of every token.
+    #[arg(long, env = "TOKENWATCH_JWT_AUDIENCE", default_value = "tokenwatch")]
+    pub jwt_audience: String,
+
+    /// RS256 or ES256 public keys (PEM files) that tokens may be signed with; comma-separated.
+    #[arg(long, env = "TOKENWATCH_JWT_PUBLIC_KEYS", value_delimiter = ',')]
+    pub jwt_public_keys: Vec<PathBuf>,
+
+    /// A JWKS file (as an identity provider publishes it) with RS256/ES256 keys.
+    #[arg(long, env = "TOKENWATCH_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// Private key (PEM) that `token issue` signs with, if not the development secret.
+    #[arg(long, env = "TOKENWATCH_JWT_PRIVATE_KEY")]
+    pub jwt_private_key: Option<PathBuf>,
+
+    /// Accept HS256 tokens signed with the development secret. Never in production.
+    #[arg(long, env = "TOKENWATCH_DEV_AUTH", default_value_t = false)]
+    pub dev_auth: bool,
+
+    /// The shared HS256 secret for development tokens (at least 32 bytes).
+    #[arg(long, env = "TOKENWATCH_DEV_JWT_SECRET", hide_env_values = true)]
+    #[serde(serialize_with = "redacted_secret")]
+    pub dev_jwt_secret: Option<SecretString>,
+}
+
+fn redacted_secret<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if secret.is_some() { "***" } else { "" })
+}
+
+impl AuthConfig {
+    fn development_secret(&self) -> Result<Option<&[u8]>, ConfigError> {
+        if !self.dev_auth {
+            return Ok(None);
+        }
+        match &self.dev_jwt_secret {
+            Some(secret) => Ok(Some(secret.expose_secret().as_bytes())),
+            None => Err(ConfigError {
+                problems: vec![
+                    "--dev-auth / TOKENWATCH_DEV_AUTH needs --dev-jwt-secret / TOKENWATCH_DEV_JWT_SECRET"
+                        .to_owned(),
+                ],
+            }),
+        }
+    }
+
+    /// Builds the verifier from every configured key; reads the key files now, so a missing or
+    /// unreadable file stops the start.
+    pub fn verifier(&self) -> Result<Verifier, ConfigError> {
+        let mut problems = Vec::new();
+        let mut builder = Verifier::builder(&self.jwt_issuer, &self.jwt_audience);
+        for path in &self.jwt_public_keys {
+            let added = read(path).and_then(|pem| {
+                builder
+                    .public_key_pem(&path.display().to_string(), &pem, None)
+                    .map_err(|e| e.to_string())
+            });
+            problems.extend(added.err());
+        }
+        if let Some(path) = &self.jwks_file {
+            let added = read(path).and_then(|json| {
+                builder
+                    .jwks_json(&path.display().to_string(), &json)
+                    .map_err(|e| e.to_string())
+            });
+            problems.extend(added.err());
+        }
+        match self.development_secret() {
+            Ok(Some(secret)) => {
+                let added = builder.development_secret(secret);
+                problems.extend(
+                    added
+                        .err()
+                        .map(|e| format!("TOKENWATCH_DEV_JWT_SECRET: {e}")),
+                );
+            }
+            Ok(None) => {}
+            Err(error) => problems.extend(error.problems),
+        }
+        ConfigError::check(problems)?;
+        builder.build().map_err(|_| ConfigError {
+            problems: vec![
+                "no token verification key: set TOKENWATCH_JWT_PUBLIC_KEYS or TOKENWATCH_JWKS_FILE \
+                 (or TOKENWATCH_DEV_AUTH=true with TOKENWATCH_DEV_JWT_SECRET for development)"
+                    .to_owned(),
+            ],
+        })
+    }
+
+    /// The signer `token issue` uses: the private key if configured, else the development
+    /// secret when development auth is on.
+    pub fn signer(&self) -> Result<Signer, ConfigError> {
+        if let Some(path) = &self.jwt_private_key {
+            let pem = read(path).map_err(|problem| ConfigError {
+                problems: vec![problem],
+            })?;
+            return Signer::private_key_pem(
+                &path.display().to_string(),
+                &pem,
+                None,
+                &self.jwt_issuer,
+                &self.jwt_audience,
+            )
+            .map_err(|error| ConfigError {
+                problems: vec![error.to_string()],
+            });
+        }
+        match self.development_secret()? {
+            Some(secret) => Ok(Signer::development_secret(
+                secret,
+                &self.jwt_issuer,
+                &self.jwt_audience,
+            )),
+            None => Err(ConfigError {
+                problems: vec![
+                    "nothing to sign with: set TOKENWATCH_JWT_PRIVATE_KEY, or TOKENWATCH_DEV_AUTH=true \
+                     with TOKENWATCH_DEV_JWT_SECRET (`source .run/env` after `make up` sets both)"
+                        .to_owned(),
+                ],
+            }),
+        }
+    }
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log pipelines.
+    Json,
+    /// Human-readable, for terminals.
+    Pretty,
+}
+
+/// What is logged and how.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct LogConfig {
+    /// Log format.
+    #[arg(
+        long,
+        env = "TOKENWATCH_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Log filter in `tracing` syntax (e.g. `info,tokenwatch_ingest=debug`).
+    #[arg(long, env = "TOKENWATCH_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+/// Where client commands connect, and as whom.
+#[derive(Debug, Clone, Args)]
+pub struct ClientConfig {
+    /// URL of a tokenwatch server.
+    #[arg(
+        long,
+        env = "TOKENWATCH_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+
+    /// Bearer token (`tokenwatch token issue` mints one for development).
+    #[arg(long, env = "TOKENWATCH_TOKEN", hide_env_values = true)]
+    pub token: Option<SecretString>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(database_url: Option<&str>, redis_url: Option<&str>, metrics: &str) -> ServerConfig {
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            metrics_listen: metrics.to_owned(),
+            database_url: database_url.map(str::to_owned),
+            database_max_connections: 4,
+            redis_url: redis_url.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let error = server(None, Some("http://nope"), "everywhere")
+            .validate_for_serve()
+            .unwrap_err();
+        assert_eq!(error.problems.len(), 3, "{error}");
+        let text = error.to_string();
+        assert!(text.contains("DATABASE_URL is not set"));
+        assert!(text.contains("REDIS_URL must start with redis://"));
+        assert!(text.contains("TOKENWATCH_METRICS_LISTEN"));
+    }
+
+    #[test]
+    fn a_complete_config_validates() {
+        let config = server(
+            Some("postgres://tw@127.0.0.1:5432/tw"),
+            Some("redis://127.0.0.1:6379"),
+            "off",
+        );
+        config.validate_for_serve().unwrap();
+        assert_eq!(config.metrics_address().unwrap(), None);
+    }
+
+    #[test]
+    fn printed_config_hides_passwords_and_secrets() {
+        let config = server(Some("postgres://tw:hunter2@db/tw"), None, "off");
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(!json.contains("hunter2"), "{json}");
+        assert!(json.contains("postgres://tw:***@db/tw"));
+        let auth = AuthConfig {
+            jwt_issuer: "tokenwatch".to_owned(),
+            jwt_audience: "tokenwatch".to_owned(),
+            jwt_public_keys: vec![],
+            jwks_file: None,
+            jwt_private_key: None,
+            dev_auth: true,
+            dev_jwt_secret: Some(SecretString::from("s3cret-s3cret-s3cret-s3cret-s3cret")),
+        };
+        let json = serde_json::to_string(&auth).unwrap();
+        assert!(!json.contains("s3cret"), "{json}");
+    }
+
+    #[test]
+    fn verifier_needs_a_key_and_reports_bad_files() {
+        let mut auth = AuthConfig {
+            jwt_issuer: "tokenwatch".to_owned(),
+            jwt_audience: "tokenwatch".to_owned(),
+            jwt_public_keys: vec![PathBuf::from("/nonexistent/key.pem")],
+            jwks_file: None,
+            jwt_private_key: None,
+            dev_auth: true,
+            dev_jwt_secret: None,
+        };
+        let error = auth.verifier().unwrap_err();
+        assert_eq!(error.problems.len(), 2, "{error}");
+        auth.jwt_public_keys.clear();
+        auth.dev_jwt_secret = Some(SecretString::from("0123456789abcdef0123456789abcdef"));
+        auth.verifier().unwrap();
+        auth.signer().unwrap();
+        auth.dev_auth = false;
+        assert!(auth.verifier().is_err());
+        assert!(auth.signer().is_err());
+    }
+}

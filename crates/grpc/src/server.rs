@@ -1,0 +1,123 @@
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
+
+use tokenwatch_proto::tonic;
+use tokenwatch_proto::tonic::body::Body;
+use tokenwatch_proto::tonic::server::NamedService;
+use tokenwatch_proto::tonic::service::RoutesBuilder;
+use tokenwatch_proto::tonic::transport::Server;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+use tower::Service;
+
+use crate::ObserveLayer;
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum GrpcError {
+    /// Reflection could not be built from the descriptors.
+    #[error("cannot build reflection")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("grpc transport failed")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// The services one process hosts, collected before the server starts.
+#[derive(Debug, Default)]
+pub struct ServiceSet {
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl ServiceSet {
+    /// Adds a service; its name is reported by health and listed by reflection.
+    pub fn add<S>(&mut self, service: S) -> &mut Self
+    where
+        S: Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Names of the services added so far.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+}
+
+/// Serves `services` on `listener` until `shutdown` completes, then reports every service
+/// NOT_SERVING and drains in-flight calls.
+pub async fn serve(
+    listener: TcpListener,
+    services: ServiceSet,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), GrpcError> {
+    let ServiceSet { routes, names } = services;
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+
+    let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+        let builder = builder
+            .register_encoded_file_descriptor_set(tokenwatch_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health")
+            .with_service_name("grpc.reflection.v1.ServerReflection")
+            .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+        names
+            .iter()
+            .fold(builder, |builder, name| builder.with_service_name(*name))
+    };
+    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;
+    let reflection_v1alpha =
+        reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
+
+    for name in &names {
+        health_reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    health_reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+
+    let address = listener.local_addr().ok();
+    tracing::info!(address = ?address, enabled_services = ?names, "serving grpc");
+
+    let reporter = health_reporter.clone();
+    let names_for_shutdown = names.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Tell load balancers first, then stop accepting and drain.
+        for name in names_for_shutdown.iter().copied().chain([""]) {
+            reporter
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        tracing::info!("grpc server draining");
+    };
+
+    Server::builder()
+        .max_connection_age(Duration::from_secs(30 * 60))
+        .max_connection_age_grace(Duration::from_secs(60))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(ObserveLayer)
+        .add_routes(routes.routes())
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    tracing::info!("grpc server stopped");
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! One process, any subset of the services: what `tokenwatch serve` runs and what the
+//! end-to-end tests start on port 0.
+//!
+//! [`Stores::open`] connects Postgres (migrating it and preparing event partitions) and Redis;
+//! [`compose`] mounts the tenant registry plus the services asked for; [`run`] serves them
+//! until the shutdown future completes.
+
+use std::fmt;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{Months, Utc};
+use tokenwatch_auth::{AuthInterceptor, Verifier};
+use tokenwatch_cache::{Cache, CacheError};
+use tokenwatch_grpc::{GrpcError, ServiceSet};
+use tokenwatch_storage::{Database, StorageError};
+use tokio::net::TcpListener;
+
+/// Months of event partitions created at start; ingest creates others on demand.
+const PARTITION_MONTHS_BACK: u32 = 12;
+const PARTITION_MONTHS_AHEAD: u32 = 2;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Postgres could not be connected, migrated or prepared.
+    #[error("postgres: {0}")]
+    Storage(#[from] StorageError),
+    /// Redis could not be reached.
+    #[error("redis: {0}")]
+    Cache(#[from] CacheError),
+    /// The gRPC server failed.
+    #[error("grpc: {0}")]
+    Grpc(#[from] GrpcError),
+}
+
+/// A service `serve` can host. The tenant registry is always hosted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceName {
+    /// `tokenwatch.ingest.v1.IngestService`
+    Ingest,
+    /// `tokenwatch.baseline.v1.BaselineService`
+    Baseline,
+    /// `tokenwatch.detection.v1.DetectionService`
+    Detection,
+    /// `tokenwatch.response.v1.ResponseService`
+    Response,
+    /// `tokenwatch.feedback.v1.FeedbackService`
+    Feedback,
+}
+
+impl ServiceName {
+    /// Every service, in the order `--services` lists them.
+    pub const ALL: [ServiceName; 5] = [
+        ServiceName::Ingest,
+        ServiceName::Baseline,
+        ServiceName::Detection,
+        ServiceName::Response,
+        ServiceName::Feedback,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ServiceName::Ingest => "ingest",
+            ServiceName::Baseline => "baseline",
+            ServiceName::Detection => "detection",
+            ServiceName::Response => "response",
+            ServiceName::Feedback => "feedback",
+        }
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ServiceName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ServiceName::ALL
+            .into_iter()
+            .find(|name| name.as_str() == text.trim())
+            .ok_or_else(|| {
+                format!("unknown service {text:?}, expected ingest, baseline, detection, response or feedback")
+            })
+    }
+}
+
+/// The stores every service shares.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Postgres, migrated.
+    pub database: Database,
+    /// Redis, answering.
+    pub cache: Cache,
+}
+
+impl Stores {
+    /// Connects and prepares both stores: creates and migrates the database, creates the
+    /// event partitions around now, and checks that Redis answers.
+    pub async fn open(
+        database_url: &str,
+        max_connections: u32,
+        redis_url: &str,
+    ) -> Result<Self, ServerError> {
+        let database = Database::connect(database_url, max_connections).await?;
+        database.migrate().await?;
+        let now = Utc::now();
+        tokenwatch_storage::ensure_event_partitions(
+            &database,
+            now - Months::new(PARTITION_MONTHS_BACK),
+            now + Months::new(PARTITION_MONTHS_AHEAD),
+        )
+        .await?;
+        let cache = Cache::connect(redis_url).await?;
+        cache.ping().await?;
+        Ok(Stores { database, cache })
+    }
+}
+
+/// Mounts the tenant registry and each wanted service (all when `wanted` is empty).
+pub fn compose(wanted: &[ServiceName], stores: &Stores, verifier: Arc<Verifier>) -> ServiceSet {
+    let auth = AuthInterceptor::new(verifier);
+    let hosts = |name| wanted.is_empty() || wanted.contains(&name);
+    let mut services = ServiceSet::default();
+    tokenwatch_tenant::add_to(&mut services, stores.database.clone(), auth.clone());
+    if hosts(ServiceName::Ingest) {
+        tokenwatch_ingest::add_to(&mut services, auth.clone());
+    }
+    if hosts(ServiceName::Baseline) {
+        tokenwatch_baseline::add_to(&mut services, auth.clone());
+    }
+    if hosts(ServiceName::Detection) {
+        tokenwatch_detection::add_to(&mut services, auth.clone());
+    }
+    if hosts(ServiceName::Response) {
+        tokenwatch_response::add_to(&mut services, auth.clone());
+    }
+    if hosts(ServiceName::Feedback) {
+        tokenwatch_feedback::add_to(&mut services, auth);
+    }
+    services
+}
+
+/// Serves the composed services on `listener` until `shutdown` completes, then closes the
+/// database pool.
+pub async fn run(
+    listener: TcpListener,
+    wanted: &[ServiceName],
+    stores: Stores,
+    verifier: Arc<Verifier>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let services = compose(wanted, &stores, verifier);
+    tokenwatch_grpc::serve(listener, services, shutdown).await?;
+    stores.database.close().await;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+use std::time::Duration;
+
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use tokenwatch_types::TenantId;
+
+use crate::{MIGRATOR, StorageResult};
+
+/// A transaction confined by row-level security to one tenant.
+pub type TenantTx = Transaction<'static, Postgres>;
+
+/// The connection pool and the ways to open transactions on it.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: PgPool,
+}
+
+impl Database {
+    /// Connects, creating the database first if it does not exist (a fresh local cluster has
+    /// only `postgres`).
+    pub async fn connect(url: &str, max_connections: u32) -> StorageResult<Self> {
+        if !sqlx::Postgres::database_exists(url).await? {
+            tracing::info!("creating database");
+            if let Err(error) = sqlx::Postgres::create_database(url).await {
+                // Another process may have created it in the meantime.
+                if !sqlx::Postgres::database_exists(url).await? {
+                    return Err(error.into());
+                }
+            }
+        }
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.application_name("tokenwatch"))
+            .await?;
+        Ok(Database { pool })
+    }
+
+    /// Applies every pending migration; safe to run concurrently from several processes
+    /// (sqlx holds an advisory lock).
+    pub async fn migrate(&self) -> StorageResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Opens a transaction confined to `tenant`: every row it reads or writes carries that
+    /// `tenant_id`, whatever the SQL says.
+    pub async fn tenant_tx(&self, tenant: TenantId) -> StorageResult<TenantTx> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET LOCAL ROLE tokenwatch_app")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Opens a transaction as the owner, outside row-level security. Only for operations that
+    /// span tenants by nature (the tenant registry, partition maintenance).
+    pub async fn owner_tx(&self) -> StorageResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> StorageResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for crates that run their own queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,61 @@
+use tokenwatch_error::{ServiceError, ServiceErrorCode};
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The object does not exist for this tenant.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// What was looked up ("tenant", "finding"...).
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The object exists already.
+    #[error("{kind} {id} already exists")]
+    AlreadyExists {
+        /// What was created.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A page token that this server did not hand out.
+    #[error("invalid page token")]
+    InvalidPageToken,
+    /// The database could not be reached or timed out.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other database failure.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            // Connection-level failures are worth a retry; everything else is a bug or bad data.
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StorageError::Unavailable(error)
+            }
+            other => StorageError::Database(other),
+        }
+    }
+}
+
+impl ServiceError for StorageError {
+    fn error_code(&self) -> ServiceErrorCode {
+        match self {
+            StorageError::NotFound { .. } => ServiceErrorCode::NotFound,
+            StorageError::AlreadyExists { .. } => ServiceErrorCode::AlreadyExists,
+            StorageError::InvalidPageToken => ServiceErrorCode::InvalidArgument,
+            StorageError::Unavailable(_) => ServiceErrorCode::Unavailable,
+            StorageError::Database(_) | StorageError::Migrate(_) => ServiceErrorCode::Internal,
+        }
+    }
+}
+
+/// Result of a storage operation.
+pub type StorageResult<T> = Result<T, StorageError>;

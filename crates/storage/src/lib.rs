@@ -1,0 +1,27 @@
+//! Postgres, the system of record.
+//!
+//! Two kinds of transaction exist. A tenant transaction ([`Database::tenant_tx`]) first assumes
+//! the `tokenwatch_app` role and sets `app.tenant_id`, so row-level security confines every
+//! statement to that tenant even if the SQL forgets its `WHERE tenant_id = ...`. An owner
+//! transaction ([`Database::owner_tx`]) is for the few operations that span tenants by nature:
+//! the tenant registry and partition maintenance.
+//!
+//! # Layout
+//!
+//! - `database`: [`Database`] (pool, creation, migrations, transactions);
+//! - `tenants`: the tenant registry ([`Tenant`], [`TenantPage`]);
+//! - `partitions`: monthly partitions of `events`;
+//! - `error`: [`StorageError`], [`StorageResult`].
+
+mod database;
+mod error;
+mod partitions;
+mod tenants;
+
+pub use database::{Database, TenantTx};
+pub use error::{StorageError, StorageResult};
+pub use partitions::{drop_event_partitions_before, ensure_event_partitions};
+pub use tenants::{Tenant, TenantPage, create_tenant, delete_tenant, get_tenant, list_tenants};
+
+/// The embedded migrations, applied by `tokenwatch migrate` and at `serve` start.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

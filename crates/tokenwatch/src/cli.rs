@@ -1,0 +1,167 @@
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokenwatch_auth::Role;
+use tokenwatch_config::{AuthConfig, ClientConfig, LogConfig, ServerConfig};
+use tokenwatch_server::ServiceName;
+
+/// Catches stolen Microsoft 365 sessions across an MSP's customer tenants.
+#[derive(Debug, Parser)]
+#[command(name = "tokenwatch", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) log: LogConfig,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run services: all of them, or those named with --services.
+    Serve(ServeArgs),
+    /// Create the database if needed and apply pending migrations.
+    Migrate(MigrateArgs),
+    /// Development tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Register, list, show and remove customer tenants (msp_admin for changes).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Services to host, comma-separated; all when omitted.
+    #[arg(long, env = "TOKENWATCH_SERVICES", value_delimiter = ',')]
+    pub(crate) services: Vec<ServiceName>,
+
+    #[command(flatten)]
+    pub(crate) server: ServerConfig,
+
+    #[command(flatten)]
+    pub(crate) auth: AuthConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Mint a token and print it (with the development secret, or TOKENWATCH_JWT_PRIVATE_KEY).
+    Issue(TokenIssueArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenIssueArgs {
+    /// Role to grant; repeat for several.
+    #[arg(long = "role", required = true)]
+    pub(crate) roles: Vec<Role>,
+
+    /// Tenant the token may act for; repeat for several, or "*" for all.
+    #[arg(long = "tenant")]
+    pub(crate) tenants: Vec<String>,
+
+    /// How long the token is valid (e.g. 30m, 12h, 7d).
+    #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
+    pub(crate) ttl: Duration,
+
+    /// The token's subject, recorded as the actor in audit trails.
+    #[arg(long, default_value = "dev@tokenwatch.local")]
+    pub(crate) subject: String,
+
+    #[command(flatten)]
+    pub(crate) auth: AuthConfig,
+}
+
+/// Output format of client commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Register a tenant by its Entra tenant id.
+    Add(TenantAddArgs),
+    /// List the tenants the caller may act for.
+    List(TenantListArgs),
+    /// Show one tenant.
+    Show(TenantRefArgs),
+    /// Remove a tenant and everything stored for it.
+    Remove(TenantRefArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantAddArgs {
+    /// The tenant's Entra tenant id (GUID).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// A name for the MSP's analysts.
+    #[arg(long)]
+    pub(crate) name: String,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantListArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantRefArgs {
+    /// The tenant's Entra tenant id (GUID).
+    #[arg(required_unless_present = "tenant_flag")]
+    pub(crate) tenant: Option<String>,
+
+    /// The same, as a flag.
+    #[arg(long = "tenant", id = "tenant_flag", conflicts_with = "tenant")]
+    pub(crate) tenant_flag: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+impl TenantRefArgs {
+    pub(crate) fn tenant(&self) -> &str {
+        self.tenant
+            .as_deref()
+            .or(self.tenant_flag.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective server configuration as JSON, secrets hidden.
+    Print(ConfigPrintArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigPrintArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerConfig,
+
+    #[command(flatten)]
+    pub(crate) auth: AuthConfig,
+}

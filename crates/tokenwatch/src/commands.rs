@@ -1,0 +1,6 @@
+//! One module per command that is not `serve`.
+
+pub(crate) mod config;
+pub(crate) mod migrate;
+pub(crate) mod tenant;
+pub(crate) mod token;

@@ -1,0 +1,112 @@
+use secrecy::ExposeSecret;
+use tokenwatch_config::ClientConfig;
+use tokenwatch_grpc::AuthedChannel;
+use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
+use tokenwatch_proto::tenant::v1::*;
+
+use crate::cli::{Format, TenantCommand};
+use crate::output;
+
+type Client = TenantServiceClient<AuthedChannel>;
+
+async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
+    let token = config.token.as_ref().map(|t| t.expose_secret().to_owned());
+    let channel = tokenwatch_grpc::connect(&config.server, token.as_deref()).await?;
+    Ok(TenantServiceClient::new(channel))
+}
+
+fn to_json(tenant: &Tenant) -> serde_json::Value {
+    let time = |t: &Option<tokenwatch_proto::prost_types::Timestamp>| {
+        t.as_ref()
+            .and_then(tokenwatch_proto::from_timestamp)
+            .map(|t| t.to_rfc3339())
+    };
+    serde_json::json!({
+        "tenant_id": tenant.tenant_id,
+        "display_name": tenant.display_name,
+        "create_time": time(&tenant.create_time),
+        "credentials_set": tenant.credentials_set,
+        "credentials_update_time": time(&tenant.credentials_update_time),
+    })
+}
+
+fn print(tenants: &[Tenant], format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => output::json(&serde_json::Value::Array(
+            tenants.iter().map(to_json).collect(),
+        ))?,
+        Format::Table => {
+            let rows: Vec<Vec<String>> = tenants
+                .iter()
+                .map(|t| {
+                    let json = to_json(t);
+                    vec![
+                        t.tenant_id.clone(),
+                        t.display_name.clone(),
+                        json["create_time"].as_str().unwrap_or_default().to_owned(),
+                        if t.credentials_set { "set" } else { "not set" }.to_owned(),
+                    ]
+                })
+                .collect();
+            output::table(&["TENANT", "NAME", "CREATED", "CREDENTIALS"], &rows)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a tenant command against the server.
+pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Add(args) => {
+            let response = client(&args.client)
+                .await?
+                .create_tenant(CreateTenantRequest {
+                    tenant_id: args.tenant,
+                    display_name: args.name,
+                })
+                .await?
+                .into_inner();
+            print(response.tenant.as_slice(), args.format)
+        }
+        TenantCommand::List(args) => {
+            let mut client = client(&args.client).await?;
+            let mut tenants = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_tenants(ListTenantsRequest {
+                        page_size: 0,
+                        page_token,
+                    })
+                    .await?
+                    .into_inner();
+                tenants.extend(page.tenants);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            print(&tenants, args.format)
+        }
+        TenantCommand::Show(args) => {
+            let response = client(&args.client)
+                .await?
+                .get_tenant(GetTenantRequest {
+                    tenant_id: args.tenant().to_owned(),
+                })
+                .await?
+                .into_inner();
+            print(response.tenant.as_slice(), args.format)
+        }
+        TenantCommand::Remove(args) => {
+            client(&args.client)
+                .await?
+                .delete_tenant(DeleteTenantRequest {
+                    tenant_id: args.tenant().to_owned(),
+                })
+                .await?;
+            output::line(&format!("removed tenant {}", args.tenant()))?;
+            Ok(())
+        }
+    }
+}

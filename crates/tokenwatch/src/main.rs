@@ -1,0 +1,44 @@
+//! `tokenwatch`: one binary that hosts any subset of the services (`serve`), prepares the
+//! database (`migrate`), mints development tokens (`token issue`), and talks to a running server
+//! (`tenant ...`).
+//!
+//! # Layout
+//!
+//! - `cli`: the command line;
+//! - `serve`: composes the services into one process;
+//! - `commands`: one module per client or maintenance command;
+//! - `output`: tables and JSON on stdout.
+
+mod cli;
+mod commands;
+mod output;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = tokenwatch_telemetry::init_logging(&cli.log) {
+        output::error(&error.into());
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Migrate(args) => commands::migrate::run(args).await,
+        Command::Token(command) => commands::token::run(command),
+        Command::Tenant(command) => commands::tenant::run(command).await,
+        Command::Config(command) => commands::config::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            output::error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}

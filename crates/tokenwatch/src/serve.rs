@@ -1,0 +1,65 @@
+//! `tokenwatch serve`: one process hosting the services asked for, on one address.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::ServeArgs;
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs {
+        services: wanted,
+        server,
+        auth,
+    } = args;
+    server.validate_for_serve()?;
+    let verifier = Arc::new(auth.verifier()?);
+    if auth.dev_auth {
+        tracing::warn!(
+            "development auth is on: hs256 tokens signed with the shared secret are accepted"
+        );
+    }
+    let stores = tokenwatch_server::Stores::open(
+        server.database_url()?,
+        server.database_max_connections,
+        server.redis_url.as_deref().unwrap_or_default(),
+    )
+    .await?;
+    if let Some(address) = server.metrics_address()? {
+        tokenwatch_telemetry::serve_metrics(address)?;
+    }
+    let listener = tokio::net::TcpListener::bind(server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", server.listen))?;
+    tokenwatch_server::run(listener, &wanted, stores, verifier, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!(signal = "interrupt", "shutting down"),
+        () = terminate => tracing::info!(signal = "terminate", "shutting down"),
+    }
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests against the Postgres and Redis that `make test` starts.
+//!
+//! - `auth_matrix`: every RPC of every service × every role × own/other tenant × bad tokens;
+//! - `storage`: migrations, primary keys, row-level security, partitions;
+//! - `serving`: health per service, reflection v1 and v1alpha, graceful shutdown;
+//! - `tenants`: the tenant registry over gRPC.
+
+mod auth_matrix;
+mod serving;
+mod storage;
+mod tenants;
+
+/// Two tenants for every test that needs a pair.
+pub(crate) const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+pub(crate) const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";

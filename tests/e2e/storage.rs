@@ -1,0 +1,247 @@
+//! The schema: migrations, tenant-first primary keys, row-level security, event partitions.
+
+use tokenwatch_storage::{Database, MIGRATOR};
+use tokenwatch_test_utils::{empty_database_url, test_database};
+use tokenwatch_types::TenantId;
+
+use crate::{TENANT_A, TENANT_B};
+
+fn tenant(id: &str) -> TenantId {
+    TenantId::parse(id).unwrap()
+}
+
+async fn register(database: &Database, id: &str) {
+    tokenwatch_storage::create_tenant(database, tenant(id), id, "test")
+        .await
+        .unwrap();
+}
+
+/// Inserts a quarantined record as the owner, outside row-level security.
+async fn quarantine_as_owner(database: &Database, id: &str, reason: &str) {
+    sqlx::query(
+        "INSERT INTO quarantine (tenant_id, quarantine_id, source_format, reason, content) \
+         VALUES ($1, gen_random_uuid(), 'test', $2, 'x')",
+    )
+    .bind(tenant(id).as_uuid())
+    .bind(reason)
+    .execute(database.pool())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_again() {
+    let database = Database::connect(&empty_database_url().await, 2)
+        .await
+        .unwrap();
+    database.migrate().await.unwrap();
+    database.migrate().await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(database.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied as usize, MIGRATOR.iter().count());
+    let mut tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+           AND c.relname <> '_sqlx_migrations' ORDER BY 1",
+    )
+    .fetch_all(database.pool())
+    .await
+    .unwrap();
+    tables.sort();
+    assert_eq!(
+        tables,
+        [
+            "actions",
+            "audit_log",
+            "events",
+            "findings",
+            "incidents",
+            "quarantine",
+            "raw_records",
+            "response_policies",
+            "sessions",
+            "suppressions",
+            "tenants",
+            "user_baselines",
+            "verdicts",
+            "weight_sets",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_table_leads_its_primary_key_with_tenant_id_and_enforces_rls() {
+    let database = test_database().await;
+    let rows: Vec<(String, Option<String>, bool, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, \
+                (SELECT a.attname::text FROM pg_index i \
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+                  WHERE i.indrelid = c.oid AND i.indisprimary), \
+                c.relrowsecurity, \
+                EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+           AND c.relname <> '_sqlx_migrations'",
+    )
+    .fetch_all(database.pool())
+    .await
+    .unwrap();
+    assert!(rows.len() >= 14);
+    for (table, first_key, rls, policy) in rows {
+        assert_eq!(first_key.as_deref(), Some("tenant_id"), "{table}");
+        assert!(rls && policy, "{table} lacks row-level security");
+    }
+}
+
+#[tokio::test]
+async fn rls_confines_sql_that_forgets_its_where_clause() {
+    let database = test_database().await;
+    register(&database, TENANT_A).await;
+    register(&database, TENANT_B).await;
+    for reason in ["a1", "a2"] {
+        quarantine_as_owner(&database, TENANT_A, reason).await;
+    }
+    quarantine_as_owner(&database, TENANT_B, "b1").await;
+
+    let mut tx = database.tenant_tx(tenant(TENANT_A)).await.unwrap();
+    let mut seen: Vec<String> = sqlx::query_scalar("SELECT reason FROM quarantine")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    seen.sort();
+    assert_eq!(seen, ["a1", "a2"]);
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(tenants, 1);
+    let updated = sqlx::query("UPDATE quarantine SET reason = 'changed'")
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(updated, 2);
+    let deleted = sqlx::query("DELETE FROM audit_log")
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(deleted, 1, "only tenant A's creation entry");
+    tx.commit().await.unwrap();
+
+    // Writing a row for another tenant fails the policy's WITH CHECK.
+    let mut tx = database.tenant_tx(tenant(TENANT_A)).await.unwrap();
+    let error = sqlx::query(
+        "INSERT INTO quarantine (tenant_id, quarantine_id, source_format, reason, content) \
+         VALUES ($1, gen_random_uuid(), 'test', 'sneaky', 'x')",
+    )
+    .bind(tenant(TENANT_B).as_uuid())
+    .execute(&mut *tx)
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("row-level security"), "{error}");
+    tx.rollback().await.unwrap();
+
+    // Tenant B's rows are untouched.
+    let b: Vec<String> = sqlx::query_scalar("SELECT reason FROM quarantine WHERE tenant_id = $1")
+        .bind(tenant(TENANT_B).as_uuid())
+        .fetch_all(database.pool())
+        .await
+        .unwrap();
+    assert_eq!(b, ["b1"]);
+    let b_audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE tenant_id = $1")
+        .bind(tenant(TENANT_B).as_uuid())
+        .fetch_one(database.pool())
+        .await
+        .unwrap();
+    assert_eq!(b_audit, 1);
+}
+
+#[tokio::test]
+async fn the_tenant_role_without_a_tenant_sees_nothing() {
+    let database = test_database().await;
+    register(&database, TENANT_A).await;
+    quarantine_as_owner(&database, TENANT_A, "a1").await;
+    let mut tx = database.owner_tx().await.unwrap();
+    sqlx::query("SET LOCAL ROLE tokenwatch_app")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM quarantine")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(visible, 0);
+}
+
+#[tokio::test]
+async fn events_are_partitioned_by_month_and_confined_by_tenant() {
+    let database = test_database().await;
+    register(&database, TENANT_A).await;
+    register(&database, TENANT_B).await;
+    let from = "2019-01-15T00:00:00Z".parse().unwrap();
+    let to = "2019-03-02T00:00:00Z".parse().unwrap();
+    let created = tokenwatch_storage::ensure_event_partitions(&database, from, to)
+        .await
+        .unwrap();
+    assert_eq!(
+        created,
+        ["events_2019_01", "events_2019_02", "events_2019_03"]
+    );
+
+    for (id, time, record) in [
+        (TENANT_A, "2019-01-20T10:00:00Z", "r1"),
+        (TENANT_A, "2019-02-20T10:00:00Z", "r2"),
+        (TENANT_B, "2019-03-01T10:00:00Z", "r3"),
+    ] {
+        sqlx::query(
+            "INSERT INTO events (tenant_id, event_time, record_id, source_format, user_id, operation) \
+             VALUES ($1, $2::timestamptz, $3, 'test', 'alice@contoso.com', 'UserLoggedIn')",
+        )
+        .bind(tenant(id).as_uuid())
+        .bind(time)
+        .bind(record)
+        .execute(database.pool())
+        .await
+        .unwrap();
+    }
+    let mut tx = database.tenant_tx(tenant(TENANT_B)).await.unwrap();
+    let records: Vec<String> = sqlx::query_scalar("SELECT record_id FROM events")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(records, ["r3"]);
+    tx.commit().await.unwrap();
+
+    // Retention: a partition drop, not a delete.
+    let before = "2019-03-01T00:00:00Z".parse().unwrap();
+    let mut dropped = tokenwatch_storage::drop_event_partitions_before(&database, before)
+        .await
+        .unwrap();
+    dropped.sort();
+    assert_eq!(dropped, ["events_2019_01", "events_2019_02"]);
+    let left: Vec<String> = sqlx::query_scalar("SELECT record_id FROM events")
+        .fetch_all(database.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, ["r3"]);
+}
+
+#[tokio::test]
+async fn removing_a_tenant_removes_its_rows() {
+    let database = test_database().await;
+    register(&database, TENANT_A).await;
+    register(&database, TENANT_B).await;
+    quarantine_as_owner(&database, TENANT_A, "a1").await;
+    quarantine_as_owner(&database, TENANT_B, "b1").await;
+    tokenwatch_storage::delete_tenant(&database, tenant(TENANT_A))
+        .await
+        .unwrap();
+    let left: Vec<String> = sqlx::query_scalar("SELECT reason FROM quarantine")
+        .fetch_all(database.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, ["b1"]);
+}
