@@ -17,7 +17,9 @@ $$;
 
 DO $$
 BEGIN
-    EXECUTE format('GRANT tokenwatch_app TO %I', current_user);
+    IF NOT pg_has_role(current_user, 'tokenwatch_app', 'MEMBER') THEN
+        EXECUTE format('GRANT tokenwatch_app TO %I', current_user);
+    END IF;
 EXCEPTION
     -- A superuser needs no membership to SET ROLE; a non-superuser owner must be granted it.
     WHEN insufficient_privilege OR invalid_grant_operation THEN NULL;
@@ -255,9 +257,11 @@ DECLARE
     month_start timestamptz := date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     partition_name text := format('events_%s', to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM'));
 BEGIN
-    EXECUTE format(
-        'CREATE TABLE IF NOT EXISTS %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
-        partition_name, month_start, month_start + interval '1 month');
+    IF to_regclass(quote_ident(partition_name)) IS NULL THEN
+        EXECUTE format(
+            'CREATE TABLE IF NOT EXISTS %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+            partition_name, month_start, month_start + interval '1 month');
+    END IF;
     RETURN partition_name;
 END
 $$;

@@ -4,6 +4,7 @@
 //!
 //! Logs go to stderr, so client commands keep stdout for their output.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -39,6 +40,7 @@ pub fn init_logging(config: &LogConfig) -> Result<(), TelemetryError> {
     })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // try_init: a second call (tests) keeps the first subscriber instead of panicking.
     let _ = match config.log_format {

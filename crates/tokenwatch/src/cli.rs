@@ -31,6 +31,22 @@ pub(crate) enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check that a server answers health for every service it hosts (exit 1 if not).
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HealthArgs {
+    /// Services to check; every tokenwatch service when omitted.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) services: Vec<ServiceName>,
+
+    /// Keep trying until healthy or this long has passed (e.g. 30s); once when omitted.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) wait: Option<Duration>,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
 }
 
 #[derive(Debug, Args)]

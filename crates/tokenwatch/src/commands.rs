@@ -1,6 +1,7 @@
 //! One module per command that is not `serve`.
 
 pub(crate) mod config;
+pub(crate) mod health;
 pub(crate) mod migrate;
 pub(crate) mod tenant;
 pub(crate) mod token;

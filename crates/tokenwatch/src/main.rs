@@ -20,6 +20,10 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+// Used by the integration tests in tests/, which share this package's dev-dependencies.
+#[cfg(test)]
+use tokenwatch_test_utils as _;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,6 +37,7 @@ async fn main() -> ExitCode {
         Command::Token(command) => commands::token::run(command),
         Command::Tenant(command) => commands::tenant::run(command).await,
         Command::Config(command) => commands::config::run(command),
+        Command::Health(args) => commands::health::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

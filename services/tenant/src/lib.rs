@@ -70,7 +70,7 @@ impl TenantService for TenantApi {
         )
         .await
         .map_err(into_status)?;
-        tracing::info!(tenant_id = %tenant_id, actor = %claims.subject, "tenant created");
+        tracing::info!(actor = %claims.subject, "tenant created");
         Ok(Response::new(CreateTenantResponse {
             tenant: Some(to_proto(tenant)),
         }))
@@ -129,7 +129,7 @@ impl TenantService for TenantApi {
         tokenwatch_storage::delete_tenant(&self.database, tenant_id)
             .await
             .map_err(into_status)?;
-        tracing::info!(tenant_id = %tenant_id, actor = %claims.subject, "tenant deleted");
+        tracing::info!(actor = %claims.subject, "tenant deleted");
         Ok(Response::new(DeleteTenantResponse {}))
     }
 }

@@ -1,0 +1,245 @@
+// Integration tests link every dependency of the package; only some are used here.
+#![allow(unused_crate_dependencies)]
+
+//! The binary as an operator uses it: `serve` in its own process with development auth,
+//! `health`, `token issue`, the `tenant` commands, the metrics endpoint, and a clean stop on
+//! SIGTERM.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenwatch");
+const SECRET: &str = "cli-test-secret-cli-test-secret-cli-test";
+const TENANT: &str = "c0ffee00-0000-4000-8000-00000000cafe";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    env: Vec<(String, String)>,
+    metrics_port: u16,
+}
+
+impl Server {
+    /// A command with exactly the environment `source .run/env` would give a user.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .env_clear()
+            .envs(self.env.iter().cloned())
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn run_ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "tokenwatch {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn run_with_token(&self, token: &str, args: &[&str]) -> Output {
+        self.command(args)
+            .env("TOKENWATCH_TOKEN", token)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn start_server() -> Server {
+    let port = free_port();
+    let metrics_port = free_port();
+    let env: Vec<(String, String)> = [
+        (
+            "DATABASE_URL",
+            tokenwatch_test_utils::empty_database_url().await,
+        ),
+        ("REDIS_URL", tokenwatch_test_utils::redis_url()),
+        ("TOKENWATCH_LISTEN", format!("127.0.0.1:{port}")),
+        (
+            "TOKENWATCH_METRICS_LISTEN",
+            format!("127.0.0.1:{metrics_port}"),
+        ),
+        ("TOKENWATCH_SERVER", format!("http://127.0.0.1:{port}")),
+        ("TOKENWATCH_DEV_AUTH", "true".to_owned()),
+        ("TOKENWATCH_DEV_JWT_SECRET", SECRET.to_owned()),
+        ("TOKENWATCH_JWT_ISSUER", "tokenwatch-local".to_owned()),
+        ("TOKENWATCH_LOG_FORMAT", "json".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let child = Command::new(BIN)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Server {
+        child,
+        env,
+        metrics_port,
+    }
+}
+
+fn scrape(port: u16) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[tokio::test]
+async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
+    let mut server = start_server().await;
+    let health = server.run_ok(&["health", "--wait", "60s"]);
+    assert_eq!(health.matches("SERVING").count(), 6, "{health}");
+
+    let admin = server.run_ok(&["token", "issue", "--role", "msp_admin"]);
+    let admin = admin.trim();
+    let added = server.run_with_token(
+        admin,
+        &[
+            "tenant", "add", "--tenant", TENANT, "--name", "Contoso", "--format", "json",
+        ],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    assert_eq!(added[0]["tenant_id"], TENANT);
+    assert_eq!(added[0]["credentials_set"], false);
+
+    let listed = server.run_with_token(admin, &["tenant", "list"]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.starts_with("TENANT"), "{listed}");
+    assert!(
+        listed.contains(TENANT) && listed.contains("Contoso"),
+        "{listed}"
+    );
+
+    // A viewer of another tenant is refused, and told so on stderr with exit code 1.
+    let viewer = server.run_ok(&[
+        "token",
+        "issue",
+        "--role",
+        "tenant_viewer",
+        "--tenant",
+        "dddddddd-0000-4000-8000-000000000004",
+    ]);
+    let denied = server.run_with_token(viewer.trim(), &["tenant", "show", TENANT]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("PermissionDenied"));
+
+    let no_token = server.run(&["tenant", "list"]);
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("Unauthenticated"));
+
+    let removed = server.run_with_token(admin, &["tenant", "remove", "--tenant", TENANT]);
+    assert!(removed.status.success());
+    let gone = server.run_with_token(admin, &["tenant", "show", TENANT]);
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
+
+    let metrics = scrape(server.metrics_port);
+    assert!(
+        metrics.contains(r#"grpc_server_requests_total{rpc="tokenwatch.tenant.v1.TenantService/CreateTenant",code="Ok"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"code="PermissionDenied""#), "{metrics}");
+
+    // SIGTERM: health goes NOT_SERVING, calls drain, the process exits 0.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_with_timeout(&mut server.child, Duration::from_secs(30));
+    assert!(status.success(), "serve exited with {status}");
+    let mut log = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains(r#""signal":"terminate""#), "{log}");
+    assert!(log.contains("grpc server stopped"), "{log}");
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_refuses_a_bad_configuration_with_every_problem() {
+    let output = Command::new(BIN)
+        .env_clear()
+        .args(["serve", "--metrics-listen", "nowhere"])
+        .env("REDIS_URL", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for problem in [
+        "DATABASE_URL is not set",
+        "REDIS_URL must start",
+        "TOKENWATCH_METRICS_LISTEN",
+    ] {
+        assert!(stderr.contains(problem), "{stderr}");
+    }
+}
+
+#[test]
+fn token_issue_refuses_without_a_key() {
+    let output = Command::new(BIN)
+        .env_clear()
+        .args(["token", "issue", "--role", "analyst"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to sign with"));
+    let bad_role = Command::new(BIN)
+        .env_clear()
+        .args(["token", "issue", "--role", "root"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+}
