@@ -18,7 +18,8 @@ down: ## Stop local Postgres and Redis
 	@deploy/local/down.sh
 
 .PHONY: clean-run
-clean-run: down ## Stop and delete the local data under .run/
+clean-run: down ## Stop and delete the local data (.run/, and its Postgres data if kept elsewhere)
+	@if [ -f $(RUN_DIR)/ports ]; then source $(RUN_DIR)/ports; [ -n "$${pg_base:-}" ] && rm -rf "$$pg_base"; fi; true
 	rm -rf $(RUN_DIR)
 
 $(BUF):

@@ -10,12 +10,13 @@ log() { printf 'down: %s\n' "$*" >&2; }
 # shellcheck disable=SC1091
 . "$run/ports"
 
+pg_data="${pg_base:-$run/pg}/data"
 pg_ctl_bin=$(command -v pg_ctl || ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V -r | head -n1)
-if [ -f "$run/pg/data/postmaster.pid" ] && [ -n "$pg_ctl_bin" ]; then
+if [ -f "$pg_data/postmaster.pid" ] && [ -n "$pg_ctl_bin" ]; then
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$pg_ctl_bin" -D "$run/pg/data" -m fast -w stop >/dev/null && log "postgres stopped"
+        runuser -u postgres -- "$pg_ctl_bin" -D "$pg_data" -m fast -w stop >/dev/null && log "postgres stopped"
     else
-        "$pg_ctl_bin" -D "$run/pg/data" -m fast -w stop >/dev/null && log "postgres stopped"
+        "$pg_ctl_bin" -D "$pg_data" -m fast -w stop >/dev/null && log "postgres stopped"
     fi
 fi
 if redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then

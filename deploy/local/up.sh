@@ -70,25 +70,34 @@ as_pg() {
     if [ -n "$pg_user" ]; then runuser -u "$pg_user" -- "$@"; else "$@"; fi
 }
 
-pg_data="$run/pg/data"
-mkdir -p "$run/pg/sock"
-[ -n "$pg_user" ] && chown -R "$pg_user" "$run/pg"
+# The data lives under .run/ unless the postgres user cannot reach it (a checkout under /root,
+# say); then under /var/tmp, keyed by the checkout's path.
+pg_base="$run/pg"
+mkdir -p "$pg_base"
+if [ -n "$pg_user" ] && ! runuser -u "$pg_user" -- test -x "$run" 2>/dev/null; then
+    pg_base="/var/tmp/tokenwatch-pg-$(printf '%s' "$root" | md5sum | cut -c1-12)"
+    mkdir -p "$pg_base"
+fi
+grep -q '^pg_base=' "$run/ports" || printf 'pg_base=%s\n' "$pg_base" >>"$run/ports"
+pg_data="$pg_base/data"
+mkdir -p "$pg_base/sock"
+[ -n "$pg_user" ] && chown -R "$pg_user" "$pg_base"
 if [ ! -f "$pg_data/PG_VERSION" ]; then
     log "initializing postgres in $pg_data"
-    as_pg "$pg_bin/initdb" -D "$pg_data" -U tokenwatch --auth=trust -E UTF8 --locale=C >"$run/pg/initdb.log"
+    as_pg "$pg_bin/initdb" -D "$pg_data" -U tokenwatch --auth=trust -E UTF8 --locale=C >"$pg_base/initdb.log"
 fi
 if as_pg "$pg_bin/pg_ctl" -D "$pg_data" status >/dev/null 2>&1; then
     log "postgres already running on port $pg_port"
 else
     log "starting postgres on 127.0.0.1:$pg_port"
-    as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$run/pg/postgres.log" -w -t 60 start \
-        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $run/pg/sock -c max_connections=300" >/dev/null
+    as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_base/postgres.log" -w -t 60 start \
+        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pg_base/sock -c max_connections=300" >/dev/null
 fi
 for _ in $(seq 1 60); do
     pg_isready -q -h 127.0.0.1 -p "$pg_port" && break
     sleep 0.5
 done
-pg_isready -q -h 127.0.0.1 -p "$pg_port" || { log "postgres does not answer; see $run/pg/postgres.log"; exit 1; }
+pg_isready -q -h 127.0.0.1 -p "$pg_port" || { log "postgres does not answer; see $pg_base/postgres.log"; exit 1; }
 
 # --- redis --------------------------------------------------------------------------------
 mkdir -p "$run/redis"

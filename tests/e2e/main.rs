@@ -5,6 +5,9 @@
 //! - `serving`: health per service, reflection v1 and v1alpha, graceful shutdown;
 //! - `tenants`: the tenant registry over gRPC.
 
+// The benchmarks' harness shares this package's dev-dependencies.
+use criterion as _;
+
 mod auth_matrix;
 mod serving;
 mod storage;

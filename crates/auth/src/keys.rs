@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
@@ -142,6 +144,7 @@ impl VerifierBuilder {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             keys: self.keys.clone(),
+            verified: VerifiedCache::default(),
         })
     }
 }
@@ -152,6 +155,7 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     keys: Vec<BoundKey>,
+    verified: VerifiedCache,
 }
 
 impl Verifier {
@@ -165,7 +169,21 @@ impl Verifier {
     }
 
     /// Verifies a compact JWT and returns its claims.
+    ///
+    /// A token verified before is answered from a bounded cache until it expires: clients reuse a
+    /// token for many calls, and a signature check costs 100-200 µs (BENCHMARKS.md). The cache
+    /// key is the whole token, so any change to it is a miss and a full verification.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let now = unix_now();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_uncached(token)?;
+        self.verified.insert(token, &claims, now);
+        Ok(claims)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(AuthError::Malformed)?;
         // Only keys bound to the header's algorithm are tried, so an HS256 token can never be
         // checked against an RSA public key used as a secret.
@@ -190,6 +208,44 @@ impl Verifier {
             }
         }
         Err(last_error)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// Tokens already verified, with their claims, bounded in size.
+#[derive(Debug, Default)]
+struct VerifiedCache {
+    entries: Mutex<HashMap<Box<str>, Claims>>,
+}
+
+impl VerifiedCache {
+    /// Most tokens kept; far more than the distinct tokens live at once in a deployment.
+    const CAPACITY: usize = 4096;
+
+    fn get(&self, token: &str, now: u64) -> Option<Claims> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // Expiry is rechecked without leeway: a cached token never outlives its `exp`.
+        entries
+            .get(token)
+            .filter(|claims| claims.expires_at > now)
+            .cloned()
+    }
+
+    fn insert(&self, token: &str, claims: &Claims, now: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.retain(|_, claims| claims.expires_at > now);
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(token.into(), claims.clone());
     }
 }
 
@@ -263,10 +319,7 @@ impl Signer {
         tenants: &[String],
         ttl: Duration,
     ) -> Result<String, AuthError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = unix_now();
         self.issue_at(subject, roles, tenants, now, now + ttl.as_secs())
     }
 
@@ -292,5 +345,35 @@ impl Signer {
         let mut header = Header::new(self.algorithm);
         header.kid = self.key_id.clone();
         jsonwebtoken::encode(&header, &claims, &self.key).map_err(AuthError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::TenantScope;
+
+    fn claims(expires_at: u64) -> Claims {
+        Claims {
+            subject: "alice".to_owned(),
+            roles: BTreeSet::from([Role::Analyst]),
+            tenants: TenantScope::All,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn cached_tokens_expire_and_the_cache_stays_bounded() {
+        let cache = VerifiedCache::default();
+        cache.insert("a", &claims(100), 50);
+        assert!(cache.get("a", 99).is_some());
+        assert!(cache.get("a", 100).is_none(), "expired at exp, no leeway");
+        assert!(cache.get("b", 50).is_none());
+        for i in 0..VerifiedCache::CAPACITY + 10 {
+            cache.insert(&i.to_string(), &claims(1_000), 50);
+        }
+        assert!(cache.entries.lock().unwrap().len() <= VerifiedCache::CAPACITY);
     }
 }

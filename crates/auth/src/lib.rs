@@ -15,6 +15,10 @@
 //!   secret) and [`Signer`] (minting tokens);
 //! - `guard`: [`AuthInterceptor`], [`authorize`], [`authorize_scope`].
 
+// The benchmarks' harness, linked into the unit tests too.
+#[cfg(test)]
+use criterion as _;
+
 mod claims;
 mod guard;
 mod keys;

@@ -49,13 +49,14 @@ impl Database {
     /// `tenant_id`, whatever the SQL says.
     pub async fn tenant_tx(&self, tenant: TenantId) -> StorageResult<TenantTx> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SET LOCAL ROLE tokenwatch_app")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
-            .bind(tenant.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // One round trip: `role` set this way is `SET LOCAL ROLE`, ending with the transaction.
+        sqlx::query(
+            "SELECT set_config('role', 'tokenwatch_app', true), \
+                    set_config('app.tenant_id', $1, true)",
+        )
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await?;
         Ok(tx)
     }
 
