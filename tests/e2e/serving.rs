@@ -106,40 +106,20 @@ async fn reflection_answers_in_v1_and_v1alpha() {
     expected.sort();
     assert_eq!(listed, expected);
 
-    // v1alpha, as older grpcurl builds speak it: resolve a service to its file descriptor.
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    let mut client = ServerReflectionClient::new(channel(&server).await);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol(
-            "tokenwatch.detection.v1.DetectionService".to_owned(),
-        )),
-    };
-    let mut answers = client
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let answer = answers.message().await.unwrap().unwrap();
-    let Some(MessageResponse::FileDescriptorResponse(files)) = answer.message_response else {
-        panic!("no file descriptor for DetectionService");
-    };
-    let names: Vec<String> = files
-        .file_descriptor_proto
-        .iter()
-        .map(|bytes| {
-            <prost_types::FileDescriptorProto as prost::Message>::decode(bytes.as_slice())
-                .unwrap()
-                .name()
-                .to_owned()
-        })
-        .collect();
+    // Every listed service resolves to its file in both versions: generic clients such as
+    // `buf curl --list-methods` and grpcurl ask for each one.
+    for service in &listed {
+        let v1 = v1_file_containing(&server, service).await;
+        let v1alpha = v1alpha_file_containing(&server, service).await;
+        assert!(
+            !v1.is_empty() && v1 == v1alpha,
+            "{service}: {v1:?} / {v1alpha:?}"
+        );
+    }
     assert!(
-        names.contains(&"tokenwatch/detection/v1/detection.proto".to_owned()),
-        "{names:?}"
+        v1alpha_file_containing(&server, "tokenwatch.detection.v1.DetectionService")
+            .await
+            .contains(&"tokenwatch/detection/v1/detection.proto".to_owned())
     );
     server.stop().await;
 }
@@ -165,4 +145,70 @@ async fn shutdown_reports_not_serving_then_stops() {
     drop(client);
     stopping.await.unwrap();
     assert!(tokio::net::TcpStream::connect(address).await.is_err());
+}
+
+fn file_names(files: &[Vec<u8>]) -> Vec<String> {
+    files
+        .iter()
+        .map(|bytes| {
+            <prost_types::FileDescriptorProto as prost::Message>::decode(bytes.as_slice())
+                .unwrap()
+                .name()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn v1_file_containing(server: &TestServer, symbol: &str) -> Vec<String> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let mut client = ServerReflectionClient::new(channel(server).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
+    };
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    match answers.message().await {
+        Ok(Some(answer)) => match answer.message_response {
+            Some(MessageResponse::FileDescriptorResponse(files)) => {
+                file_names(&files.file_descriptor_proto)
+            }
+            other => panic!("v1 reflection cannot resolve {symbol}: {other:?}"),
+        },
+        other => panic!("v1 reflection cannot resolve {symbol}: {other:?}"),
+    }
+}
+
+async fn v1alpha_file_containing(server: &TestServer, symbol: &str) -> Vec<String> {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+
+    let mut client = ServerReflectionClient::new(channel(server).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
+    };
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    match answers.message().await {
+        Ok(Some(answer)) => match answer.message_response {
+            Some(MessageResponse::FileDescriptorResponse(files)) => {
+                file_names(&files.file_descriptor_proto)
+            }
+            other => panic!("v1alpha reflection cannot resolve {symbol}: {other:?}"),
+        },
+        other => panic!("v1alpha reflection cannot resolve {symbol}: {other:?}"),
+    }
 }

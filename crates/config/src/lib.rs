@@ -320,7 +320,12 @@ pub struct LogConfig {
     pub log_format: LogFormat,
 
     /// Log filter in `tracing` syntax (e.g. `info,tokenwatch_ingest=debug`).
-    #[arg(long, env = "TOKENWATCH_LOG", default_value = "info", global = true)]
+    #[arg(
+        long,
+        env = "TOKENWATCH_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
     pub log: String,
 }
 

@@ -67,9 +67,16 @@ pub async fn serve(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
 
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+        // Both reflection versions describe both, so a client of either can resolve every
+        // service the listing names.
         let builder = builder
+            .include_reflection_service(false)
             .register_encoded_file_descriptor_set(tokenwatch_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
             .with_service_name("grpc.health.v1.Health")
             .with_service_name("grpc.reflection.v1.ServerReflection")
             .with_service_name("grpc.reflection.v1alpha.ServerReflection");

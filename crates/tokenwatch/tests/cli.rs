@@ -243,3 +243,25 @@ fn token_issue_refuses_without_a_key() {
         .unwrap();
     assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
 }
+
+#[tokio::test]
+async fn migrate_creates_and_migrates_a_database_idempotently() {
+    let url = tokenwatch_test_utils::empty_database_url().await;
+    // A database that does not exist yet is created first.
+    let url = format!("{}_new", url);
+    for _ in 0..2 {
+        let output = Command::new(BIN)
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.starts_with("database is up to date"), "{stdout}");
+    }
+}
