@@ -159,56 +159,48 @@ fn file_names(files: &[Vec<u8>]) -> Vec<String> {
         .collect()
 }
 
-async fn v1_file_containing(server: &TestServer, symbol: &str) -> Vec<String> {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+/// Asks one reflection version for the file defining `symbol`; the two versions' types differ
+/// only by module, hence the macro.
+macro_rules! file_containing {
+    ($version:ident, $server:expr, $symbol:expr) => {{
+        use tonic_reflection::pb::$version::ServerReflectionRequest;
+        use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
 
-    let mut client = ServerReflectionClient::new(channel(server).await);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
-    };
-    let mut answers = client
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    match answers.message().await {
-        Ok(Some(answer)) => match answer.message_response {
-            Some(MessageResponse::FileDescriptorResponse(files)) => {
-                file_names(&files.file_descriptor_proto)
-            }
-            other => panic!("v1 reflection cannot resolve {symbol}: {other:?}"),
-        },
-        other => panic!("v1 reflection cannot resolve {symbol}: {other:?}"),
-    }
+        let symbol: &str = $symbol;
+        let mut client = ServerReflectionClient::new(channel($server).await);
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
+        };
+        let mut answers = client
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .unwrap()
+            .into_inner();
+        match answers.message().await {
+            Ok(Some(answer)) => match answer.message_response {
+                Some(MessageResponse::FileDescriptorResponse(files)) => {
+                    file_names(&files.file_descriptor_proto)
+                }
+                other => panic!(
+                    "{} cannot resolve {symbol}: {other:?}",
+                    stringify!($version)
+                ),
+            },
+            other => panic!(
+                "{} cannot resolve {symbol}: {other:?}",
+                stringify!($version)
+            ),
+        }
+    }};
+}
+
+async fn v1_file_containing(server: &TestServer, symbol: &str) -> Vec<String> {
+    file_containing!(v1, server, symbol)
 }
 
 async fn v1alpha_file_containing(server: &TestServer, symbol: &str) -> Vec<String> {
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-
-    let mut client = ServerReflectionClient::new(channel(server).await);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol(symbol.to_owned())),
-    };
-    let mut answers = client
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    match answers.message().await {
-        Ok(Some(answer)) => match answer.message_response {
-            Some(MessageResponse::FileDescriptorResponse(files)) => {
-                file_names(&files.file_descriptor_proto)
-            }
-            other => panic!("v1alpha reflection cannot resolve {symbol}: {other:?}"),
-        },
-        other => panic!("v1alpha reflection cannot resolve {symbol}: {other:?}"),
-    }
+    file_containing!(v1alpha, server, symbol)
 }

@@ -97,8 +97,9 @@ pub async fn serve(
         .set_service_status("", ServingStatus::Serving)
         .await;
 
-    let address = listener.local_addr().ok();
-    tracing::info!(address = ?address, enabled_services = ?names, "serving grpc");
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, enabled_services = ?names, "serving grpc");
+    }
 
     let reporter = health_reporter.clone();
     let names_for_shutdown = names.clone();

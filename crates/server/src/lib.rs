@@ -60,6 +60,17 @@ impl ServiceName {
         ServiceName::Feedback,
     ];
 
+    /// The fully qualified gRPC service name, as health and reflection report it.
+    pub fn grpc_name(self) -> &'static str {
+        match self {
+            ServiceName::Ingest => "tokenwatch.ingest.v1.IngestService",
+            ServiceName::Baseline => "tokenwatch.baseline.v1.BaselineService",
+            ServiceName::Detection => "tokenwatch.detection.v1.DetectionService",
+            ServiceName::Response => "tokenwatch.response.v1.ResponseService",
+            ServiceName::Feedback => "tokenwatch.feedback.v1.FeedbackService",
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             ServiceName::Ingest => "ingest",
@@ -159,4 +170,18 @@ pub async fn run(
     tokenwatch_grpc::serve(listener, services, shutdown).await?;
     stores.database.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_parse_and_name_their_grpc_service() {
+        for name in ServiceName::ALL {
+            assert_eq!(name.to_string().parse::<ServiceName>(), Ok(name));
+            assert!(name.grpc_name().contains(&format!(".{name}.v1.")));
+        }
+        assert!("search".parse::<ServiceName>().is_err());
+    }
 }

@@ -9,17 +9,6 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::cli::HealthArgs;
 use crate::output;
 
-/// The fully qualified gRPC name of a service `serve` can host.
-fn grpc_name(service: ServiceName) -> &'static str {
-    match service {
-        ServiceName::Ingest => "tokenwatch.ingest.v1.IngestService",
-        ServiceName::Baseline => "tokenwatch.baseline.v1.BaselineService",
-        ServiceName::Detection => "tokenwatch.detection.v1.DetectionService",
-        ServiceName::Response => "tokenwatch.response.v1.ResponseService",
-        ServiceName::Feedback => "tokenwatch.feedback.v1.FeedbackService",
-    }
-}
-
 /// Checks health once; returns each service's status, or why the server could not be asked.
 async fn check(url: &str, names: &[&str]) -> anyhow::Result<Vec<(String, String)>> {
     // Health needs no token; the channel type is shared with the other commands.
@@ -48,9 +37,9 @@ async fn check(url: &str, names: &[&str]) -> anyhow::Result<Vec<(String, String)
 pub(crate) async fn run(args: HealthArgs) -> anyhow::Result<()> {
     let mut names = vec!["tokenwatch.tenant.v1.TenantService"];
     if args.services.is_empty() {
-        names.extend(ServiceName::ALL.into_iter().map(grpc_name));
+        names.extend(ServiceName::ALL.map(ServiceName::grpc_name));
     } else {
-        names.extend(args.services.iter().copied().map(grpc_name));
+        names.extend(args.services.iter().map(|s| s.grpc_name()));
     }
     let deadline = Instant::now() + args.wait.unwrap_or_default();
     let serving = ServingStatus::Serving.as_str_name();
