@@ -29,6 +29,10 @@ $(BUF):
 .PHONY: tools
 tools: $(BUF) ## Install the lint tools (buf, from npm) under .tools/
 
+.PHONY: ipdb
+ipdb: ## Fetch the IP → ASN / country data (npm ip-location-db) into data/ipdb/
+	@scripts/fetch-ipdb.sh
+
 ##@ Build
 
 .PHONY: build
@@ -42,7 +46,7 @@ release: ## Build the tokenwatch binary optimized (target/release/tokenwatch)
 ##@ Test
 
 .PHONY: test
-test: up ## Start Postgres and Redis, then run every test
+test: ipdb up ## Fetch the IP data, start Postgres and Redis, then run every test
 	@source $(RUN_DIR)/env && deploy/local/drop-test-databases.sh
 	@source $(RUN_DIR)/env && if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --profile ci; \
@@ -63,7 +67,7 @@ lint: $(BUF) ## fmt check, clippy -D warnings, buf lint, docs, log message forma
 ##@ Run
 
 .PHONY: demo
-demo: up ## Start everything locally, show it working, stop cleanly on Ctrl-C
+demo: ipdb up ## Start everything locally, show it working, stop cleanly on Ctrl-C
 	@$(CARGO) build --quiet -p tokenwatch
 	@scripts/demo.sh
 

@@ -132,4 +132,7 @@ export TOKENWATCH_JWT_ISSUER=tokenwatch-local
 export TOKENWATCH_JWT_AUDIENCE=tokenwatch
 export TOKENWATCH_SERVER=\${TOKENWATCH_SERVER:-http://127.0.0.1:50051}
 ENV
+if [ -f "$root/data/ipdb/.versions" ]; then
+    echo "export TOKENWATCH_IPDB=$root/data/ipdb" >>"$run/env"
+fi
 log "postgres 127.0.0.1:$pg_port, redis 127.0.0.1:$redis_port; now: source .run/env"

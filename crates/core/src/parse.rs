@@ -1,0 +1,417 @@
+//! Documents in, records out: every supported export format, split into records, each
+//! normalized or rejected with a reason. One bad record never costs another.
+//!
+//! A document is JSON (an array, JSON lines, an API page such as `{"value": [...]}` or
+//! `{"records": [...]}`, or an array of such pages) or CSV with a header row. The format of each
+//! record is recognized from its fields unless the caller declares it.
+
+mod audit;
+mod delimited;
+mod fields;
+mod signin;
+mod split;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::event::{NormalizedEvent, SourceFormat};
+use fields::{Fields, with_object};
+use split::Piece;
+
+/// Why a record was rejected. The names are stable: clients count rejections by them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectReason {
+    /// Not valid JSON, or cut short.
+    MalformedJson,
+    /// A CSV row that does not fit its header.
+    MalformedCsv,
+    /// Bytes that are not UTF-8.
+    InvalidUtf8,
+    /// A field normalization needs (time, user) is absent.
+    MissingField,
+    /// A field is present but unreadable (a time that is not a time).
+    InvalidField,
+    /// A record of a kind tokenwatch does not use, or of another format than declared.
+    UnsupportedRecord,
+    /// The record names another tenant than the one it was sent for.
+    TenantMismatch,
+    /// Larger than the per-record limit.
+    RecordTooLarge,
+    /// The document holds nothing.
+    EmptyDocument,
+}
+
+impl RejectReason {
+    /// The stable name (`MALFORMED_JSON`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::MalformedJson => "MALFORMED_JSON",
+            RejectReason::MalformedCsv => "MALFORMED_CSV",
+            RejectReason::InvalidUtf8 => "INVALID_UTF8",
+            RejectReason::MissingField => "MISSING_FIELD",
+            RejectReason::InvalidField => "INVALID_FIELD",
+            RejectReason::UnsupportedRecord => "UNSUPPORTED_RECORD",
+            RejectReason::TenantMismatch => "TENANT_MISMATCH",
+            RejectReason::RecordTooLarge => "RECORD_TOO_LARGE",
+            RejectReason::EmptyDocument => "EMPTY_DOCUMENT",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected record's reason and a message saying what exactly is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The reason code.
+    pub reason: RejectReason,
+    /// Details for a human.
+    pub message: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(reason: RejectReason, message: impl Into<String>) -> Self {
+        Rejection {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// One record of a document and what became of it.
+#[derive(Debug, Clone)]
+pub struct ParsedRecord<'a> {
+    /// Position in the document, from 0.
+    pub index: usize,
+    /// The record as received: its JSON text, a Purview row's AuditData, or a CSV header and row.
+    pub raw: Cow<'a, [u8]>,
+    /// The normalized event, or why there is none.
+    pub outcome: Result<NormalizedEvent, Rejection>,
+}
+
+/// Limits applied while parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest record accepted, in bytes.
+    pub max_record_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // UAL records are a few KB; Exchange records listing many items reach hundreds of KB.
+        Limits {
+            max_record_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Parses a document into records. `declared` is the format the sender says it is; `None`
+/// recognizes each record's format from its fields.
+pub fn parse_document<'a>(
+    content: &'a [u8],
+    declared: Option<SourceFormat>,
+    limits: &Limits,
+) -> Vec<ParsedRecord<'a>> {
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    let start = content.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return vec![ParsedRecord {
+            index: 0,
+            raw: Cow::Borrowed(content),
+            outcome: Err(Rejection::new(
+                RejectReason::EmptyDocument,
+                "the document is empty",
+            )),
+        }];
+    };
+    let mut records = Vec::new();
+    match content[start] {
+        b'[' | b'{' => {
+            for piece in json_records(&content[start..]) {
+                let outcome = parse_json_record(piece, declared, limits);
+                records.push(ParsedRecord {
+                    index: records.len(),
+                    raw: Cow::Borrowed(piece.bytes),
+                    outcome,
+                });
+            }
+        }
+        _ => delimited::parse(&content[start..], declared, limits, &mut records),
+    }
+    records
+}
+
+/// Every record of a JSON document, unwrapping arrays, API pages and arrays of pages.
+fn json_records(content: &[u8]) -> Vec<Piece<'_>> {
+    let top = if content.first() == Some(&b'[') {
+        split::array_elements(content)
+    } else {
+        split::top_level_values(content)
+    };
+    let mut records = Vec::with_capacity(top.len());
+    for piece in top {
+        match page_items(piece) {
+            Some(items) => records.extend(split::array_elements(items)),
+            None => records.push(piece),
+        }
+    }
+    records
+}
+
+/// The item array of an API page (`{"value": [...]}` from Graph, `{"records": [...]}` from
+/// Azure Monitor), or `None` if the piece is a record itself.
+fn page_items(piece: Piece<'_>) -> Option<&[u8]> {
+    if piece.truncated || piece.bytes.first() != Some(&b'{') {
+        return None;
+    }
+    let text = std::str::from_utf8(piece.bytes).ok()?;
+    let fields = Fields::parse(text).ok()?;
+    let items = fields.raw(&["value", "records"])?;
+    items
+        .get()
+        .starts_with('[')
+        .then(|| items.get().as_bytes())
+        // Borrow from the piece, not from the parsed map.
+        .map(|bytes| {
+            let offset = bytes.as_ptr() as usize - piece.bytes.as_ptr() as usize;
+            &piece.bytes[offset..offset + bytes.len()]
+        })
+}
+
+fn parse_json_record(
+    piece: Piece<'_>,
+    declared: Option<SourceFormat>,
+    limits: &Limits,
+) -> Result<NormalizedEvent, Rejection> {
+    if piece.bytes.len() > limits.max_record_bytes {
+        return Err(Rejection::new(
+            RejectReason::RecordTooLarge,
+            format!(
+                "record of {} bytes exceeds the limit of {}",
+                piece.bytes.len(),
+                limits.max_record_bytes
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(piece.bytes).map_err(|e| {
+        Rejection::new(
+            RejectReason::InvalidUtf8,
+            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    if piece.truncated {
+        return Err(Rejection::new(
+            RejectReason::MalformedJson,
+            "the record is cut short",
+        ));
+    }
+    let fields = Fields::parse(text).map_err(|e| {
+        Rejection::new(
+            RejectReason::MalformedJson,
+            format!("not a JSON object: {e}"),
+        )
+    })?;
+    normalize_fields(&fields, declared, piece.bytes)
+}
+
+/// The family of a record, recognized from its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    AzureMonitor,
+    Audit(SourceFormat),
+    SignIn(SourceFormat),
+    DirectoryAudit(SourceFormat),
+}
+
+fn recognize(fields: &Fields<'_>) -> Option<Kind> {
+    let sentinel_type = fields.text(&["Type"]);
+    match sentinel_type.as_deref() {
+        Some("SigninLogs" | "AADNonInteractiveUserSignInLogs") => {
+            return Some(Kind::SignIn(SourceFormat::Sentinel));
+        }
+        Some("OfficeActivity") => return Some(Kind::Audit(SourceFormat::Sentinel)),
+        Some("AuditLogs") => return Some(Kind::DirectoryAudit(SourceFormat::Sentinel)),
+        _ => {}
+    }
+    if fields.has(&["properties"]) && fields.has(&["category", "operationName"]) {
+        Some(Kind::AzureMonitor)
+    } else if fields.has(&["OfficeWorkload", "OfficeId"]) {
+        Some(Kind::Audit(SourceFormat::Sentinel))
+    } else if fields.has(&["Workload", "RecordType"])
+        || (fields.has(&["CreationTime"]) && fields.has(&["Operation"]))
+    {
+        Some(Kind::Audit(SourceFormat::ManagementActivity))
+    } else if fields.has(&["createdDateTime", "userPrincipalName"]) {
+        Some(Kind::SignIn(SourceFormat::GraphSignIns))
+    } else if fields.has(&["UserPrincipalName"]) && fields.has(&["IPAddress", "AppId"]) {
+        Some(Kind::SignIn(SourceFormat::Sentinel))
+    } else {
+        None
+    }
+}
+
+/// Whether a record recognized as `natural` may arrive in a document declared as `declared`.
+fn fits(declared: SourceFormat, natural: SourceFormat) -> bool {
+    declared == natural
+        // A Purview row's AuditData is a Management Activity record.
+        || (declared == SourceFormat::PurviewCsv && natural == SourceFormat::ManagementActivity)
+}
+
+pub(crate) fn normalize_fields(
+    fields: &Fields<'_>,
+    declared: Option<SourceFormat>,
+    raw: &[u8],
+) -> Result<NormalizedEvent, Rejection> {
+    let kind = recognize(fields).ok_or_else(|| {
+        Rejection::new(
+            RejectReason::UnsupportedRecord,
+            "not an audit or sign-in record of a supported format",
+        )
+    })?;
+    let natural = match kind {
+        Kind::AzureMonitor => SourceFormat::AzureMonitor,
+        Kind::Audit(format) | Kind::SignIn(format) | Kind::DirectoryAudit(format) => format,
+    };
+    let format = match declared {
+        Some(declared) if !fits(declared, natural) => {
+            return Err(Rejection::new(
+                RejectReason::UnsupportedRecord,
+                format!("declared {declared} but the record is {natural}"),
+            ));
+        }
+        Some(declared) => declared,
+        None => natural,
+    };
+    match kind {
+        Kind::Audit(_) => audit::normalize(fields, format, raw),
+        Kind::SignIn(_) => signin::normalize(fields, &signin::Envelope::default(), format, raw),
+        Kind::DirectoryAudit(_) => {
+            audit::directory_audit(fields, fields, &signin::Envelope::default(), format, raw)
+        }
+        Kind::AzureMonitor => azure_monitor(fields, raw),
+    }
+}
+
+/// An Azure Monitor diagnostic record: the envelope, and the sign-in or audit in `properties`.
+fn azure_monitor(fields: &Fields<'_>, raw: &[u8]) -> Result<NormalizedEvent, Rejection> {
+    let envelope = signin::Envelope {
+        time: fields.string(&["time"]),
+        tenant_id: fields.string(&["tenantId"]),
+        caller_ip: fields.string(&["callerIpAddress"]),
+        category: fields.string(&["category"]),
+    };
+    let category = envelope.category.clone().unwrap_or_default();
+    let properties = fields.raw(&["properties"]);
+    let result = match category.as_str() {
+        "SignInLogs" | "NonInteractiveUserSignInLogs" => with_object(properties, |p| {
+            Some(signin::normalize(
+                p,
+                &envelope,
+                SourceFormat::AzureMonitor,
+                raw,
+            ))
+        }),
+        "ServicePrincipalSignInLogs" | "ManagedIdentitySignInLogs" => {
+            return Err(Rejection::new(
+                RejectReason::UnsupportedRecord,
+                format!("{category} records are sign-ins of applications, not users"),
+            ));
+        }
+        // Directory audits: `AuditLogs`, and the audit categories some exporters put in its
+        // place (`ApplicationManagement`, `Policy`...). They all say who initiated them.
+        other => with_object(properties, |p| {
+            if !p.has(&["initiatedBy"]) {
+                return Some(Err(Rejection::new(
+                    RejectReason::UnsupportedRecord,
+                    format!("Azure Monitor category {other:?} is not used"),
+                )));
+            }
+            Some(audit::directory_audit(
+                p,
+                fields,
+                &envelope,
+                SourceFormat::AzureMonitor,
+                raw,
+            ))
+        }),
+    };
+    result.unwrap_or_else(|| {
+        Err(Rejection::new(
+            RejectReason::MissingField,
+            "the record has no properties object",
+        ))
+    })
+}
+
+/// The record's id, or a hash of its bytes when it has none (so dedupe still works).
+pub(crate) fn record_id_or_hash(fields: &Fields<'_>, names: &[&str], raw: &[u8]) -> String {
+    fields.string(names).unwrap_or_else(|| content_hash(raw))
+}
+
+/// `sha256:<hex>` of the bytes.
+pub fn content_hash(raw: &[u8]) -> String {
+    let digest = Sha256::digest(raw);
+    let mut id = String::with_capacity(7 + 64);
+    id.push_str("sha256:");
+    for byte in digest {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+pub(crate) fn require_time(
+    fields: &Fields<'_>,
+    names: &[&str],
+) -> Result<DateTime<Utc>, Rejection> {
+    let text = fields.text(names).ok_or_else(|| {
+        Rejection::new(
+            RejectReason::MissingField,
+            format!("no event time ({})", names.join(", ")),
+        )
+    })?;
+    crate::time::parse_time(&text).ok_or_else(|| {
+        Rejection::new(
+            RejectReason::InvalidField,
+            format!("unreadable event time {text:?}"),
+        )
+    })
+}
+
+pub(crate) fn require_user(fields: &Fields<'_>, names: &[&str]) -> Result<String, Rejection> {
+    fields
+        .text(names)
+        .map(|user| user.trim().to_lowercase())
+        .ok_or_else(|| {
+            Rejection::new(
+                RejectReason::MissingField,
+                format!("no user ({})", names.join(", ")),
+            )
+        })
+}
+
+/// Rejects an event whose record names another tenant than `expected`. A tenant hint that is not
+/// a GUID names no real tenant and is ignored.
+pub fn check_tenant(event: &NormalizedEvent, expected: &str) -> Result<(), Rejection> {
+    let Some(hint) = event.tenant_hint.as_deref() else {
+        return Ok(());
+    };
+    let normalize = |id: &str| {
+        let trimmed = id.trim().trim_start_matches('{').trim_end_matches('}');
+        (trimmed.len() == 36 && trimmed.chars().filter(|c| *c == '-').count() == 4)
+            .then(|| trimmed.to_ascii_lowercase())
+    };
+    match (normalize(hint), normalize(expected)) {
+        (Some(hint), Some(expected)) if hint != expected => Err(Rejection::new(
+            RejectReason::TenantMismatch,
+            format!("the record belongs to tenant {hint}, not {expected}"),
+        )),
+        _ => Ok(()),
+    }
+}
