@@ -1,6 +1,7 @@
 //! End-to-end tests against the Postgres and Redis that `make test` starts.
 //!
 //! - `auth_matrix`: every RPC of every service × every role × own/other tenant × bad tokens;
+//! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
 //! - `storage`: migrations, primary keys, row-level security, partitions;
 //! - `serving`: health per service, reflection v1 and v1alpha, graceful shutdown;
 //! - `tenants`: the tenant registry over gRPC.
@@ -9,6 +10,7 @@
 use criterion as _;
 
 mod auth_matrix;
+mod ingest;
 mod serving;
 mod storage;
 mod tenants;

@@ -19,8 +19,8 @@ async fn register(database: &Database, id: &str) {
 /// Inserts a quarantined record as the owner, outside row-level security.
 async fn quarantine_as_owner(database: &Database, id: &str, reason: &str) {
     sqlx::query(
-        "INSERT INTO quarantine (tenant_id, quarantine_id, source_format, reason, content) \
-         VALUES ($1, gen_random_uuid(), 'test', $2, 'x')",
+        "INSERT INTO quarantine (tenant_id, quarantine_id, content_hash, source_format, reason, content) \
+         VALUES ($1, gen_random_uuid(), gen_random_uuid()::text, 'test', $2, 'x')",
     )
     .bind(tenant(id).as_uuid())
     .bind(reason)
@@ -134,8 +134,8 @@ async fn rls_confines_sql_that_forgets_its_where_clause() {
     // Writing a row for another tenant fails the policy's WITH CHECK.
     let mut tx = database.tenant_tx(tenant(TENANT_A)).await.unwrap();
     let error = sqlx::query(
-        "INSERT INTO quarantine (tenant_id, quarantine_id, source_format, reason, content) \
-         VALUES ($1, gen_random_uuid(), 'test', 'sneaky', 'x')",
+        "INSERT INTO quarantine (tenant_id, quarantine_id, content_hash, source_format, reason, content) \
+         VALUES ($1, gen_random_uuid(), 'h', 'test', 'sneaky', 'x')",
     )
     .bind(tenant(TENANT_B).as_uuid())
     .execute(&mut *tx)

@@ -68,6 +68,14 @@ pub struct ServerConfig {
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     #[serde(serialize_with = "redacted_url")]
     pub redis_url: Option<String>,
+
+    /// Directory of the IP → ASN / country data (`make ipdb`); enrichment is off without it.
+    #[arg(long, env = "TOKENWATCH_IPDB")]
+    pub ipdb: Option<PathBuf>,
+
+    /// Records per second each tenant may ingest (bursts of 10 s pass); 0 for no limit.
+    #[arg(long, env = "TOKENWATCH_INGEST_RATE", default_value_t = 50_000)]
+    pub ingest_rate: u32,
 }
 
 impl ServerConfig {
@@ -356,6 +364,8 @@ mod tests {
             database_url: database_url.map(str::to_owned),
             database_max_connections: 4,
             redis_url: redis_url.map(str::to_owned),
+            ipdb: None,
+            ingest_rate: 0,
         }
     }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-/// Opens a span per RPC and records `grpc_server_requests_total{rpc, code}` and
+/// Opens a span per RPC, maps oversized-message refusals to RESOURCE_EXHAUSTED, and records `grpc_server_requests_total{rpc, code}` and
 /// `grpc_server_request_duration_seconds{rpc}`.
 ///
 /// The code is read from the response headers, where tonic puts it for every unary error
@@ -53,7 +53,10 @@ where
         let started = Instant::now();
         let future = self.inner.call(request).instrument(span.clone());
         Box::pin(async move {
-            let result = future.await;
+            let mut result = future.await;
+            if let Ok(response) = &mut result {
+                oversized_is_resource_exhausted(response);
+            }
             let code = match &result {
                 Ok(response) => response
                     .headers()
@@ -74,5 +77,23 @@ where
             });
             result
         })
+    }
+}
+
+/// tonic refuses a message over the size limit with OUT_OF_RANGE before reading it; gRPC
+/// specifies RESOURCE_EXHAUSTED for that, and clients retry on it with smaller messages.
+fn oversized_is_resource_exhausted<R>(response: &mut http::Response<R>) {
+    let headers = response.headers();
+    let out_of_range = headers.get("grpc-status").map(|v| v.as_bytes()) == Some(b"11");
+    let oversized = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| {
+            m.contains("message%20length%20too%20large") || m.contains("message length too large")
+        });
+    if out_of_range && oversized {
+        response
+            .headers_mut()
+            .insert("grpc-status", http::HeaderValue::from_static("8"));
     }
 }

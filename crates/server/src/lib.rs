@@ -13,7 +13,9 @@ use std::sync::Arc;
 use chrono::{Months, Utc};
 use tokenwatch_auth::{AuthInterceptor, Verifier};
 use tokenwatch_cache::{Cache, CacheError};
+use tokenwatch_core::enrich::EnrichError;
 use tokenwatch_grpc::{GrpcError, ServiceSet};
+pub use tokenwatch_ingest::IngestConfig;
 use tokenwatch_storage::{Database, StorageError};
 use tokio::net::TcpListener;
 
@@ -33,6 +35,9 @@ pub enum ServerError {
     /// The gRPC server failed.
     #[error("grpc: {0}")]
     Grpc(#[from] GrpcError),
+    /// The IP data could not be loaded.
+    #[error("ip data: {0}")]
+    Enrich(#[from] EnrichError),
 }
 
 /// A service `serve` can host. The tenant registry is always hosted.
@@ -133,14 +138,34 @@ impl Stores {
     }
 }
 
+/// What the services need beyond the stores.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Ingest: IP data and rate limit.
+    pub ingest: IngestConfig,
+}
+
 /// Mounts the tenant registry and each wanted service (all when `wanted` is empty).
-pub fn compose(wanted: &[ServiceName], stores: &Stores, verifier: Arc<Verifier>) -> ServiceSet {
+pub fn compose(
+    wanted: &[ServiceName],
+    stores: &Stores,
+    verifier: Arc<Verifier>,
+    options: &Options,
+) -> Result<ServiceSet, ServerError> {
     let auth = AuthInterceptor::new(verifier);
     let hosts = |name| wanted.is_empty() || wanted.contains(&name);
     let mut services = ServiceSet::default();
     tokenwatch_tenant::add_to(&mut services, stores.database.clone(), auth.clone());
     if hosts(ServiceName::Ingest) {
-        tokenwatch_ingest::add_to(&mut services, auth.clone());
+        let ipdb = tokenwatch_ingest::load_ipdb(&options.ingest)?;
+        tokenwatch_ingest::add_to(
+            &mut services,
+            stores.database.clone(),
+            stores.cache.clone(),
+            ipdb,
+            &options.ingest,
+            auth.clone(),
+        );
     }
     if hosts(ServiceName::Baseline) {
         tokenwatch_baseline::add_to(&mut services, auth.clone());
@@ -154,7 +179,7 @@ pub fn compose(wanted: &[ServiceName], stores: &Stores, verifier: Arc<Verifier>)
     if hosts(ServiceName::Feedback) {
         tokenwatch_feedback::add_to(&mut services, auth);
     }
-    services
+    Ok(services)
 }
 
 /// Serves the composed services on `listener` until `shutdown` completes, then closes the
@@ -164,9 +189,10 @@ pub async fn run(
     wanted: &[ServiceName],
     stores: Stores,
     verifier: Arc<Verifier>,
+    options: &Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    let services = compose(wanted, &stores, verifier);
+    let services = compose(wanted, &stores, verifier, options)?;
     tokenwatch_grpc::serve(listener, services, shutdown).await?;
     stores.database.close().await;
     Ok(())

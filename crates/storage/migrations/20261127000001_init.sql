@@ -65,8 +65,12 @@ CREATE TABLE events (
     as_org text,
     country text,
     hosting boolean NOT NULL DEFAULT false,
+    token_id text,
+    interactive boolean,
     user_agent text,
+    client_kind text,
     browser text,
+    browser_major integer,
     os text,
     device_id text,
     operation text NOT NULL,
@@ -220,13 +224,19 @@ CREATE TABLE audit_log (
 CREATE TABLE quarantine (
     tenant_id uuid NOT NULL REFERENCES tenants ON DELETE CASCADE,
     quarantine_id uuid NOT NULL,
+    -- sha256 of the content: re-sending a bad record does not quarantine it twice.
+    content_hash text NOT NULL,
     source_format text NOT NULL,
     source_name text NOT NULL DEFAULT '',
     reason text NOT NULL,
+    message text NOT NULL DEFAULT '',
     content bytea NOT NULL,
     receive_time timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant_id, quarantine_id)
+    PRIMARY KEY (tenant_id, quarantine_id),
+    UNIQUE (tenant_id, content_hash)
 );
+
+CREATE INDEX quarantine_recent ON quarantine (tenant_id, receive_time DESC);
 
 -- Row-level security: the same policy on every tenant table.
 DO $$

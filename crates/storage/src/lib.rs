@@ -11,10 +11,12 @@
 //! - `database`: [`Database`] (pool, creation, migrations, transactions);
 //! - `tenants`: the tenant registry ([`Tenant`], [`TenantPage`]);
 //! - `partitions`: monthly partitions of `events`;
+//! - `ingest`: raw records, events and quarantine, written together;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
 mod database;
 mod error;
+pub mod ingest;
 mod partitions;
 mod tenants;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use tokenwatch_auth::{Role, Signer, Verifier};
-use tokenwatch_server::{ServiceName, Stores};
+use tokenwatch_server::{IngestConfig, Options, ServiceName, Stores};
 use tokenwatch_storage::Database;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -81,6 +81,17 @@ pub async fn test_database() -> Database {
         .expect("cannot connect to the test database");
     database.migrate().await.expect("migrations failed");
     database
+}
+
+/// Options for test servers: the IP data of `make ipdb` (through `TOKENWATCH_IPDB`, which
+/// `make test` sets), no rate limit.
+pub fn test_options() -> Options {
+    Options {
+        ingest: IngestConfig {
+            ipdb: std::env::var_os("TOKENWATCH_IPDB").map(std::path::PathBuf::from),
+            rate_per_tenant: 0,
+        },
+    }
 }
 
 fn testdata(name: &str) -> Vec<u8> {
@@ -203,6 +214,8 @@ pub fn base64url(bytes: &[u8]) -> String {
 /// A whole tokenwatch server on port 0, with its own database; stopped on drop.
 #[derive(Debug)]
 pub struct TestServer {
+    /// Its database's URL, to start another server on it.
+    pub database_url: String,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     /// The address it listens on.
@@ -213,6 +226,7 @@ pub struct TestServer {
     pub tokens: Tokens,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl TestServer {
@@ -223,31 +237,61 @@ impl TestServer {
 
     /// Starts the tenant registry and the services named (all when empty).
     pub async fn spawn_with(services: &[ServiceName]) -> Self {
-        let database_url = empty_database_url().await;
+        Self::spawn_with_options(services, test_options()).await
+    }
+
+    /// Starts the services named with explicit options.
+    pub async fn spawn_with_options(services: &[ServiceName], options: Options) -> Self {
+        Self::spawn_on(&empty_database_url().await, services, options).await
+    }
+
+    /// Starts a server on an existing database, as a restart would. The server runs on its own
+    /// runtime, so [`TestServer::kill`] can end it the way a crash would, connections and all.
+    pub async fn spawn_on(database_url: &str, services: &[ServiceName], options: Options) -> Self {
+        let database_url = database_url.to_owned();
         let stores = Stores::open(&database_url, 8, &redis_url())
             .await
             .expect("cannot open the test stores");
         let database = stores.database.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
         let services = services.to_vec();
-        let task = tokio::spawn(async move {
+        let task = runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             let verifier = Arc::new(Tokens::verifier());
             let stop = async {
                 let _ = stop.await;
             };
-            tokenwatch_server::run(listener, &services, stores, verifier, stop)
+            tokenwatch_server::run(listener, &services, stores, verifier, &options, stop)
                 .await
                 .expect("test server failed");
         });
         TestServer {
+            database_url,
             url: format!("http://{address}"),
             address,
             database,
             tokens: Tokens::new(),
             shutdown: Some(shutdown),
             task: Some(task),
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Kills the server without a graceful shutdown: every task of it stops where it is and its
+    /// connections drop, as in a crash.
+    pub async fn kill(mut self) {
+        self.shutdown.take();
+        self.task.take();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 
@@ -259,6 +303,9 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             task.await.expect("test server panicked");
         }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -267,7 +314,52 @@ impl Drop for TestServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
+}
+
+/// A Management Activity document (a JSON array) of `count` UAL records numbered from `first`:
+/// record ids `rec-<n>`, 10 users of `tenant`'s domain, one session each, a few operations, times
+/// a minute apart from 2026-03-02T08:00:00Z.
+pub fn ual_document(tenant: &str, first: usize, count: usize) -> Vec<u8> {
+    const OPERATIONS: [&str; 4] = [
+        "FileAccessed",
+        "MailItemsAccessed",
+        "UserLoggedIn",
+        "FileDownloaded",
+    ];
+    let mut out = String::with_capacity(count * 700 + 2);
+    out.push('[');
+    for n in first..first + count {
+        if n > first {
+            out.push(',');
+        }
+        let user = n % 10;
+        let minutes = n % (60 * 24 * 28);
+        out.push_str(&format!(
+            concat!(
+                r#"{{"CreationTime":"2026-03-{day:02}T{hour:02}:{minute:02}:00","Id":"rec-{n}","#,
+                r#""Operation":"{op}","OrganizationId":"{tenant}","RecordType":6,"UserKey":"key-{user}","#,
+                r#""UserType":0,"Version":1,"Workload":"SharePoint","ClientIP":"203.0.113.{ip}","#,
+                r#""UserId":"user{user}@contoso.example","UserAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) "#,
+                r#"AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36","#,
+                r#""AppAccessContext":{{"AADSessionId":"00000000-0000-4000-8000-{user:012}","#,
+                r#""UniqueTokenId":"tok{n}"}},"ObjectId":"https://contoso.sharepoint.com/doc{n}.docx"}}"#
+            ),
+            day = 2 + minutes / (60 * 24),
+            hour = (minutes / 60) % 24,
+            minute = minutes % 60,
+            n = n,
+            op = OPERATIONS[n % OPERATIONS.len()],
+            tenant = tenant,
+            user = user,
+            ip = 1 + user,
+        ));
+    }
+    out.push(']');
+    out.into_bytes()
 }
 
 #[cfg(test)]
@@ -291,6 +383,15 @@ mod tests {
             ),
             "postgres://tw@127.0.0.1:5432/x?sslmode=disable"
         );
+    }
+
+    #[test]
+    fn ual_documents_are_json_arrays_of_distinct_records() {
+        let doc = ual_document("72f988bf-86f1-41af-91ab-2d7cd011db47", 5, 3);
+        let text = String::from_utf8(doc).unwrap();
+        assert!(text.starts_with('[') && text.ends_with(']'));
+        assert_eq!(text.matches("\"Id\":\"rec-").count(), 3);
+        assert!(text.contains("rec-7") && !text.contains("rec-8"));
     }
 
     #[test]

@@ -31,7 +31,21 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", server.listen))?;
-    tokenwatch_server::run(listener, &wanted, stores, verifier, shutdown_signal()).await?;
+    let options = tokenwatch_server::Options {
+        ingest: tokenwatch_server::IngestConfig {
+            ipdb: server.ipdb.clone(),
+            rate_per_tenant: server.ingest_rate,
+        },
+    };
+    tokenwatch_server::run(
+        listener,
+        &wanted,
+        stores,
+        verifier,
+        &options,
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

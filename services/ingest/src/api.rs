@@ -1,0 +1,309 @@
+//! The gRPC handlers: authorize first, then hand each document to the pipeline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokenwatch_auth::{Permission, authorize};
+use tokenwatch_core::event::SourceFormat as CoreFormat;
+use tokenwatch_core::parse::RejectReason as CoreReason;
+use tokenwatch_error::{into_status, invalid_argument};
+use tokenwatch_proto::ingest::v1::ingest_service_server::IngestService;
+use tokenwatch_proto::ingest::v1::*;
+use tokenwatch_proto::tonic::{self, Code, Request, Response, Status, Streaming};
+use tokenwatch_types::TenantId;
+
+use crate::pipeline::{Ingested, Outcome, Pipeline};
+
+const DEFAULT_PAGE_SIZE: usize = 100;
+const MAX_PAGE_SIZE: usize = 1000;
+
+#[derive(Debug)]
+pub(crate) struct IngestApi {
+    pipeline: Arc<Pipeline>,
+}
+
+impl IngestApi {
+    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
+        IngestApi { pipeline }
+    }
+
+    async fn ingest_document(
+        &self,
+        tenant: TenantId,
+        document_index: i32,
+        document: Option<Document>,
+        summary: &mut IngestSummary,
+        results: &mut Vec<RecordResult>,
+        keep_accepted: bool,
+    ) -> Result<(), Status> {
+        let document = document.ok_or_else(|| invalid_argument("document", "is required"))?;
+        let declared = core_format(document.format())?;
+        let outcomes = self
+            .pipeline
+            .ingest(tenant, declared, &document.source_name, document.content)
+            .await?;
+        summary.documents += 1;
+        for outcome in outcomes {
+            tally(summary, &outcome);
+            if keep_accepted || outcome.outcome != Outcome::Accepted {
+                results.push(to_result(document_index, outcome));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn core_format(format: SourceFormat) -> Result<Option<CoreFormat>, Status> {
+    Ok(match format {
+        SourceFormat::Unspecified => None,
+        SourceFormat::ManagementActivity => Some(CoreFormat::ManagementActivity),
+        SourceFormat::PurviewCsv => Some(CoreFormat::PurviewCsv),
+        SourceFormat::GraphSignins => Some(CoreFormat::GraphSignIns),
+        SourceFormat::Sentinel => Some(CoreFormat::Sentinel),
+        SourceFormat::AzureMonitor => Some(CoreFormat::AzureMonitor),
+    })
+}
+
+fn proto_reason(reason: CoreReason) -> RejectReason {
+    match reason {
+        CoreReason::MalformedJson => RejectReason::MalformedJson,
+        CoreReason::MalformedCsv => RejectReason::MalformedCsv,
+        CoreReason::InvalidUtf8 => RejectReason::InvalidUtf8,
+        CoreReason::MissingField => RejectReason::MissingField,
+        CoreReason::InvalidField => RejectReason::InvalidField,
+        CoreReason::UnsupportedRecord => RejectReason::UnsupportedRecord,
+        CoreReason::TenantMismatch => RejectReason::TenantMismatch,
+        CoreReason::RecordTooLarge => RejectReason::RecordTooLarge,
+        CoreReason::EmptyDocument => RejectReason::EmptyDocument,
+    }
+}
+
+fn tally(summary: &mut IngestSummary, outcome: &Ingested) {
+    match &outcome.outcome {
+        Outcome::Accepted => summary.accepted += 1,
+        Outcome::Duplicate => summary.duplicates += 1,
+        Outcome::Rejected(reason, _) => {
+            summary.rejected += 1;
+            *summary
+                .rejected_by_reason
+                .entry(reason.as_str().to_owned())
+                .or_default() += 1;
+        }
+    }
+}
+
+fn to_result(document_index: i32, outcome: Ingested) -> RecordResult {
+    let (kind, reason, message) = match outcome.outcome {
+        Outcome::Accepted => (
+            RecordOutcome::Accepted,
+            RejectReason::Unspecified,
+            String::new(),
+        ),
+        Outcome::Duplicate => (
+            RecordOutcome::Duplicate,
+            RejectReason::Unspecified,
+            String::new(),
+        ),
+        Outcome::Rejected(reason, message) => {
+            (RecordOutcome::Rejected, proto_reason(reason), message)
+        }
+    };
+    RecordResult {
+        document_index,
+        record_index: i32::try_from(outcome.index).unwrap_or(i32::MAX),
+        record_id: outcome.record_id,
+        outcome: kind.into(),
+        reason: reason.into(),
+        message,
+    }
+}
+
+/// A message over the size limit is the caller's to split: RESOURCE_EXHAUSTED, as gRPC
+/// specifies for an oversized message, rather than tonic's OUT_OF_RANGE.
+fn oversized_to_exhausted(status: Status) -> Status {
+    if status.code() == Code::OutOfRange && status.message().contains("message length too large") {
+        Status::resource_exhausted(status.message().to_owned())
+    } else {
+        status
+    }
+}
+
+fn page_size(requested: i32) -> Result<usize, Status> {
+    match usize::try_from(requested) {
+        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+        Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
+        Err(_) => Err(invalid_argument("page_size", "must not be negative")),
+    }
+}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> tokenwatch_proto::prost_types::Timestamp {
+    tokenwatch_proto::to_timestamp(t)
+}
+
+#[tonic::async_trait]
+impl IngestService for IngestApi {
+    async fn ingest_batch(
+        &self,
+        request: Request<IngestBatchRequest>,
+    ) -> Result<Response<IngestBatchResponse>, Status> {
+        let (tenant, _) = authorize(&request, Permission::Ingest, &request.get_ref().tenant_id)?;
+        let mut summary = IngestSummary::default();
+        let mut results = Vec::new();
+        let document = request.into_inner().document;
+        self.ingest_document(tenant, 0, document, &mut summary, &mut results, true)
+            .await?;
+        Ok(Response::new(IngestBatchResponse {
+            summary: Some(summary),
+            results,
+        }))
+    }
+
+    async fn ingest_stream(
+        &self,
+        request: Request<Streaming<IngestStreamRequest>>,
+    ) -> Result<Response<IngestStreamResponse>, Status> {
+        // The tenant travels in the messages: read the first, check it, before any work.
+        let mut request = request;
+        let first = request
+            .get_mut()
+            .message()
+            .await
+            .map_err(oversized_to_exhausted)?
+            .ok_or_else(|| Status::invalid_argument("the stream carried no message"))?;
+        let (tenant, _) = authorize(&request, Permission::Ingest, &first.tenant_id)?;
+        let mut stream = request.into_inner();
+        let mut summary = IngestSummary::default();
+        let mut results = Vec::new();
+        let mut next = Some(first);
+        let mut index = 0i32;
+        while let Some(message) = next {
+            if TenantId::parse(&message.tenant_id).ok() != Some(tenant) {
+                return Err(invalid_argument(
+                    "tenant_id",
+                    "every message of a stream must name the same tenant",
+                ));
+            }
+            // Committed per document: if the stream breaks, what was acknowledged stays, and a
+            // re-send finds it as duplicates.
+            self.ingest_document(
+                tenant,
+                index,
+                message.document,
+                &mut summary,
+                &mut results,
+                false,
+            )
+            .await?;
+            index = index.saturating_add(1);
+            next = stream.message().await.map_err(oversized_to_exhausted)?;
+        }
+        Ok(Response::new(IngestStreamResponse {
+            summary: Some(summary),
+            results,
+        }))
+    }
+
+    async fn list_quarantined_records(
+        &self,
+        request: Request<ListQuarantinedRecordsRequest>,
+    ) -> Result<Response<ListQuarantinedRecordsResponse>, Status> {
+        let (tenant, _) = authorize(
+            &request,
+            Permission::IngestRead,
+            &request.get_ref().tenant_id,
+        )?;
+        let request = request.into_inner();
+        let limit = page_size(request.page_size)?;
+        let after = parse_page_token(&request.page_token)?;
+        let mut rows = tokenwatch_storage::ingest::list_quarantine(
+            self.pipeline_database(),
+            tenant,
+            after,
+            limit + 1,
+        )
+        .await
+        .map_err(into_status)?;
+        let next_page_token = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last()
+                .map(|r| format!("{}|{}", r.receive_time.to_rfc3339(), r.quarantine_id))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let formats: HashMap<&str, SourceFormat> = [
+            ("management_activity", SourceFormat::ManagementActivity),
+            ("purview_csv", SourceFormat::PurviewCsv),
+            ("graph_signins", SourceFormat::GraphSignins),
+            ("sentinel", SourceFormat::Sentinel),
+            ("azure_monitor", SourceFormat::AzureMonitor),
+        ]
+        .into_iter()
+        .collect();
+        let records = rows
+            .into_iter()
+            .map(|row| QuarantinedRecord {
+                tenant_id: tenant.to_string(),
+                quarantine_id: row.quarantine_id.to_string(),
+                format: formats
+                    .get(row.source_format.as_str())
+                    .copied()
+                    .unwrap_or(SourceFormat::Unspecified)
+                    .into(),
+                source_name: row.source_name,
+                reason: RejectReason::from_str_name(&format!("REJECT_REASON_{}", row.reason))
+                    .unwrap_or(RejectReason::Unspecified)
+                    .into(),
+                message: row.message,
+                content: row.content,
+                receive_time: Some(time(row.receive_time)),
+            })
+            .collect();
+        Ok(Response::new(ListQuarantinedRecordsResponse {
+            records,
+            next_page_token,
+        }))
+    }
+
+    async fn get_ingest_stats(
+        &self,
+        request: Request<GetIngestStatsRequest>,
+    ) -> Result<Response<GetIngestStatsResponse>, Status> {
+        let (tenant, _) = authorize(
+            &request,
+            Permission::IngestRead,
+            &request.get_ref().tenant_id,
+        )?;
+        let counts = tokenwatch_storage::ingest::ingest_counts(self.pipeline_database(), tenant)
+            .await
+            .map_err(into_status)?;
+        Ok(Response::new(GetIngestStatsResponse {
+            events: counts.events,
+            raw_records: counts.raw_records,
+            rejected: counts.rejected,
+            newest_event_time: counts.newest_event_time.map(time),
+            last_receive_time: counts.last_receive_time.map(time),
+        }))
+    }
+}
+
+impl IngestApi {
+    fn pipeline_database(&self) -> &tokenwatch_storage::Database {
+        self.pipeline.database()
+    }
+}
+
+fn parse_page_token(
+    token: &str,
+) -> Result<Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>, Status> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || invalid_argument("page_token", "not a token this server handed out");
+    let (time, id) = token.split_once('|').ok_or_else(bad)?;
+    let time = chrono::DateTime::parse_from_rfc3339(time)
+        .map_err(|_| bad())?
+        .with_timezone(&chrono::Utc);
+    let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok(Some((time, id)))
+}

@@ -1,0 +1,251 @@
+//! One document through the pipeline: parse and normalize (on a blocking thread), check the
+//! tenant, enrich, rate-limit, commit, announce.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokenwatch_cache::Cache;
+use tokenwatch_core::enrich::IpDb;
+use tokenwatch_core::event::{NormalizedEvent, SourceFormat};
+use tokenwatch_core::parse::{
+    Limits, RejectReason, Rejection, check_tenant, content_hash, parse_document,
+};
+use tokenwatch_error::into_status;
+use tokenwatch_proto::Status;
+use tokenwatch_storage::Database;
+use tokenwatch_storage::ingest::{AcceptedRecord, RejectedRecord, Stored, month_of, store_batch};
+use tokenwatch_types::TenantId;
+
+use crate::rate::RateLimiter;
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Accepted,
+    Duplicate,
+    Rejected(RejectReason, String),
+}
+
+/// One record's result.
+#[derive(Debug, Clone)]
+pub(crate) struct Ingested {
+    pub(crate) index: usize,
+    pub(crate) record_id: String,
+    pub(crate) outcome: Outcome,
+}
+
+/// A record parsed off the runtime, owning its bytes.
+struct OwnedRecord {
+    index: usize,
+    raw: Vec<u8>,
+    outcome: Result<NormalizedEvent, Rejection>,
+}
+
+/// Shared by every call of the service.
+pub(crate) struct Pipeline {
+    database: Database,
+    cache: Cache,
+    ipdb: Option<Arc<IpDb>>,
+    limits: Limits,
+    rate: RateLimiter,
+    /// Months whose `events` partition is known to exist.
+    partitions: Mutex<HashSet<DateTime<Utc>>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("enrichment", &self.ipdb.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn new(
+        database: Database,
+        cache: Cache,
+        ipdb: Option<Arc<IpDb>>,
+        rate: u32,
+    ) -> Self {
+        Pipeline {
+            database,
+            cache,
+            ipdb,
+            limits: Limits::default(),
+            rate: RateLimiter::new(rate),
+            partitions: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The database, for the read RPCs.
+    pub(crate) fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Ingests one document for `tenant`; every record gets an outcome, and the accepted ones
+    /// are committed before this returns.
+    pub(crate) async fn ingest(
+        &self,
+        tenant: TenantId,
+        declared: Option<SourceFormat>,
+        source_name: &str,
+        content: Vec<u8>,
+    ) -> Result<Vec<Ingested>, Status> {
+        let started = Instant::now();
+        let limits = self.limits;
+        let ipdb = self.ipdb.clone();
+        let expected_tenant = tenant.to_string();
+        // Parsing a large document is CPU work: keep it off the async workers.
+        let records = tokio::task::spawn_blocking(move || {
+            parse_document(&content, declared, &limits)
+                .into_iter()
+                .map(|record| {
+                    let outcome = record.outcome.and_then(|mut event| {
+                        check_tenant(&event, &expected_tenant)?;
+                        if let Some(ipdb) = &ipdb {
+                            ipdb.enrich(&mut event);
+                        }
+                        Ok(event)
+                    });
+                    OwnedRecord {
+                        index: record.index,
+                        raw: record.raw.into_owned(),
+                        outcome,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| Status::internal(format!("parser task failed: {e}")))?;
+
+        let accepted_count = records.iter().filter(|r| r.outcome.is_ok()).count();
+        if let Err(wait) = self.rate.take(tenant, accepted_count, Instant::now()) {
+            metrics::counter!("ingest_rate_limited_total", "tenant" => tenant.to_string())
+                .increment(1);
+            return Err(Status::resource_exhausted(format!(
+                "tenant {tenant} is over its ingest rate; retry in {:.1} s",
+                wait.max(0.1)
+            )));
+        }
+
+        self.ensure_partitions(&records).await?;
+
+        let format_name = declared.map_or("unknown", SourceFormat::as_str);
+        let mut accepted = Vec::with_capacity(accepted_count);
+        let mut rejected = Vec::new();
+        for record in &records {
+            match &record.outcome {
+                Ok(event) => accepted.push(AcceptedRecord {
+                    event,
+                    raw: &record.raw,
+                }),
+                Err(rejection) => rejected.push(RejectedRecord {
+                    content_hash: content_hash(&record.raw),
+                    source_format: format_name,
+                    reason: rejection.reason.as_str(),
+                    message: &rejection.message,
+                    raw: &record.raw,
+                }),
+            }
+        }
+        let stored = store_batch(&self.database, tenant, source_name, &accepted, &rejected)
+            .await
+            .map_err(into_status)?;
+
+        let new_events: Vec<&NormalizedEvent> = accepted
+            .iter()
+            .zip(&stored)
+            .filter(|(_, stored)| **stored == Stored::New)
+            .map(|(record, _)| record.event)
+            .collect();
+        if let Err(error) = crate::announce::announce(&self.cache, tenant, &new_events).await {
+            // The events are committed; detection's periodic sweep of Postgres finds what an
+            // announcement missed, so the call still succeeds.
+            metrics::counter!("ingest_announce_failures_total").increment(1);
+            tracing::error!(%error, events = new_events.len(), "cannot announce touched sessions");
+        }
+
+        let outcomes = outcomes(&records, &stored);
+        record_metrics(tenant, &records, &outcomes, started.elapsed());
+        Ok(outcomes)
+    }
+
+    /// Creates the month partitions the batch needs, once per month per process.
+    async fn ensure_partitions(&self, records: &[OwnedRecord]) -> Result<(), Status> {
+        let months: HashSet<DateTime<Utc>> = records
+            .iter()
+            .filter_map(|r| r.outcome.as_ref().ok())
+            .map(|event| month_of(event.event_time))
+            .collect();
+        let missing: Vec<DateTime<Utc>> = {
+            let known = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
+            months.into_iter().filter(|m| !known.contains(m)).collect()
+        };
+        for month in missing {
+            tokenwatch_storage::ensure_event_partitions(&self.database, month, month)
+                .await
+                .map_err(into_status)?;
+            self.partitions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(month);
+        }
+        Ok(())
+    }
+}
+
+fn outcomes(records: &[OwnedRecord], stored: &[Stored]) -> Vec<Ingested> {
+    let mut stored = stored.iter();
+    records
+        .iter()
+        .map(|record| match &record.outcome {
+            Ok(event) => Ingested {
+                index: record.index,
+                record_id: event.record_id.clone(),
+                outcome: match stored.next() {
+                    Some(Stored::New) => Outcome::Accepted,
+                    _ => Outcome::Duplicate,
+                },
+            },
+            Err(rejection) => Ingested {
+                index: record.index,
+                record_id: String::new(),
+                outcome: Outcome::Rejected(rejection.reason, rejection.message.clone()),
+            },
+        })
+        .collect()
+}
+
+fn record_metrics(
+    tenant: TenantId,
+    records: &[OwnedRecord],
+    outcomes: &[Ingested],
+    elapsed: Duration,
+) {
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for (record, outcome) in records.iter().zip(outcomes) {
+        let format = record
+            .outcome
+            .as_ref()
+            .map_or("unknown", |e| e.source_format.as_str());
+        let label = match &outcome.outcome {
+            Outcome::Accepted => "accepted",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected(reason, _) => reason.as_str(),
+        };
+        *counts.entry((format, label)).or_default() += 1;
+    }
+    let tenant = tenant.to_string();
+    for ((format, outcome), count) in counts {
+        metrics::counter!(
+            "ingest_records_total",
+            "tenant" => tenant.clone(),
+            "format" => format,
+            "outcome" => outcome
+        )
+        .increment(count);
+    }
+    metrics::histogram!("ingest_document_seconds").record(elapsed.as_secs_f64());
+}
