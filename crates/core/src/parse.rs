@@ -415,3 +415,47 @@ pub fn check_tenant(event: &NormalizedEvent, expected: &str) -> Result<(), Rejec
         _ => Ok(()),
     }
 }
+
+/// Splits a document into documents of at most about `max_bytes` each, on record boundaries, so
+/// a large export can be sent in pieces: JSON becomes arrays of its records (pages unwrapped),
+/// CSV keeps its header on every piece. A single record larger than `max_bytes` travels alone.
+pub fn chunk_document(content: &[u8], max_bytes: usize) -> Vec<Vec<u8>> {
+    if content.len() <= max_bytes {
+        return vec![content.to_vec()];
+    }
+    let body = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let body = &body[start..];
+    let (prefix, separator, suffix, records): (&[u8], &[u8], &[u8], Vec<&[u8]>) =
+        if matches!(body.first(), Some(b'[' | b'{')) {
+            let pieces = json_records(body).into_iter().map(|p| p.bytes).collect();
+            (b"[", b",", b"]", pieces)
+        } else {
+            match delimited::rows(body) {
+                Some((header, rows)) => (header, b"", b"", rows),
+                None => return vec![content.to_vec()],
+            }
+        };
+    let mut chunks = Vec::new();
+    let mut chunk: Vec<u8> = Vec::new();
+    for record in records {
+        if !chunk.is_empty() && chunk.len() + record.len() + suffix.len() + 1 > max_bytes {
+            chunk.extend_from_slice(suffix);
+            chunks.push(std::mem::take(&mut chunk));
+        }
+        if chunk.is_empty() {
+            chunk.extend_from_slice(prefix);
+        } else {
+            chunk.extend_from_slice(separator);
+        }
+        chunk.extend_from_slice(record);
+    }
+    if !chunk.is_empty() {
+        chunk.extend_from_slice(suffix);
+        chunks.push(chunk);
+    }
+    chunks
+}

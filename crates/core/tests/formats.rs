@@ -424,3 +424,39 @@ fn reason_names_are_stable() {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
     }));
 }
+
+#[test]
+fn chunks_split_on_record_boundaries_and_parse_to_the_same_records() {
+    use tokenwatch_core::parse::chunk_document;
+    for name in [
+        "management_activity.json",
+        "graph_signins_page.json",
+        "purview.csv",
+        "azure_monitor.jsonl",
+        "sentinel_signinlogs.csv",
+    ] {
+        let content = fixture(name);
+        let whole = parse(&content);
+        let chunks = chunk_document(&content, 600);
+        assert!(chunks.len() > 1, "{name} was not split");
+        let parts: Vec<ParsedRecord<'_>> = chunks.iter().flat_map(|c| parse(c)).collect();
+        let summary = |records: &[ParsedRecord<'_>]| {
+            records
+                .iter()
+                .map(|r| {
+                    r.outcome
+                        .as_ref()
+                        .map(|e| e.record_id.clone())
+                        .map_err(|e| e.reason)
+                })
+                .filter(|r| !matches!(r, Ok(id) if id.starts_with("sha256:")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(summary(&whole), summary(&parts), "{name}");
+    }
+    assert_eq!(
+        chunk_document(b"[1]", 100),
+        vec![b"[1]".to_vec()],
+        "small documents travel whole"
+    );
+}

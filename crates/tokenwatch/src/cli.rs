@@ -33,6 +33,44 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Check that a server answers health for every service it hosts (exit 1 if not).
     Health(HealthArgs),
+    /// Send export files for a tenant and report every record's fate (exit 3 if any was
+    /// rejected).
+    Ingest(IngestArgs),
+}
+
+/// The layout of the files `ingest` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IngestFormat {
+    /// Recognize each record's format.
+    Auto,
+    ManagementActivity,
+    PurviewCsv,
+    GraphSignins,
+    Sentinel,
+    AzureMonitor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The tenant the files belong to (Entra tenant id).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// Export files: Management Activity JSON, Purview CSV, Graph sign-ins, Sentinel JSON/CSV,
+    /// Azure Monitor.
+    #[arg(required = true)]
+    pub(crate) files: Vec<std::path::PathBuf>,
+
+    /// The files' format; recognized per record when auto.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) source_format: IngestFormat,
+
+    /// Summary format on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub(crate) mod config;
 pub(crate) mod health;
+pub(crate) mod ingest;
 pub(crate) mod migrate;
 pub(crate) mod tenant;
 pub(crate) mod token;

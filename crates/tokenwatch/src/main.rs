@@ -24,6 +24,9 @@ use crate::cli::{Cli, Command};
 #[cfg(test)]
 use tokenwatch_test_utils as _;
 
+/// Exit code of `ingest` when every file was sent but some records were rejected.
+const EXIT_REJECTED: u8 = 3;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,6 +41,12 @@ async fn main() -> ExitCode {
         Command::Tenant(command) => commands::tenant::run(command).await,
         Command::Config(command) => commands::config::run(command),
         Command::Health(args) => commands::health::run(args).await,
+        Command::Ingest(args) => match commands::ingest::run(args).await {
+            // Everything was sent, but some records were refused: scripts must notice.
+            Ok(true) => return ExitCode::from(EXIT_REJECTED),
+            Ok(false) => Ok(()),
+            Err(error) => Err(error),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

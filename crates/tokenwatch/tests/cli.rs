@@ -162,6 +162,82 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
     let no_token = server.run(&["tenant", "list"]);
     assert!(String::from_utf8_lossy(&no_token.stderr).contains("Unauthenticated"));
 
+    // Ingest: the core parser fixture (5 good records, 2 bad) for the tenant it names.
+    let fixture_tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let added = server.run_with_token(
+        admin,
+        &[
+            "tenant",
+            "add",
+            "--tenant",
+            fixture_tenant,
+            "--name",
+            "Fixture",
+        ],
+    );
+    assert!(added.status.success());
+    let fixture = format!(
+        "{}/../core/tests/fixtures/management_activity.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let ingest = |token: &str, file: &str| {
+        server.run_with_token(
+            token,
+            &[
+                "ingest",
+                "--tenant",
+                fixture_tenant,
+                "--format",
+                "json",
+                file,
+            ],
+        )
+    };
+    let first = ingest(admin, &fixture);
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "rejections make the exit code 3"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(
+        summary,
+        serde_json::json!({
+            "accepted": 5, "duplicates": 0, "rejected": 2,
+            "rejected_by_reason": {"INVALID_FIELD": 1, "MISSING_FIELD": 1}
+        })
+    );
+    let progress = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        progress.contains("management_activity.json: 5 accepted, 0 duplicates, 2 rejected"),
+        "{progress}"
+    );
+    let again: serde_json::Value = serde_json::from_slice(&ingest(admin, &fixture).stdout).unwrap();
+    assert_eq!(
+        (again["accepted"].as_i64(), again["duplicates"].as_i64()),
+        (Some(0), Some(5))
+    );
+    let clean = std::env::temp_dir().join(format!("tw-cli-{}.json", std::process::id()));
+    std::fs::write(
+        &clean,
+        tokenwatch_test_utils::ual_document(fixture_tenant, 0, 300),
+    )
+    .unwrap();
+    let ok = ingest(admin, clean.to_str().unwrap());
+    std::fs::remove_file(&clean).ok();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let table = server.run_with_token(admin, &["ingest", "--tenant", fixture_tenant, &fixture]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("duplicates       5") && table.contains("  MISSING_FIELD  1"),
+        "{table}"
+    );
+
     let removed = server.run_with_token(admin, &["tenant", "remove", "--tenant", TENANT]);
     assert!(removed.status.success());
     let gone = server.run_with_token(admin, &["tenant", "show", TENANT]);
@@ -169,7 +245,11 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
 
     let metrics = scrape(server.metrics_port);
     assert!(
-        metrics.contains(r#"grpc_server_requests_total{rpc="tokenwatch.tenant.v1.TenantService/CreateTenant",code="Ok"} 1"#),
+        metrics.contains(r#"grpc_server_requests_total{rpc="tokenwatch.tenant.v1.TenantService/CreateTenant",code="Ok"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"ingest_records_total{tenant="72f988bf-86f1-41af-91ab-2d7cd011db47",format="management_activity",outcome="accepted"} 305"#),
         "{metrics}"
     );
     assert!(metrics.contains(r#"code="PermissionDenied""#), "{metrics}");

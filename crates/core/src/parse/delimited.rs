@@ -273,3 +273,38 @@ fn as_json_object(header: &csv::ByteRecord, row: &csv::ByteRecord) -> Result<Str
     serde_json::to_string(&object)
         .map_err(|e| Rejection::new(RejectReason::MalformedCsv, e.to_string()))
 }
+
+/// The header line (with its line break) and each row's bytes (with theirs), for splitting a
+/// CSV document into smaller ones. `None` if the header cannot be read.
+pub(super) fn rows(content: &[u8]) -> Option<(&[u8], Vec<&[u8]>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(content);
+    reader.byte_headers().ok()?;
+    let header_end = usize::try_from(reader.position().byte())
+        .ok()?
+        .min(content.len());
+    let mut rows = Vec::new();
+    let mut row = csv::ByteRecord::new();
+    let mut start = header_end;
+    loop {
+        match reader.read_byte_record(&mut row) {
+            Ok(true) => {
+                let end = usize::try_from(reader.position().byte())
+                    .unwrap_or(content.len())
+                    .min(content.len());
+                rows.push(&content[start..end]);
+                start = end;
+            }
+            // The rest, broken or not, travels as one piece for the server to judge.
+            _ => {
+                if start < content.len() {
+                    rows.push(&content[start..]);
+                }
+                break;
+            }
+        }
+    }
+    Some((&content[..header_end], rows))
+}
