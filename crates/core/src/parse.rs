@@ -429,16 +429,20 @@ pub fn chunk_document(content: &[u8], max_bytes: usize) -> Vec<Vec<u8>> {
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(0);
     let body = &body[start..];
-    let (prefix, separator, suffix, records): (&[u8], &[u8], &[u8], Vec<&[u8]>) =
-        if matches!(body.first(), Some(b'[' | b'{')) {
-            let pieces = json_records(body).into_iter().map(|p| p.bytes).collect();
-            (b"[", b",", b"]", pieces)
-        } else {
-            match delimited::rows(body) {
-                Some((header, rows)) => (header, b"", b"", rows),
-                None => return vec![content.to_vec()],
-            }
+    // Each piece is `prefix`, records joined by `separator`, then `suffix`.
+    let json = matches!(body.first(), Some(b'[' | b'{'));
+    let (prefix, separator, suffix): (&[u8], &[u8], &[u8]);
+    let records: Vec<&[u8]>;
+    if json {
+        (prefix, separator, suffix) = (b"[", b",", b"]");
+        records = json_records(body).into_iter().map(|p| p.bytes).collect();
+    } else {
+        let Some((header, rows)) = delimited::rows(body) else {
+            return vec![content.to_vec()];
         };
+        (prefix, separator, suffix) = (header, b"", b"");
+        records = rows;
+    }
     let mut chunks = Vec::new();
     let mut chunk: Vec<u8> = Vec::new();
     for record in records {
