@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 source .run/env
 bin=target/debug/tokenwatch
 log=.run/serve.log
-contoso=11111111-1111-4111-8111-111111111111
+# Contoso is the tenant the sample exports in crates/core/tests/fixtures name.
+contoso=72f988bf-86f1-41af-91ab-2d7cd011db47
 fabrikam=22222222-2222-4222-8222-222222222222
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -24,7 +25,16 @@ stop() {
     exit 0
 }
 trap stop INT TERM
-"$bin" health --wait 60s
+for _ in $(seq 1 120); do
+    if ! kill -0 "$server" 2>/dev/null; then
+        echo "tokenwatch serve did not start:" >&2
+        tail -n 5 "$log" >&2
+        exit 1
+    fi
+    "$bin" health >/dev/null 2>&1 && break
+    sleep 0.5
+done
+"$bin" health
 
 say "minting development tokens (HS256, TOKENWATCH_DEV_AUTH=true)"
 admin=$("$bin" token issue --role msp_admin --subject admin@msp.example)
@@ -43,6 +53,13 @@ say "the Contoso analyst sees only Contoso"
 TOKENWATCH_TOKEN=$analyst "$bin" tenant list
 TOKENWATCH_TOKEN=$analyst "$bin" tenant show "$fabrikam" || true
 
+say "ingesting sample exports for Contoso (UAL JSON, Graph sign-ins, Azure Monitor, Purview CSV, Sentinel CSV)"
+echo "(some records are bad on purpose: they are rejected with a reason and kept in quarantine)"
+TOKENWATCH_TOKEN=$admin "$bin" ingest --tenant "$contoso" crates/core/tests/fixtures/* || true
+
+say "sending the same files again: nothing is stored twice"
+TOKENWATCH_TOKEN=$admin "$bin" ingest --tenant "$contoso" --format json crates/core/tests/fixtures/* || true
+
 say "services up; metrics at http://127.0.0.1:9464/metrics; Ctrl-C stops"
-echo "(ingest, baseline, detection, response and feedback answer UNIMPLEMENTED until their issues land)"
+echo "(baseline, detection, response and feedback answer UNIMPLEMENTED until their issues land)"
 wait "$server"

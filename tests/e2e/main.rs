@@ -8,6 +8,7 @@
 
 // The benchmarks' harness shares this package's dev-dependencies.
 use criterion as _;
+use futures as _;
 
 mod auth_matrix;
 mod ingest;
