@@ -10,8 +10,10 @@
 //! - [`ip`]: IP address clean-up (ports, brackets, IPv4-mapped IPv6) and prefixes;
 //! - [`time`]: the timestamp spellings the exports use;
 //! - [`useragent`]: user agent → browser, OS and client kind;
-//! - [`enrich`]: IP → ASN, AS organisation, country, hosting flag.
+//! - [`enrich`]: IP → ASN, AS organisation, country, hosting flag;
+//! - [`detect`]: sessions, baselines, features, scoring, findings.
 
+pub mod detect;
 pub mod enrich;
 pub mod event;
 pub mod ip;

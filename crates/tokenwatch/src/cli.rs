@@ -36,6 +36,87 @@ pub(crate) enum Command {
     /// Send export files for a tenant and report every record's fate (exit 3 if any was
     /// rejected).
     Ingest(IngestArgs),
+    /// Run the detection over exported files, with no servers, and print the findings.
+    Scan(ScanArgs),
+    /// Write realistic labelled activity (UAL JSON, Graph sign-ins) and a labels file.
+    Simulate(SimulateArgs),
+    /// Measure findings (or a scan) against labels, beside the simple rules in use today.
+    Eval(EvalArgs),
+}
+
+/// Output of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScanFormat {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Export files of any supported format.
+    #[arg(required = true)]
+    pub(crate) files: Vec<std::path::PathBuf>,
+
+    /// Directory of the IP data (`make ipdb`); enrichment is off without it.
+    #[arg(long, env = "TOKENWATCH_IPDB")]
+    pub(crate) ipdb: Option<std::path::PathBuf>,
+
+    /// Tenant for records that name none (Graph sign-ins).
+    #[arg(long, default_value = "unknown")]
+    pub(crate) tenant: String,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: ScanFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// Output directory.
+    #[arg(long)]
+    pub(crate) out: std::path::PathBuf,
+
+    /// Random seed; the same seed writes the same data.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+
+    /// Tenants.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) tenants: usize,
+
+    /// Users per tenant.
+    #[arg(long, default_value_t = 40)]
+    pub(crate) users: usize,
+
+    /// Days of activity.
+    #[arg(long, default_value_t = 14)]
+    pub(crate) days: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// Labels (labels.jsonl from `simulate`).
+    #[arg(long)]
+    pub(crate) labels: std::path::PathBuf,
+
+    /// Findings to judge (`scan --format json` output).
+    #[arg(conflicts_with = "scan")]
+    pub(crate) findings: Option<std::path::PathBuf>,
+
+    /// Scan these files instead, and judge the simple rules on them too.
+    #[arg(long, num_args = 1..)]
+    pub(crate) scan: Vec<std::path::PathBuf>,
+
+    /// Directory of the IP data.
+    #[arg(long, env = "TOKENWATCH_IPDB")]
+    pub(crate) ipdb: Option<std::path::PathBuf>,
+
+    /// User-days to divide false positives by (default: counted from the events or meta.json).
+    #[arg(long)]
+    pub(crate) user_days: Option<f64>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
 }
 
 /// The layout of the files `ingest` sends.

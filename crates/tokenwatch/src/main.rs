@@ -41,6 +41,9 @@ async fn main() -> ExitCode {
         Command::Tenant(command) => commands::tenant::run(command).await,
         Command::Config(command) => commands::config::run(command),
         Command::Health(args) => commands::health::run(args).await,
+        Command::Scan(args) => commands::scan::run(args),
+        Command::Simulate(args) => commands::simulate::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Ingest(args) => match commands::ingest::run(args).await {
             // Everything was sent, but some records were refused: scripts must notice.
             Ok(true) => return ExitCode::from(EXIT_REJECTED),

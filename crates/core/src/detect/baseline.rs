@@ -1,0 +1,289 @@
+//! What is normal for a user, with memory, and for the user's tenant.
+//!
+//! Counts decay with a half-life of [`HALF_LIFE_DAYS`] days: a network used daily stays known,
+//! one used during a trip a month ago has faded to a sixteenth, and a change of ISP is learned
+//! within days. Two weeks keeps the weekly rhythm (office days, home days) while letting
+//! yesterday matter more than last month.
+//!
+//! Counts are per day of presence, not per event: a heavy user's thousand events from home do
+//! not drown the three days a week they spend at the office.
+//!
+//! # Novelty
+//!
+//! How new a value `v` of some kind is for user `u` of tenant `t`:
+//!
+//! ```text
+//! known(u, v)   = n / (n + 1)          n = decayed days u was seen with v
+//! history(u)    = d / (d + 3)          d = decayed days u was seen at all
+//! rarity(t, v)  = 1 - users(t, v) / (users(t) + 1)
+//! novelty       = history · (1 - known) + (1 - history) · rarity
+//! ```
+//!
+//! A user with weeks of history is judged by their own history; a new user borrows from the
+//! tenant's population, so the tenant's SASE egress or office ISP is weak evidence for anyone in
+//! it, and a value rare for the tenant and new to the user is strong evidence.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Half-life of the decayed counts.
+pub const HALF_LIFE_DAYS: f64 = 14.0;
+
+/// A kind of context value a baseline remembers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An ASN, or an IP prefix when the ASN is unknown.
+    Network,
+    /// A country.
+    Country,
+    /// Browser family, OS family and client kind.
+    Client,
+    /// A device id.
+    Device,
+}
+
+/// A decayed count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Decayed {
+    /// The count at `at`.
+    pub weight: f64,
+    /// When the count was last brought up to date (seconds since the epoch).
+    pub at: i64,
+    /// The last day (days since the epoch) it was counted, so it counts once a day.
+    pub day: i64,
+}
+
+impl Decayed {
+    /// The count decayed to `now`.
+    pub fn value(&self, now: i64) -> f64 {
+        let days = (now - self.at).max(0) as f64 / 86_400.0;
+        self.weight * 0.5f64.powf(days / HALF_LIFE_DAYS)
+    }
+
+    /// Counts one presence on the day of `now`; returns whether this was the first that day.
+    fn observe(&mut self, now: i64) -> bool {
+        let day = now.div_euclid(86_400);
+        if self.weight > 0.0 && self.day == day {
+            return false;
+        }
+        self.weight = self.value(now) + 1.0;
+        self.at = now;
+        self.day = day;
+        true
+    }
+}
+
+/// One user's normal.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UserBaseline {
+    /// Decayed days of presence per context value.
+    pub contexts: HashMap<Kind, HashMap<String, Decayed>>,
+    /// Decayed active days.
+    pub days: Decayed,
+    /// Decayed activity per UTC hour of day.
+    pub hours: [f64; 24],
+    /// Events seen.
+    pub events: u64,
+    /// Sessions closed, with the mean and variance of ln(1 + events per session).
+    pub sessions: u64,
+    /// Running mean of ln(1 + events per session).
+    pub session_size_mean: f64,
+    /// Running variance of ln(1 + events per session).
+    pub session_size_var: f64,
+}
+
+impl UserBaseline {
+    /// Decayed days the user was seen with `value`.
+    pub fn seen(&self, kind: Kind, value: &str, now: i64) -> f64 {
+        self.contexts
+            .get(&kind)
+            .and_then(|values| values.get(value))
+            .map_or(0.0, |d| d.value(now))
+    }
+
+    /// How much history the user has, 0 (none) to 1.
+    pub fn history(&self, now: i64) -> f64 {
+        let days = self.days.value(now);
+        days / (days + 3.0)
+    }
+
+    /// Learns one observation; returns the values that became known to the user (first day),
+    /// for the tenant's population prior.
+    pub fn observe(&mut self, now: i64, values: &[(Kind, &str)]) -> Vec<(Kind, String)> {
+        self.events += 1;
+        self.days.observe(now);
+        let hour = usize::try_from(now.rem_euclid(86_400) / 3600).unwrap_or(0);
+        for (h, weight) in self.hours.iter_mut().enumerate() {
+            // The hour profile decays with the same half-life, per event.
+            *weight *= 0.999;
+            if h == hour {
+                *weight += 1.0;
+            }
+        }
+        let mut first_time = Vec::new();
+        for (kind, value) in values {
+            if value.is_empty() {
+                continue;
+            }
+            let entry = self
+                .contexts
+                .entry(*kind)
+                .or_default()
+                .entry((*value).to_owned())
+                .or_default();
+            let new = entry.weight == 0.0;
+            entry.observe(now);
+            if new {
+                first_time.push((*kind, (*value).to_owned()));
+            }
+        }
+        first_time
+    }
+
+    /// Records a finished session's size.
+    pub fn close_session(&mut self, events: u64) {
+        let x = (1.0 + events as f64).ln();
+        self.sessions += 1;
+        let n = self.sessions as f64;
+        let delta = x - self.session_size_mean;
+        self.session_size_mean += delta / n;
+        self.session_size_var += (delta * (x - self.session_size_mean) - self.session_size_var) / n;
+    }
+
+    /// Share of the user's activity in this UTC hour, 0..1.
+    pub fn hour_share(&self, hour: usize) -> f64 {
+        let total: f64 = self.hours.iter().sum();
+        if total <= 0.0 {
+            return 1.0 / 24.0;
+        }
+        self.hours.get(hour).copied().unwrap_or(0.0) / total
+    }
+
+    /// Approximate size in memory, in bytes.
+    pub fn approximate_bytes(&self) -> usize {
+        let values: usize = self
+            .contexts
+            .values()
+            .flat_map(|m| m.keys())
+            .map(|k| k.len() + std::mem::size_of::<Decayed>() + 32)
+            .sum();
+        std::mem::size_of::<Self>() + values
+    }
+}
+
+/// The tenant's population prior: how many of its users know each value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TenantProfile {
+    users: HashSet<String>,
+    known_by: HashMap<Kind, HashMap<String, u32>>,
+}
+
+impl TenantProfile {
+    /// Notes a user and the values that just became known to them.
+    pub fn learn(&mut self, user: &str, first_time: &[(Kind, String)]) {
+        if !self.users.contains(user) {
+            self.users.insert(user.to_owned());
+        }
+        for (kind, value) in first_time {
+            *self
+                .known_by
+                .entry(*kind)
+                .or_default()
+                .entry(value.clone())
+                .or_default() += 1;
+        }
+    }
+
+    /// Share of the tenant's users who know the value, 0..1.
+    pub fn prevalence(&self, kind: Kind, value: &str) -> f64 {
+        let known = self
+            .known_by
+            .get(&kind)
+            .and_then(|values| values.get(value))
+            .copied()
+            .unwrap_or(0);
+        f64::from(known) / (self.users.len() as f64 + 1.0)
+    }
+
+    /// Number of users seen.
+    pub fn users(&self) -> usize {
+        self.users.len()
+    }
+}
+
+/// How new `value` is for the user, 0 (usual) to 1 (never seen, rare in the tenant).
+pub fn novelty(
+    baseline: &UserBaseline,
+    tenant: &TenantProfile,
+    kind: Kind,
+    value: &str,
+    now: DateTime<Utc>,
+) -> f64 {
+    let now = now.timestamp();
+    let n = baseline.seen(kind, value, now);
+    let known = n / (n + 1.0);
+    let history = baseline.history(now);
+    let rarity = 1.0 - tenant.prevalence(kind, value);
+    (history * (1.0 - known) + (1.0 - history) * rarity).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: i64, hour: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600 + day * 86_400 + hour * 3600, 0).unwrap()
+    }
+
+    #[test]
+    fn counts_decay_with_the_half_life_and_count_once_a_day() {
+        let mut b = UserBaseline::default();
+        for hour in 0..10 {
+            b.observe(at(0, hour).timestamp(), &[(Kind::Network, "AS1")]);
+        }
+        let now = at(0, 12).timestamp();
+        assert!(
+            (b.seen(Kind::Network, "AS1", now) - 1.0).abs() < 1e-3,
+            "once per day"
+        );
+        let later = at(14, 0).timestamp();
+        assert!((b.seen(Kind::Network, "AS1", later) - 0.5).abs() < 0.02);
+    }
+
+    #[test]
+    fn novelty_uses_history_then_the_tenant_prior() {
+        let mut tenant = TenantProfile::default();
+        let mut veteran = UserBaseline::default();
+        for day in 0..30 {
+            let first = veteran.observe(at(day, 9).timestamp(), &[(Kind::Network, "HOME")]);
+            tenant.learn("veteran", &first);
+        }
+        // Nine colleagues all egress through the tenant's SASE provider.
+        for user in 0..9 {
+            let mut b = UserBaseline::default();
+            let first = b.observe(at(0, 9).timestamp(), &[(Kind::Network, "SASE")]);
+            tenant.learn(&format!("colleague{user}"), &first);
+        }
+        let now = at(30, 10);
+        assert!(novelty(&veteran, &tenant, Kind::Network, "HOME", now) < 0.1);
+        let fresh = novelty(&veteran, &tenant, Kind::Network, "EVIL", now);
+        assert!(fresh > 0.85, "{fresh}");
+        let newcomer = UserBaseline::default();
+        let sase = novelty(&newcomer, &tenant, Kind::Network, "SASE", now);
+        let evil = novelty(&newcomer, &tenant, Kind::Network, "EVIL", now);
+        assert!(sase < 0.2 && evil > 0.95, "{sase} {evil}");
+    }
+
+    #[test]
+    fn session_sizes_keep_running_moments() {
+        let mut b = UserBaseline::default();
+        for size in [10, 10, 10, 10] {
+            b.close_session(size);
+        }
+        assert!((b.session_size_mean - 11f64.ln()).abs() < 1e-9);
+        assert!(b.session_size_var.abs() < 1e-9);
+    }
+}

@@ -1,0 +1,470 @@
+//! The engine: normalized events in time order (per tenant) → sessions scored against their
+//! user's baseline → findings that explain themselves.
+//!
+//! Learning and scoring interleave: each event is scored against the baseline as it was before
+//! the event, then learned — unless its session is already a finding, so an attacker's activity
+//! never becomes part of the victim's normal.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+use serde::Serialize;
+
+use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty};
+use crate::detect::features::{FeatureValue, features};
+use crate::detect::session::{
+    INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, SessionState, download_or_delete,
+    risky_operation, see,
+};
+use crate::detect::weights::WeightSet;
+use crate::event::NormalizedEvent;
+use crate::ip::prefix;
+use crate::useragent::ClientKind;
+
+/// Sessions idle this long have their size recorded in the baseline.
+const SESSION_IDLE_HOURS: i64 = 8;
+/// Sessions idle this long are forgotten.
+const SESSION_FORGET_DAYS: i64 = 30;
+/// A network known to this share of the tenant's users is the tenant's own (office, SASE).
+const TENANT_COMMON: f64 = 0.2;
+
+/// One feature's part in a finding's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    /// The feature.
+    pub feature: String,
+    /// Its value, 0..1.
+    pub value: f64,
+    /// What it was compared to.
+    pub baseline: String,
+    /// Its weight.
+    pub weight: f64,
+    /// value × weight.
+    pub contribution: f64,
+}
+
+/// What a finding shows of its session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Networks (ASN or prefix) with novelty and notes.
+    pub networks: Vec<String>,
+    /// Countries.
+    pub countries: Vec<String>,
+    /// Clients.
+    pub clients: Vec<String>,
+    /// Device ids.
+    pub devices: Vec<String>,
+    /// IP addresses.
+    pub ips: Vec<String>,
+    /// Risky operations.
+    pub risky_operations: Vec<String>,
+}
+
+/// A session that deviates significantly from its user's normal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Tenant.
+    pub tenant_id: String,
+    /// User principal name.
+    pub user: String,
+    /// Session id.
+    pub session_id: String,
+    /// Score.
+    pub score: f64,
+    /// Threshold in force.
+    pub threshold: f64,
+    /// low, medium, high or critical.
+    pub severity: String,
+    /// First event of the session.
+    pub first_seen: DateTime<Utc>,
+    /// Last event of the session.
+    pub last_seen: DateTime<Utc>,
+    /// Event time of the record that took the session over the threshold.
+    pub detected_at: DateTime<Utc>,
+    /// Contributing features, largest first.
+    pub reasons: Vec<Reason>,
+    /// The session's contexts.
+    pub evidence: Evidence,
+    /// Weight-set version.
+    pub weight_version: i64,
+}
+
+#[derive(Debug, Default)]
+struct UserState {
+    baseline: UserBaseline,
+    sessions: HashMap<String, OpenSession>,
+}
+
+#[derive(Debug)]
+struct OpenSession {
+    state: SessionState,
+    finding: Option<usize>,
+    sized: bool,
+}
+
+#[derive(Debug, Default)]
+struct TenantState {
+    profile: TenantProfile,
+    users: HashMap<String, UserState>,
+}
+
+/// The detection engine over any number of tenants.
+#[derive(Debug)]
+pub struct Engine {
+    weights: WeightSet,
+    tenants: HashMap<String, TenantState>,
+    findings: Vec<Finding>,
+    events: u64,
+}
+
+impl Engine {
+    /// An engine scoring with `weights`.
+    pub fn new(weights: WeightSet) -> Self {
+        Engine {
+            weights,
+            tenants: HashMap::new(),
+            findings: Vec::new(),
+            events: 0,
+        }
+    }
+
+    /// Events processed.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Users with a baseline, and the approximate bytes their baselines take.
+    pub fn baseline_footprint(&self) -> (usize, usize) {
+        let baselines = self.tenants.values().flat_map(|t| t.users.values());
+        baselines.fold((0, 0), |(n, bytes), u| {
+            (n + 1, bytes + u.baseline.approximate_bytes())
+        })
+    }
+
+    /// Processes one event; events of one tenant must come in event-time order.
+    pub fn observe(&mut self, tenant_id: &str, event: &NormalizedEvent) {
+        self.events += 1;
+        let time = event.event_time;
+        let tenant = self.tenants.entry(tenant_id.to_owned()).or_default();
+        let user = tenant.users.entry(event.user_id.clone()).or_default();
+        tidy_sessions(user, time);
+
+        let network = network_of(event);
+        let client = client_of(event);
+        let values: Vec<(Kind, &str)> = [
+            network.as_deref().map(|n| (Kind::Network, n)),
+            event.network.country.as_deref().map(|c| (Kind::Country, c)),
+            client.as_deref().map(|c| (Kind::Client, c)),
+            event
+                .device_id
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| (Kind::Device, d)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+
+        let Some(session_id) = event.session_id.as_deref().filter(|s| !s.is_empty()) else {
+            // No session: the event still teaches the user's normal.
+            let first = user.baseline.observe(time.timestamp(), &values);
+            tenant.profile.learn(&event.user_id, &first);
+            return;
+        };
+
+        let open = user
+            .sessions
+            .entry(session_id.to_owned())
+            .or_insert_with(|| OpenSession {
+                state: SessionState::new(session_id, time),
+                finding: None,
+                sized: false,
+            });
+        update_session(
+            &mut open.state,
+            event,
+            network.as_deref(),
+            client.as_deref(),
+            &user.baseline,
+            &tenant.profile,
+        );
+        open.sized = false;
+
+        let scored = features(&open.state, &user.baseline);
+        let score: f64 = scored
+            .iter()
+            .map(|f| self.weights.weight(f.feature) * f.value)
+            .sum();
+        let flagged = open.finding.is_some();
+        if score >= self.weights.threshold || flagged {
+            let finding = build_finding(
+                tenant_id,
+                &event.user_id,
+                &open.state,
+                &scored,
+                score,
+                &self.weights,
+                time,
+            );
+            match open.finding {
+                Some(index) => {
+                    let existing = &mut self.findings[index];
+                    let detected_at = existing.detected_at;
+                    if finding.score >= existing.score {
+                        *existing = Finding {
+                            detected_at,
+                            ..finding
+                        };
+                    } else {
+                        existing.last_seen = finding.last_seen;
+                        existing.evidence = finding.evidence;
+                    }
+                }
+                None => {
+                    open.finding = Some(self.findings.len());
+                    self.findings.push(finding);
+                }
+            }
+        }
+        if open.finding.is_none() {
+            let first = user.baseline.observe(time.timestamp(), &values);
+            tenant.profile.learn(&event.user_id, &first);
+        }
+    }
+
+    /// The findings so far.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Ends the run and returns the findings, most severe first.
+    pub fn finish(self) -> Vec<Finding> {
+        let mut findings = self.findings;
+        findings.sort_by(|a, b| b.score.total_cmp(&a.score));
+        findings
+    }
+}
+
+/// The network key of an event: its ASN, else its IP prefix.
+fn network_of(event: &NormalizedEvent) -> Option<String> {
+    match (event.network.asn, event.ip) {
+        (Some(asn), _) => Some(format!("AS{asn}")),
+        (None, Some(ip)) => Some(prefix(ip)),
+        (None, None) => None,
+    }
+}
+
+/// The client key of an event: browser family, OS family, kind.
+fn client_of(event: &NormalizedEvent) -> Option<String> {
+    let client = &event.client;
+    if client.browser.is_none() && client.os.is_none() {
+        return None;
+    }
+    let kind = match client.kind {
+        ClientKind::Browser => "browser",
+        ClientKind::App => "app",
+        ClientKind::Tool => "tool",
+        ClientKind::Unknown => "unknown",
+    };
+    Some(format!(
+        "{}/{}/{kind}",
+        client.browser.as_deref().unwrap_or("?"),
+        client.os.as_deref().unwrap_or("?")
+    ))
+}
+
+/// Records session sizes of idle sessions and forgets long-idle ones.
+fn tidy_sessions(user: &mut UserState, now: DateTime<Utc>) {
+    let baseline = &mut user.baseline;
+    user.sessions.retain(|_, open| {
+        let idle = now - open.state.last_seen;
+        if idle > Duration::hours(SESSION_IDLE_HOURS) && !open.sized && open.finding.is_none() {
+            baseline.close_session(open.state.events);
+            open.sized = true;
+        }
+        idle < Duration::days(SESSION_FORGET_DAYS)
+    });
+}
+
+fn update_session(
+    state: &mut SessionState,
+    event: &NormalizedEvent,
+    network: Option<&str>,
+    client: Option<&str>,
+    baseline: &UserBaseline,
+    tenant: &TenantProfile,
+) {
+    let time = event.event_time;
+    let gap = time - state.last_seen;
+    state.events += 1;
+    state.first_seen = state.first_seen.min(time);
+    state.last_seen = state.last_seen.max(time);
+    if let Some(ip) = event.ip {
+        let ip = ip.to_string();
+        if !state.ips.contains(&ip) {
+            state.ips.push(ip);
+        }
+    }
+    let sight = |kind: Kind, value: &str, note: String| {
+        (
+            novelty(baseline, tenant, kind, value, time),
+            tenant.prevalence(kind, value),
+            note,
+        )
+    };
+
+    if let Some(network) = network {
+        let note = match (&event.network.as_org, event.network.hosting) {
+            (Some(org), true) => format!("{org}, hosting"),
+            (Some(org), false) => org.clone(),
+            (None, true) => "hosting".to_owned(),
+            (None, false) => String::new(),
+        };
+        let (index, new) = see(&mut state.networks, network, time, || {
+            sight(Kind::Network, network, note)
+        });
+        if let Some(previous) = state.current_network
+            && previous != index
+            && !new
+            // Back on a network this session left less than an hour ago: two parties.
+            && time - state.networks[index].last_before_switch <= Duration::minutes(INTERLEAVE_MINUTES)
+        {
+            state.interleavings += 1;
+        }
+        if state.current_network != Some(index) {
+            if let Some(previous) = state.current_network {
+                state.networks[previous].last_before_switch = state.networks[previous].last;
+            }
+            if new && gap >= Duration::hours(REVIVAL_GAP_HOURS) && state.events > 1 {
+                state.revived_novelty = state.revived_novelty.max(state.networks[index].novelty);
+            }
+        }
+        state.current_network = Some(index);
+        if is_interactive_signin(event) && !state.signin_networks.contains(&index) {
+            state.signin_networks.push(index);
+        }
+        if let Some(country) = event.network.country.as_deref() {
+            see(&mut state.countries, country, time, || {
+                sight(Kind::Country, country, String::new())
+            });
+            let common = state.networks[index].prevalence >= TENANT_COMMON || event.network.hosting;
+            if let Some((last_country, last_time, last_common)) = &state.last_place
+                && last_country != country
+                && !(common || *last_common)
+                && let Some(km) = crate::detect::geo::distance_km(last_country, country)
+            {
+                let hours = ((time - *last_time).num_seconds().max(60) as f64) / 3600.0;
+                state.max_speed_kmh = state.max_speed_kmh.max(km / hours);
+            }
+            state.last_place = Some((country.to_owned(), time, common));
+        }
+    }
+    if let Some(client) = client {
+        let (index, _) = see(&mut state.clients, client, time, || {
+            sight(Kind::Client, client, String::new())
+        });
+        state.current_client = Some(index);
+    }
+    if let Some(device) = event.device_id.as_deref().filter(|d| !d.is_empty()) {
+        see(&mut state.devices, device, time, || {
+            sight(Kind::Device, device, String::new())
+        });
+    }
+    let (download, delete) = download_or_delete(&event.operation);
+    state.downloads += u64::from(download);
+    state.deletions += u64::from(delete);
+    if risky_operation(&event.operation) {
+        let network_novelty = state
+            .current_network
+            .map_or(0.0, |n| state.networks[n].novelty);
+        state.risky.push(Risky {
+            operation: event.operation.clone(),
+            time,
+            after_change: state.changed(),
+            network_novelty,
+        });
+    }
+    if baseline.events >= 100 && baseline.hour_share(time.hour() as usize) < 0.01 {
+        state.off_hours_events += 1;
+    }
+}
+
+/// An interactive sign-in: a sign-in record marked interactive, or a UAL UserLoggedIn.
+fn is_interactive_signin(event: &NormalizedEvent) -> bool {
+    match event.operation.as_str() {
+        "SignIn" => event.interactive != Some(false),
+        "UserLoggedIn" => true,
+        _ => false,
+    }
+}
+
+fn build_finding(
+    tenant_id: &str,
+    user: &str,
+    state: &SessionState,
+    scored: &[FeatureValue],
+    score: f64,
+    weights: &WeightSet,
+    now: DateTime<Utc>,
+) -> Finding {
+    let mut reasons: Vec<Reason> = scored
+        .iter()
+        .filter(|f| f.value > 0.0 && weights.weight(f.feature) > 0.0)
+        .map(|f| Reason {
+            feature: f.feature.to_owned(),
+            value: round(f.value),
+            baseline: f.baseline.clone(),
+            weight: weights.weight(f.feature),
+            contribution: round(f.value * weights.weight(f.feature)),
+        })
+        .collect();
+    reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    let ratio = score / weights.threshold;
+    let risky_after = reasons.iter().any(|r| r.feature == "risky_after_change");
+    let severity = if risky_after && ratio >= 2.0 {
+        "critical"
+    } else if risky_after || ratio >= 2.0 {
+        "high"
+    } else if ratio >= 1.3 {
+        "medium"
+    } else {
+        "low"
+    };
+    let describe = |list: &[crate::detect::session::Seen]| -> Vec<String> {
+        list.iter()
+            .map(|s| {
+                let note = if s.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", s.note)
+                };
+                format!("{}{note} new={:.2}", s.value, s.novelty)
+            })
+            .collect()
+    };
+    Finding {
+        tenant_id: tenant_id.to_owned(),
+        user: user.to_owned(),
+        session_id: state.session_id.clone(),
+        score: round(score),
+        threshold: weights.threshold,
+        severity: severity.to_owned(),
+        first_seen: state.first_seen,
+        last_seen: state.last_seen,
+        detected_at: now,
+        reasons,
+        evidence: Evidence {
+            networks: describe(&state.networks),
+            countries: describe(&state.countries),
+            clients: describe(&state.clients),
+            devices: describe(&state.devices),
+            ips: state.ips.clone(),
+            risky_operations: state.risky.iter().map(|r| r.operation.clone()).collect(),
+        },
+        weight_version: weights.version,
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

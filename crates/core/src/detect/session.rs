@@ -1,0 +1,189 @@
+//! What one session has shown so far: its contexts (with how new each was when it first
+//! appeared), the order its networks changed in, sign-ins, risky operations.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Gap after which a session is treated as revived when it shows activity again.
+pub const REVIVAL_GAP_HOURS: i64 = 24;
+/// A return to an earlier network within this many minutes of leaving it is interleaving.
+pub const INTERLEAVE_MINUTES: i64 = 60;
+/// Operations counted as mass activity above this many in one session.
+pub const MASS_OPERATIONS: u64 = 50;
+
+/// One context value seen in the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Seen {
+    /// The value (ASN "AS8075", country "NL", client "Chrome/Windows/browser", device id).
+    pub value: String,
+    /// First and last time seen in the session.
+    pub first: DateTime<Utc>,
+    /// Last time seen.
+    pub last: DateTime<Utc>,
+    /// Events with it.
+    pub events: u64,
+    /// Its novelty for the user when it first appeared (see `baseline::novelty`).
+    pub novelty: f64,
+    /// Share of the tenant's users who know it.
+    pub prevalence: f64,
+    /// Extra facts (AS organisation, "hosting").
+    pub note: String,
+    /// When the session last left this value for another (for interleaving).
+    #[serde(skip)]
+    pub(crate) last_before_switch: DateTime<Utc>,
+}
+
+/// A risky operation and where it happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct Risky {
+    /// The operation.
+    pub operation: String,
+    /// When.
+    pub time: DateTime<Utc>,
+    /// Whether the session had changed network or client before it.
+    pub after_change: bool,
+    /// The novelty of the network it came from.
+    pub network_novelty: f64,
+}
+
+/// Everything the features need about one session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionState {
+    /// The session id.
+    pub session_id: String,
+    /// First event time.
+    pub first_seen: DateTime<Utc>,
+    /// Last event time.
+    pub last_seen: DateTime<Utc>,
+    /// Events so far.
+    pub events: u64,
+    /// Networks (ASN, else prefix), in order of first appearance.
+    pub networks: Vec<Seen>,
+    /// Countries.
+    pub countries: Vec<Seen>,
+    /// Clients (browser, OS, kind).
+    pub clients: Vec<Seen>,
+    /// Device ids.
+    pub devices: Vec<Seen>,
+    /// Distinct IPs.
+    pub ips: Vec<String>,
+    /// Index in `networks` of the network the last event came from.
+    pub current_network: Option<usize>,
+    /// Index in `clients` of the last event's client.
+    pub current_client: Option<usize>,
+    /// Networks an interactive sign-in came from.
+    pub signin_networks: Vec<usize>,
+    /// Returns to an earlier network within the interleaving window.
+    pub interleavings: u32,
+    /// The fastest implied travel between consecutive countries, km/h.
+    pub max_speed_kmh: f64,
+    /// The novelty of the network that revived the session after a long gap, if any.
+    pub revived_novelty: f64,
+    /// Risky operations.
+    pub risky: Vec<Risky>,
+    /// Mass-operation counters: downloads, deletions.
+    pub downloads: u64,
+    /// Deletions.
+    pub deletions: u64,
+    /// Events in hours the user is rarely active.
+    pub off_hours_events: u64,
+    /// The last country seen and when, for travel speed.
+    pub(crate) last_place: Option<(String, DateTime<Utc>, bool)>,
+}
+
+impl SessionState {
+    /// A session starting at `time`.
+    pub fn new(session_id: &str, time: DateTime<Utc>) -> Self {
+        SessionState {
+            session_id: session_id.to_owned(),
+            first_seen: time,
+            last_seen: time,
+            events: 0,
+            networks: Vec::new(),
+            countries: Vec::new(),
+            clients: Vec::new(),
+            devices: Vec::new(),
+            ips: Vec::new(),
+            current_network: None,
+            current_client: None,
+            signin_networks: Vec::new(),
+            interleavings: 0,
+            max_speed_kmh: 0.0,
+            revived_novelty: 0.0,
+            risky: Vec::new(),
+            downloads: 0,
+            deletions: 0,
+            off_hours_events: 0,
+            last_place: None,
+        }
+    }
+
+    /// Whether the session has moved off its first network or client.
+    pub fn changed(&self) -> bool {
+        self.current_network.is_some_and(|n| n > 0) || self.current_client.is_some_and(|c| c > 0)
+    }
+}
+
+/// Adds a value to a list of seen values; returns its index and whether it is new to the list.
+pub(crate) fn see(
+    list: &mut Vec<Seen>,
+    value: &str,
+    time: DateTime<Utc>,
+    first_sight: impl FnOnce() -> (f64, f64, String),
+) -> (usize, bool) {
+    if let Some(index) = list.iter().position(|s| s.value == value) {
+        let seen = &mut list[index];
+        seen.last = seen.last.max(time);
+        seen.events += 1;
+        return (index, false);
+    }
+    let (novelty, prevalence, note) = first_sight();
+    list.push(Seen {
+        value: value.to_owned(),
+        first: time,
+        last: time,
+        events: 1,
+        novelty,
+        prevalence,
+        note,
+        last_before_switch: time,
+    });
+    (list.len() - 1, true)
+}
+
+/// Whether an operation is one attackers run after taking a session over.
+pub fn risky_operation(operation: &str) -> bool {
+    const RISKY: &[&str] = &[
+        "new-inboxrule",
+        "set-inboxrule",
+        "updateinboxrules",
+        "set-mailbox",
+        "new-transportrule",
+        "add-mailboxpermission",
+        "add-recipientpermission",
+        "set-ownerlessgrouppolicy",
+        "user registered security info",
+        "user registered all required security info",
+        "register security info",
+        "user started security info registration",
+        "consent to application",
+        "add delegated permission grant",
+        "add app role assignment to service principal",
+        "add service principal credentials",
+        "update application – certificates and secrets management",
+        "add owner to application",
+    ];
+    let lower = operation.trim().to_lowercase();
+    RISKY.contains(&lower.as_str())
+}
+
+/// Whether an operation downloads or deletes content (counted towards mass activity).
+pub fn download_or_delete(operation: &str) -> (bool, bool) {
+    let lower = operation.to_ascii_lowercase();
+    let download = matches!(lower.as_str(), "filedownloaded" | "filesyncdownloadedfull");
+    let delete = matches!(
+        lower.as_str(),
+        "filedeleted" | "filerecycled" | "softdelete" | "harddelete" | "movetodeleteditems"
+    );
+    (download, delete)
+}

@@ -1,0 +1,510 @@
+//! The simulator: realistic, labelled Microsoft 365 activity for tenants of an MSP, written in
+//! the real export formats (Management Activity UAL JSON and Graph sign-in pages), with benign
+//! look-alikes and attacks of several kinds, so that detection can be seen, measured and tuned.
+//!
+//! Every address comes from a real public range of the ASN it is attributed to (checked against
+//! the ip-location-db data), so enrichment works on the output.
+//!
+//! # Layout
+//!
+//! - `networks`: the catalogue of real ranges (home ISPs, carriers, hosting, VPN, SASE);
+//! - `world`: tenants, users, devices and their habits;
+//! - `emit`: UAL and sign-in records;
+//! - [`simulate`]: the days, the look-alikes, the attacks, and the labels.
+
+mod emit;
+mod networks;
+mod world;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use emit::Emitter;
+use networks::{Net, Networks};
+use world::{Device, Tenant, User, World};
+
+/// What to simulate.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Random seed: the same seed gives the same output.
+    pub seed: u64,
+    /// Tenants.
+    pub tenants: usize,
+    /// Users per tenant.
+    pub users: usize,
+    /// Days.
+    pub days: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 1,
+            tenants: 3,
+            users: 40,
+            days: 14,
+        }
+    }
+}
+
+/// One labelled session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    /// Tenant.
+    pub tenant_id: String,
+    /// User principal name.
+    pub user: String,
+    /// Session id.
+    pub session_id: String,
+    /// `attack` or `benign`.
+    pub label: String,
+    /// The kind: aitm, stealthy_replay, token_replay_later, low_and_slow; travel, coffee_shop,
+    /// new_laptop, cleanup_day, commercial_vpn, sase_hopping.
+    pub kind: String,
+    /// For attacks, the event time of the first attacker record.
+    pub attack_start: Option<DateTime<Utc>>,
+}
+
+/// Totals of a run, written beside the labels.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Meta {
+    /// Seed used.
+    pub seed: u64,
+    /// Tenants.
+    pub tenants: usize,
+    /// Users in all.
+    pub users: usize,
+    /// Days.
+    pub days: usize,
+    /// Records written.
+    pub records: usize,
+}
+
+/// A simulation's output.
+#[derive(Debug)]
+pub struct Simulation {
+    /// Files to write: name and content.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// One line per labelled session.
+    pub labels: Vec<Label>,
+    /// Totals.
+    pub meta: Meta,
+}
+
+/// How many users get each look-alike and each attack.
+const COPIES: usize = 3;
+
+const ATTACKS: [&str; 4] = [
+    "aitm",
+    "stealthy_replay",
+    "token_replay_later",
+    "low_and_slow",
+];
+const LOOKALIKES: [&str; 5] = [
+    "travel",
+    "coffee_shop",
+    "new_laptop",
+    "cleanup_day",
+    "commercial_vpn",
+];
+
+/// Runs a simulation.
+pub fn simulate(config: Config) -> Simulation {
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let nets = Networks::catalogue();
+    let world = World::new(&mut rng, &nets, config);
+    let start = Utc
+        .with_ymd_and_hms(2026, 3, 2, 0, 0, 0)
+        .single()
+        .expect("valid date");
+    let mut out = Emitter::new(config.seed);
+    let mut labels = Vec::new();
+
+    // Who gets which look-alike and attack, on which day (after a week of history). Each user
+    // gets at most one.
+    let mut plan: Vec<(usize, usize, usize, &str)> = Vec::new();
+    let first_day = config.days.min(7);
+    for (i, kind) in LOOKALIKES.iter().chain(ATTACKS.iter()).enumerate() {
+        // The later replay needs three more days after the stolen session.
+        let last_day = if *kind == "token_replay_later" {
+            config.days.saturating_sub(4)
+        } else {
+            config.days.saturating_sub(1)
+        };
+        for copy in 0..COPIES {
+            let tenant = (i + copy) % world.tenants.len();
+            let users = world.tenants[tenant].users.len();
+            for _ in 0..20 {
+                let user = rng.random_range(0..users);
+                if plan.iter().any(|(t, u, _, _)| *t == tenant && *u == user) {
+                    continue;
+                }
+                let day = rng.random_range(first_day.min(last_day)..=last_day);
+                plan.push((tenant, user, day, kind));
+                break;
+            }
+        }
+    }
+
+    for day in 0..config.days {
+        let date = start + Duration::days(day as i64);
+        for (t, tenant) in world.tenants.iter().enumerate() {
+            for (u, user) in tenant.users.iter().enumerate() {
+                let special = plan
+                    .iter()
+                    .find(|(pt, pu, pd, _)| {
+                        *pt == t && *pu == u && (*pd == day || (*pd < day && day <= *pd + 4))
+                    })
+                    .map(|(_, _, pd, kind)| (*kind, day - pd));
+                simulate_user_day(
+                    &mut rng,
+                    &nets,
+                    tenant,
+                    user,
+                    date,
+                    special,
+                    &mut out,
+                    &mut labels,
+                );
+            }
+        }
+    }
+    label_sase(&world, &out, &mut labels);
+    let records = out.records();
+    let files = out.into_files(&world);
+    Simulation {
+        files,
+        labels,
+        meta: Meta {
+            seed: config.seed,
+            tenants: config.tenants,
+            users: config.tenants * config.users,
+            days: config.days,
+            records,
+        },
+    }
+}
+
+/// Sessions of the SASE tenant that hopped countries are labelled as a benign look-alike.
+fn label_sase(world: &World, out: &Emitter, labels: &mut Vec<Label>) {
+    for tenant in world.tenants.iter().filter(|t| t.sase) {
+        for (user, session) in out.sessions_with_many_networks(&tenant.id) {
+            if !labels.iter().any(|l| l.session_id == session) {
+                labels.push(Label {
+                    tenant_id: tenant.id.clone(),
+                    user,
+                    session_id: session,
+                    label: "benign".to_owned(),
+                    kind: "sase_hopping".to_owned(),
+                    attack_start: None,
+                });
+            }
+        }
+    }
+}
+
+fn label(
+    labels: &mut Vec<Label>,
+    tenant: &Tenant,
+    user: &User,
+    session: &str,
+    kind: &str,
+    start: Option<DateTime<Utc>>,
+) {
+    let attack = ATTACKS.contains(&kind);
+    if let Some(existing) = labels.iter_mut().find(|l| l.session_id == session) {
+        if attack {
+            existing.label = "attack".to_owned();
+            existing.kind = kind.to_owned();
+            existing.attack_start = existing.attack_start.or(start);
+        }
+        return;
+    }
+    labels.push(Label {
+        tenant_id: tenant.id.clone(),
+        user: user.upn.clone(),
+        session_id: session.to_owned(),
+        label: if attack { "attack" } else { "benign" }.to_owned(),
+        kind: kind.to_owned(),
+        attack_start: start,
+    });
+}
+
+/// Heavy-tailed activity: a log-normal count with the given median.
+fn lognormal(rng: &mut StdRng, median: f64, sigma: f64) -> usize {
+    let u1: f64 = rng.random::<f64>().max(1e-12);
+    let u2: f64 = rng.random();
+    let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    (median * (sigma * normal).exp()).round().max(1.0) as usize
+}
+
+#[allow(clippy::too_many_arguments)]
+fn simulate_user_day(
+    rng: &mut StdRng,
+    nets: &Networks,
+    tenant: &Tenant,
+    user: &User,
+    date: DateTime<Utc>,
+    special: Option<(&str, usize)>,
+    out: &mut Emitter,
+    labels: &mut Vec<Label>,
+) {
+    let weekday = (date.timestamp() / 86_400 + 3) % 7 < 5; // 2026-03-02 is a Monday
+    let kind = special.map(|(k, _)| k);
+    let offset = special.map_or(0, |(_, o)| o);
+    if !weekday && !rng.random_bool(0.25) && kind.is_none() {
+        return;
+    }
+    let start = date + Duration::minutes((user.start_hour * 60.0) as i64 + rng.random_range(0..45));
+    let hours = if weekday { user.workday_hours } else { 1.5 };
+    let events = lognormal(
+        rng,
+        user.events_per_day * if weekday { 1.0 } else { 0.2 },
+        0.6,
+    );
+
+    // Where the laptop is today.
+    let office_day = tenant.office.is_some() && weekday && rng.random_bool(0.6);
+    let mut place: &Net = match (&tenant.office, office_day) {
+        (Some(office), true) => office,
+        _ => &user.home,
+    };
+    let mut device: &Device = &user.laptop;
+    let travel_net;
+    let vpn_net;
+    let new_laptop;
+    match (kind, offset) {
+        (Some("travel"), 0..=2) => {
+            travel_net = nets.travel(rng);
+            place = &travel_net;
+        }
+        (Some("commercial_vpn"), 0) => {
+            vpn_net = nets.vpn(rng);
+            place = &vpn_net;
+        }
+        (Some("new_laptop"), 0..=4) => {
+            new_laptop = user.new_laptop();
+            device = &new_laptop;
+        }
+        _ => {}
+    }
+    if tenant.sase {
+        place = &tenant.sase_exits[rng.random_range(0..tenant.sase_exits.len())];
+    }
+
+    // The laptop session of the day: an interactive sign-in, then activity.
+    let session = out.session_id(rng);
+    let mut time = start;
+    out.sign_in(tenant, user, &session, time, place, device, true, rng);
+    let step = (hours * 3600.0 / events as f64).max(20.0);
+    let move_at = if kind == Some("coffee_shop") && offset == 0 {
+        Some(events / 2)
+    } else if !tenant.sase && office_day && rng.random_bool(0.25) {
+        // An afternoon at home: the same session continues from the home network.
+        Some(events * 2 / 3)
+    } else {
+        None
+    };
+    let coffee = nets.coffee_shop(rng, &user.home);
+    let cleanup = kind == Some("cleanup_day") && offset == 0;
+    for i in 0..events {
+        time += Duration::seconds((step * rng.random_range(0.3..1.7)) as i64);
+        if move_at == Some(i) {
+            place = if kind == Some("coffee_shop") {
+                &coffee
+            } else {
+                &user.home
+            };
+        }
+        if tenant.sase && rng.random_bool(0.02) {
+            place = &tenant.sase_exits[rng.random_range(0..tenant.sase_exits.len())];
+        }
+        let operation = if cleanup && i < 300 {
+            "FileDeleted"
+        } else {
+            user.operation(rng)
+        };
+        out.activity(tenant, user, &session, time, place, device, operation, rng);
+        if rng.random_bool(0.05) {
+            out.sign_in(tenant, user, &session, time, place, device, false, rng);
+        }
+    }
+    if cleanup {
+        for _ in events..300 {
+            time += Duration::seconds(rng.random_range(2..20));
+            out.activity(
+                tenant,
+                user,
+                &session,
+                time,
+                place,
+                device,
+                "FileDeleted",
+                rng,
+            );
+        }
+    }
+    match kind {
+        Some(k @ ("travel" | "commercial_vpn" | "new_laptop"))
+            if (offset == 0 || (k != "commercial_vpn" && offset <= 2)) =>
+        {
+            label(labels, tenant, user, &session, k, None)
+        }
+        Some(k @ ("coffee_shop" | "cleanup_day")) if offset == 0 => {
+            label(labels, tenant, user, &session, k, None)
+        }
+        _ => {}
+    }
+    out.remember_session(&tenant.id, &user.upn, &session, date);
+
+    // The phone: the mail app on the carrier network, addresses churning.
+    if let Some(phone) = &user.phone
+        && rng.random_bool(0.7)
+    {
+        let phone_session = out.session_id(rng);
+        let mut time = start + Duration::minutes(rng.random_range(0..300));
+        out.sign_in(
+            tenant,
+            user,
+            &phone_session,
+            time,
+            &user.carrier,
+            phone,
+            false,
+            rng,
+        );
+        for _ in 0..lognormal(rng, 8.0, 0.7) {
+            time += Duration::minutes(rng.random_range(5..60));
+            out.activity(
+                tenant,
+                user,
+                &phone_session,
+                time,
+                &user.carrier,
+                phone,
+                "MailItemsAccessed",
+                rng,
+            );
+        }
+    }
+
+    // Attacks.
+    match (kind, offset) {
+        (Some("aitm"), 0) => {
+            // The victim signs in through the attacker's proxy; the stolen session is then used
+            // from other infrastructure with the attacker's tools.
+            let proxy = nets.hosting(rng);
+            let stolen = out.session_id(rng);
+            let mut t = start + Duration::minutes(rng.random_range(30..240));
+            out.sign_in(tenant, user, &stolen, t, &proxy, &user.laptop, true, rng);
+            let attack_start = t;
+            let infra = nets.hosting(rng);
+            let tool = Device::attacker(rng);
+            t += Duration::minutes(rng.random_range(3..25));
+            for i in 0..rng.random_range(8..25) {
+                t += Duration::seconds(rng.random_range(20..240));
+                let op = if i == 3 {
+                    "New-InboxRule"
+                } else {
+                    "MailItemsAccessed"
+                };
+                out.activity(tenant, user, &stolen, t, &infra, &tool, op, rng);
+            }
+            label(labels, tenant, user, &stolen, "aitm", Some(attack_start));
+        }
+        (Some("stealthy_replay"), 0) => {
+            // A residential proxy in the victim's country, the victim's own browser, interleaved
+            // with the victim's use of the same session.
+            let proxy = nets.residential_proxy(rng, &user.home);
+            let mut t = start + Duration::minutes(rng.random_range(20..120));
+            let attack_start = t;
+            for i in 0..rng.random_range(10..20) {
+                t += Duration::minutes(rng.random_range(4..15));
+                let op = if i % 4 == 3 {
+                    "FileDownloaded"
+                } else {
+                    "MailItemsAccessed"
+                };
+                out.activity(tenant, user, &session, t, &proxy, &user.laptop, op, rng);
+                out.activity(
+                    tenant,
+                    user,
+                    &session,
+                    t + Duration::minutes(2),
+                    place,
+                    &user.laptop,
+                    "FileAccessed",
+                    rng,
+                );
+            }
+            label(
+                labels,
+                tenant,
+                user,
+                &session,
+                "stealthy_replay",
+                Some(attack_start),
+            );
+        }
+        (Some("token_replay_later"), 3) => {
+            // A session from three days ago comes back from elsewhere.
+            if let Some(old) = out.session_of(&tenant.id, &user.upn, date - Duration::days(3)) {
+                let infra = if rng.random_bool(0.5) {
+                    nets.hosting(rng)
+                } else {
+                    nets.vpn(rng)
+                };
+                let tool = Device::attacker(rng);
+                let mut t = start + Duration::minutes(rng.random_range(0..600));
+                let attack_start = t;
+                for i in 0..rng.random_range(6..15) {
+                    t += Duration::seconds(rng.random_range(30..300));
+                    let op = if i == 4 {
+                        "Set-InboxRule"
+                    } else {
+                        "MailItemsAccessed"
+                    };
+                    out.activity(tenant, user, &old, t, &infra, &tool, op, rng);
+                }
+                label(
+                    labels,
+                    tenant,
+                    user,
+                    &old,
+                    "token_replay_later",
+                    Some(attack_start),
+                );
+            }
+        }
+        (Some("low_and_slow"), 0) => {
+            // A few quiet reads from a cloud host over two days, in the victim's session.
+            let infra = nets.hosting(rng);
+            let mut t = start + Duration::hours(rng.random_range(1..4));
+            let attack_start = t;
+            for _ in 0..rng.random_range(4..8) {
+                out.activity(
+                    tenant,
+                    user,
+                    &session,
+                    t,
+                    &infra,
+                    &user.laptop,
+                    "FileAccessed",
+                    rng,
+                );
+                t += Duration::minutes(rng.random_range(120..480));
+            }
+            label(
+                labels,
+                tenant,
+                user,
+                &session,
+                "low_and_slow",
+                Some(attack_start),
+            );
+        }
+        _ => {}
+    }
+}

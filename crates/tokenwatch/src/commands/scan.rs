@@ -1,0 +1,160 @@
+//! `tokenwatch scan`: the engine over exported files, no servers.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tokenwatch_core::detect::{Finding, WeightSet};
+use tokenwatch_core::enrich::IpDb;
+use tokenwatch_core::event::NormalizedEvent;
+use tokenwatch_core::parse::{Limits, parse_document};
+
+use crate::cli::{ScanArgs, ScanFormat};
+use crate::output;
+
+/// Loads the IP data if a directory is given.
+pub(crate) fn load_ipdb(dir: Option<&Path>) -> anyhow::Result<Option<IpDb>> {
+    match dir {
+        Some(dir) => {
+            Ok(Some(IpDb::load(dir).with_context(|| {
+                format!("cannot load {}", dir.display())
+            })?))
+        }
+        None => {
+            let mut err = std::io::stderr().lock();
+            writeln!(
+                err,
+                "enrichment is off: no --ipdb / TOKENWATCH_IPDB (make ipdb fetches the data)"
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+/// Events with their tenant, and how many records could not be used.
+pub(crate) type Loaded = (Vec<(String, NormalizedEvent)>, usize);
+
+/// Parses, normalizes and enriches every file, in parallel, with progress on a terminal.
+/// Records that cannot be normalized are counted, not fatal.
+pub(crate) fn load_events(
+    files: &[PathBuf],
+    ipdb: Option<&IpDb>,
+    default_tenant: &str,
+) -> anyhow::Result<Loaded> {
+    let interactive = std::io::stderr().is_terminal();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<anyhow::Result<Loaded>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .iter()
+            .map(|path| {
+                let done = &done;
+                scope.spawn(
+                    move || -> anyhow::Result<(Vec<(String, NormalizedEvent)>, usize)> {
+                        let content = std::fs::read(path)
+                            .with_context(|| format!("cannot read {}", path.display()))?;
+                        let mut events = Vec::new();
+                        let mut rejected = 0;
+                        for record in parse_document(&content, None, &Limits::default()) {
+                            match record.outcome {
+                                Ok(mut event) => {
+                                    if let Some(ipdb) = ipdb {
+                                        ipdb.enrich(&mut event);
+                                    }
+                                    events.push((
+                                        tokenwatch_core::detect::tenant_of(&event, default_tenant),
+                                        event,
+                                    ));
+                                }
+                                Err(_) => rejected += 1,
+                            }
+                        }
+                        let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if interactive {
+                            let mut err = std::io::stderr().lock();
+                            let _ = write!(err, "\r\x1b[2Kparsed {finished}/{} files", files.len());
+                        }
+                        Ok((events, rejected))
+                    },
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a parser thread panicked")))
+            })
+            .collect()
+    });
+    if interactive {
+        let mut err = std::io::stderr().lock();
+        writeln!(err)?;
+    }
+    let mut events = Vec::new();
+    let mut rejected = 0;
+    for result in results {
+        let (file_events, file_rejected) = result?;
+        events.extend(file_events);
+        rejected += file_rejected;
+    }
+    Ok((events, rejected))
+}
+
+/// Runs the scan and prints the findings.
+pub(crate) fn run(args: ScanArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let ipdb = load_ipdb(args.ipdb.as_deref())?;
+    let (events, rejected) = load_events(&args.files, ipdb.as_ref(), &args.tenant)?;
+    let count = events.len();
+    let findings = tokenwatch_core::detect::run(events, WeightSet::default());
+    {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "scanned {count} events ({rejected} records not usable) in {:.1} s: {} findings",
+            started.elapsed().as_secs_f64(),
+            findings.len()
+        )?;
+    }
+    print(&findings, args.format)
+}
+
+pub(crate) fn print(findings: &[Finding], format: ScanFormat) -> anyhow::Result<()> {
+    match format {
+        ScanFormat::Json => output::json(&serde_json::to_value(findings)?)?,
+        ScanFormat::Jsonl => {
+            for finding in findings {
+                output::line(&serde_json::to_string(finding)?)?;
+            }
+        }
+        ScanFormat::Table => {
+            let rows: Vec<Vec<String>> = findings
+                .iter()
+                .map(|f| {
+                    let reasons: Vec<String> = f
+                        .reasons
+                        .iter()
+                        .take(3)
+                        .map(|r| format!("{} {:.1}", r.feature, r.contribution))
+                        .collect();
+                    vec![
+                        f.severity.clone(),
+                        format!("{:.2}", f.score),
+                        f.user.clone(),
+                        f.session_id.clone(),
+                        f.detected_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        reasons.join(", "),
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "SEVERITY", "SCORE", "USER", "SESSION", "DETECTED", "REASONS",
+                ],
+                &rows,
+            )?;
+        }
+    }
+    Ok(())
+}
