@@ -24,3 +24,5 @@ pub mod useragent;
 // The benchmarks' harness, linked into the unit tests too.
 #[cfg(test)]
 use criterion as _;
+#[cfg(test)]
+use tokenwatch_simulate as _;

@@ -66,6 +66,10 @@ pub(crate) struct ScanArgs {
     #[arg(long, default_value = "unknown")]
     pub(crate) tenant: String,
 
+    /// Score threshold instead of the default weight set's.
+    #[arg(long)]
+    pub(crate) threshold: Option<f64>,
+
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: ScanFormat,
 }

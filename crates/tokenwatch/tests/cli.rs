@@ -345,3 +345,104 @@ async fn migrate_creates_and_migrates_a_database_idempotently() {
         assert!(stdout.starts_with("database is up to date"), "{stdout}");
     }
 }
+
+#[test]
+fn simulate_scan_and_eval_beat_the_simple_rules() {
+    let ipdb = std::env::var("TOKENWATCH_IPDB")
+        .expect("TOKENWATCH_IPDB is not set: run `make test` (it fetches the IP data)");
+    let dir = std::env::temp_dir().join(format!("tw-sim-{}", std::process::id()));
+    let run = |args: &[&str]| {
+        let output = Command::new(BIN)
+            .env_clear()
+            .env("TOKENWATCH_IPDB", &ipdb)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let out = dir.to_str().unwrap();
+    run(&[
+        "simulate",
+        "--out",
+        out,
+        "--seed",
+        "11",
+        "--tenants",
+        "3",
+        "--users",
+        "20",
+        "--days",
+        "12",
+    ]);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".json") && !p.ends_with("meta.json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 6, "UAL and sign-ins for each tenant");
+
+    let mut scan = vec!["scan", "--format", "json"];
+    scan.extend(files.iter().map(String::as_str));
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&run(&scan)).unwrap();
+    assert!(!findings.is_empty());
+    for finding in &findings {
+        for field in [
+            "tenant_id",
+            "user",
+            "session_id",
+            "score",
+            "severity",
+            "first_seen",
+            "last_seen",
+            "detected_at",
+            "reasons",
+        ] {
+            assert!(!finding[field].is_null(), "{field} missing: {finding}");
+        }
+        let detected = finding["detected_at"].as_str().unwrap();
+        assert!(chrono_like_rfc3339(detected), "{detected}");
+        let reason = &finding["reasons"][0];
+        for field in ["feature", "value", "baseline", "contribution"] {
+            assert!(!reason[field].is_null(), "{field} missing: {reason}");
+        }
+    }
+
+    let labels = dir.join("labels.jsonl");
+    let mut eval = vec![
+        "eval",
+        "--format",
+        "json",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--scan",
+    ];
+    eval.extend(files.iter().map(String::as_str));
+    let reports: Vec<serde_json::Value> = serde_json::from_slice(&run(&eval)).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let metric = |report: &serde_json::Value, name: &str| report[name].as_f64().unwrap();
+    let engine = &reports[0];
+    assert_eq!(engine["detector"], "tokenwatch");
+    assert!(metric(engine, "recall") >= 0.9, "{engine:#}");
+    assert!(metric(engine, "precision") >= 0.9, "{engine:#}");
+    for rule in &reports[1..] {
+        assert!(
+            metric(engine, "precision") > metric(rule, "precision"),
+            "{rule:#}"
+        );
+        assert!(
+            metric(engine, "recall") >= metric(rule, "recall") - 0.02,
+            "{rule:#}"
+        );
+    }
+}
+
+/// `2026-03-02T08:00:00Z` or with a fraction: UTC, RFC 3339.
+fn chrono_like_rfc3339(text: &str) -> bool {
+    text.len() >= 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T'
+}

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::Serialize;
 
 use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty};
-use crate::detect::features::{FeatureValue, features};
+use crate::detect::features::{FeatureValue, describe, features};
 use crate::detect::session::{
     INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, SessionState, download_or_delete,
     risky_operation, see,
@@ -151,8 +151,24 @@ impl Engine {
 
         let network = network_of(event);
         let client = client_of(event);
+        // Prefixes are remembered per network and client: a phone churning through its
+        // carrier's addresses says nothing about the laptop's fixed line on the same ISP.
+        let prefix_key = match (&network, event.ip) {
+            (Some(network), Some(ip)) => Some(format!(
+                "{network}#{}|{}",
+                client.as_deref().unwrap_or("-"),
+                prefix(ip)
+            )),
+            _ => None,
+        };
+        let pair_key = match (&network, &client) {
+            (Some(network), Some(client)) => Some(format!("{network}#{client}")),
+            _ => None,
+        };
         let values: Vec<(Kind, &str)> = [
+            pair_key.as_deref().map(|p| (Kind::NetworkClient, p)),
             network.as_deref().map(|n| (Kind::Network, n)),
+            prefix_key.as_deref().map(|p| (Kind::Prefix, p)),
             event.network.country.as_deref().map(|c| (Kind::Country, c)),
             client.as_deref().map(|c| (Kind::Client, c)),
             event
@@ -184,6 +200,8 @@ impl Engine {
             &mut open.state,
             event,
             network.as_deref(),
+            prefix_key.as_deref(),
+            pair_key.as_deref(),
             client.as_deref(),
             &user.baseline,
             &tenant.profile,
@@ -201,6 +219,7 @@ impl Engine {
                 tenant_id,
                 &event.user_id,
                 &open.state,
+                &user.baseline,
                 &scored,
                 score,
                 &self.weights,
@@ -286,10 +305,19 @@ fn tidy_sessions(user: &mut UserState, now: DateTime<Utc>) {
     });
 }
 
+/// A user who knows this many prefixes of a network gets a fresh address there all the time (a
+/// carrier's CGNAT, IPv6 privacy addresses): a new prefix there is no news.
+const CHURNING_PREFIXES: usize = 4;
+/// A session showing this many prefixes of one network is on churning addresses.
+const SESSION_CHURN_PREFIXES: usize = 3;
+
+#[allow(clippy::too_many_arguments)]
 fn update_session(
     state: &mut SessionState,
     event: &NormalizedEvent,
     network: Option<&str>,
+    prefix_key: Option<&str>,
+    pair_key: Option<&str>,
     client: Option<&str>,
     baseline: &UserBaseline,
     tenant: &TenantProfile,
@@ -339,7 +367,59 @@ fn update_session(
                 state.revived_novelty = state.revived_novelty.max(state.networks[index].novelty);
             }
         }
+        let network_switched = state
+            .current_network
+            .is_some_and(|previous| previous != index);
         state.current_network = Some(index);
+        if let Some(prefix_key) = prefix_key {
+            // Addresses that churn are no news: a carrier's CGNAT and IPv6 privacy addresses
+            // (many prefixes of one network, for the user or within this session).
+            let scope = prefix_key.split('|').next().unwrap_or(network);
+            let churning = baseline.prefixes_in(scope) >= CHURNING_PREFIXES;
+            let (p, new_prefix) = see(&mut state.prefixes, prefix_key, time, || {
+                let (novelty, prevalence, note) = sight(Kind::Prefix, prefix_key, String::new());
+                (if churning { 0.0 } else { novelty }, prevalence, note)
+            });
+            let in_network = format!("{scope}|");
+            let session_churn = state
+                .prefixes
+                .iter()
+                .filter(|seen| seen.value.starts_with(&in_network))
+                .count()
+                >= SESSION_CHURN_PREFIXES;
+            if session_churn {
+                for seen in state
+                    .prefixes
+                    .iter_mut()
+                    .filter(|seen| seen.value.starts_with(&in_network))
+                {
+                    seen.novelty = 0.0;
+                }
+            }
+            if let Some(previous) = state.current_prefix
+                && previous != p
+            {
+                // Alternating addresses within one network, in one address family: two parties
+                // on one ISP, when one of the two addresses is new to the user.
+                let same_family = state.prefixes[p].value.contains(':')
+                    == state.prefixes[previous].value.contains(':');
+                let novel = state.prefixes[p]
+                    .novelty
+                    .max(state.prefixes[previous].novelty)
+                    >= 0.5;
+                if !network_switched
+                    && !new_prefix
+                    && same_family
+                    && novel
+                    && time - state.prefixes[p].last_before_switch
+                        <= Duration::minutes(INTERLEAVE_MINUTES)
+                {
+                    state.interleavings += 1;
+                }
+                state.prefixes[previous].last_before_switch = state.prefixes[previous].last;
+            }
+            state.current_prefix = Some(p);
+        }
         if is_interactive_signin(event) && !state.signin_networks.contains(&index) {
             state.signin_networks.push(index);
         }
@@ -364,6 +444,11 @@ fn update_session(
             sight(Kind::Client, client, String::new())
         });
         state.current_client = Some(index);
+    }
+    if let Some(pair) = pair_key {
+        see(&mut state.pairs, pair, time, || {
+            sight(Kind::NetworkClient, pair, String::new())
+        });
     }
     if let Some(device) = event.device_id.as_deref().filter(|d| !d.is_empty()) {
         see(&mut state.devices, device, time, || {
@@ -398,10 +483,12 @@ fn is_interactive_signin(event: &NormalizedEvent) -> bool {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_finding(
     tenant_id: &str,
     user: &str,
     state: &SessionState,
+    baseline: &UserBaseline,
     scored: &[FeatureValue],
     score: f64,
     weights: &WeightSet,
@@ -413,7 +500,7 @@ fn build_finding(
         .map(|f| Reason {
             feature: f.feature.to_owned(),
             value: round(f.value),
-            baseline: f.baseline.clone(),
+            baseline: describe(f.feature, state, baseline),
             weight: weights.weight(f.feature),
             contribution: round(f.value * weights.weight(f.feature)),
         })
@@ -467,4 +554,360 @@ fn build_finding(
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::event::{Network, SourceFormat};
+    use crate::useragent::ClientInfo;
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36";
+
+    /// An event of `user` in `session` at `minute` minutes after day 0, from `ip` in `asn`.
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        user: &str,
+        session: &str,
+        minute: i64,
+        ip: &str,
+        asn: u32,
+        country: &str,
+        agent: &str,
+        operation: &str,
+    ) -> NormalizedEvent {
+        NormalizedEvent {
+            record_id: format!("{user}-{session}-{minute}-{operation}"),
+            source_format: SourceFormat::ManagementActivity,
+            event_time: Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
+                + Duration::minutes(minute),
+            tenant_hint: None,
+            user_id: user.to_owned(),
+            user_object_id: None,
+            session_id: Some(session.to_owned()),
+            session_id_source: None,
+            token_id: None,
+            ip: ip.parse().ok(),
+            user_agent: Some(agent.to_owned()),
+            device_id: None,
+            client: ClientInfo::from_user_agent(agent),
+            operation: operation.to_owned(),
+            workload: None,
+            result_status: None,
+            app_id: None,
+            interactive: None,
+            network: Network {
+                asn: Some(asn),
+                as_org: None,
+                country: Some(country.to_owned()),
+                hosting: matches!(asn, 14061 | 24940),
+            },
+        }
+    }
+
+    /// Two weeks of ordinary days for ten users: a sign-in from home, then work.
+    fn history(engine: &mut Engine) {
+        for day in 0..14 {
+            for u in 0..10 {
+                let user = format!("user{u}@contoso.com");
+                let session = format!("s-{u}-{day}");
+                let start = day * 1440 + u;
+                let ip = format!("31.149.{u}.10");
+                engine.observe(
+                    TENANT,
+                    &event(
+                        &user,
+                        &session,
+                        start,
+                        &ip,
+                        1136,
+                        "NL",
+                        CHROME,
+                        "UserLoggedIn",
+                    ),
+                );
+                for i in 1..20 {
+                    engine.observe(
+                        TENANT,
+                        &event(
+                            &user,
+                            &session,
+                            start + i * 20,
+                            &ip,
+                            1136,
+                            "NL",
+                            CHROME,
+                            "FileAccessed",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_replayed_session_is_a_finding_that_explains_itself() {
+        let mut engine = Engine::new(WeightSet::default());
+        history(&mut engine);
+        assert!(engine.findings().is_empty(), "ordinary days are quiet");
+        let victim = "user3@contoso.com";
+        let day = 14 * 1440;
+        engine.observe(
+            TENANT,
+            &event(
+                victim,
+                "s-x",
+                day,
+                "31.149.3.10",
+                1136,
+                "NL",
+                CHROME,
+                "UserLoggedIn",
+            ),
+        );
+        engine.observe(
+            TENANT,
+            &event(
+                victim,
+                "s-x",
+                day + 5,
+                "31.149.3.10",
+                1136,
+                "NL",
+                CHROME,
+                "FileAccessed",
+            ),
+        );
+        // The same session from a hosting provider abroad, with a script, setting an inbox rule.
+        let attacker = "python-requests/2.31.0";
+        engine.observe(
+            TENANT,
+            &event(
+                victim,
+                "s-x",
+                day + 30,
+                "5.101.96.7",
+                14061,
+                "US",
+                attacker,
+                "MailItemsAccessed",
+            ),
+        );
+        engine.observe(
+            TENANT,
+            &event(
+                victim,
+                "s-x",
+                day + 32,
+                "5.101.96.7",
+                14061,
+                "US",
+                attacker,
+                "New-InboxRule",
+            ),
+        );
+        engine.observe(
+            TENANT,
+            &event(
+                victim,
+                "s-x",
+                day + 40,
+                "5.101.96.7",
+                14061,
+                "US",
+                attacker,
+                "MailItemsAccessed",
+            ),
+        );
+        let findings = engine.finish();
+        assert_eq!(
+            findings.len(),
+            1,
+            "re-scoring updates the finding, never duplicates it"
+        );
+        let finding = &findings[0];
+        assert_eq!(
+            (finding.user.as_str(), finding.session_id.as_str()),
+            (victim, "s-x")
+        );
+        assert_eq!(
+            finding.detected_at,
+            event(victim, "s-x", day + 30, "", 0, "", "", "").event_time
+        );
+        assert_eq!(
+            finding.last_seen,
+            event(victim, "s-x", day + 40, "", 0, "", "", "").event_time
+        );
+        assert_eq!(finding.severity, "critical");
+        let features: Vec<&str> = finding.reasons.iter().map(|r| r.feature.as_str()).collect();
+        // No impossible travel: a hosting address says nothing about where a person is.
+        for expected in [
+            "novel_network_change",
+            "client_change",
+            "hosting_network",
+            "risky_after_change",
+            "no_fresh_signin",
+        ] {
+            assert!(
+                features.contains(&expected),
+                "{expected} missing from {features:?}"
+            );
+        }
+        let total: f64 = finding.reasons.iter().map(|r| r.contribution).sum();
+        assert!(
+            (total - finding.score).abs() < 0.01,
+            "the reasons add up to the score"
+        );
+        assert!(
+            finding
+                .evidence
+                .risky_operations
+                .contains(&"New-InboxRule".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_trip_and_a_move_to_a_cafe_are_not_findings() {
+        let mut engine = Engine::new(WeightSet::default());
+        history(&mut engine);
+        let user = "user4@contoso.com";
+        let day = 14 * 1440;
+        // A fresh sign-in from a hotel in Spain.
+        engine.observe(
+            TENANT,
+            &event(
+                user,
+                "s-trip",
+                day,
+                "2.136.0.9",
+                3352,
+                "ES",
+                CHROME,
+                "UserLoggedIn",
+            ),
+        );
+        for i in 1..10 {
+            engine.observe(
+                TENANT,
+                &event(
+                    user,
+                    "s-trip",
+                    day + i * 10,
+                    "2.136.0.9",
+                    3352,
+                    "ES",
+                    CHROME,
+                    "FileAccessed",
+                ),
+            );
+        }
+        // The next day, the laptop moves from home to a café on another ISP, same browser.
+        let next = day + 1440;
+        engine.observe(
+            TENANT,
+            &event(
+                user,
+                "s-cafe",
+                next,
+                "31.149.4.10",
+                1136,
+                "NL",
+                CHROME,
+                "UserLoggedIn",
+            ),
+        );
+        for i in 1..10 {
+            engine.observe(
+                TENANT,
+                &event(
+                    user,
+                    "s-cafe",
+                    next + i * 10,
+                    "31.149.4.10",
+                    1136,
+                    "NL",
+                    CHROME,
+                    "FileAccessed",
+                ),
+            );
+        }
+        for i in 10..20 {
+            engine.observe(
+                TENANT,
+                &event(
+                    user,
+                    "s-cafe",
+                    next + i * 10,
+                    "24.132.8.8",
+                    33915,
+                    "NL",
+                    CHROME,
+                    "FileAccessed",
+                ),
+            );
+        }
+        assert!(engine.finish().is_empty());
+    }
+
+    #[test]
+    fn two_parties_alternating_in_one_session_are_caught_even_on_a_known_isp() {
+        let mut engine = Engine::new(WeightSet::default());
+        history(&mut engine);
+        let victim = "user5@contoso.com";
+        let day = 14 * 1440;
+        engine.observe(
+            TENANT,
+            &event(
+                victim,
+                "s-y",
+                day,
+                "31.149.5.10",
+                1136,
+                "NL",
+                CHROME,
+                "UserLoggedIn",
+            ),
+        );
+        // A residential proxy on the victim's own ISP, the victim's browser, interleaved.
+        for i in 0..6 {
+            let t = day + 10 + i * 8;
+            engine.observe(
+                TENANT,
+                &event(
+                    victim,
+                    "s-y",
+                    t,
+                    "31.149.200.77",
+                    1136,
+                    "NL",
+                    CHROME,
+                    "MailItemsAccessed",
+                ),
+            );
+            engine.observe(
+                TENANT,
+                &event(
+                    victim,
+                    "s-y",
+                    t + 2,
+                    "31.149.5.10",
+                    1136,
+                    "NL",
+                    CHROME,
+                    "FileAccessed",
+                ),
+            );
+        }
+        let findings = engine.finish();
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0]
+                .reasons
+                .iter()
+                .any(|r| r.feature == "interleaving")
+        );
+    }
 }

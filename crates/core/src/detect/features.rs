@@ -1,18 +1,16 @@
-//! A session's deviations from its user's normal, each in [0, 1], with the baseline it was
-//! compared to in words.
+//! A session's deviations from its user's normal, each in [0, 1]. What each was compared to is
+//! written out by [`describe`] only when a finding needs it: scoring runs on every event.
 
-use crate::detect::baseline::UserBaseline;
-use crate::detect::session::{MASS_OPERATIONS, SessionState};
+use crate::detect::baseline::{Kind, UserBaseline};
+use crate::detect::session::{MASS_OPERATIONS, REVIVAL_GAP_HOURS, SessionState};
 
 /// One feature's value for a session.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FeatureValue {
     /// The feature name (a key of the weight set).
     pub feature: &'static str,
     /// Its value, 0..1.
     pub value: f64,
-    /// What it was compared to.
-    pub baseline: String,
 }
 
 fn max_of<'a>(values: impl Iterator<Item = &'a f64>) -> f64 {
@@ -25,137 +23,86 @@ const IMPOSSIBLE_KMH: f64 = 1000.0;
 /// Computes every feature of a session.
 pub fn features(session: &SessionState, baseline: &UserBaseline) -> Vec<FeatureValue> {
     let mut out = Vec::with_capacity(14);
-    let mut push = |feature: &'static str, value: f64, baseline: String| {
+    let mut push = |feature: &'static str, value: f64| {
         out.push(FeatureValue {
             feature,
             value: value.clamp(0.0, 1.0),
-            baseline,
         })
-    };
-    let usual_networks = || {
-        let mut known: Vec<(&String, f64)> = baseline
-            .contexts
-            .get(&crate::detect::baseline::Kind::Network)
-            .map(|m| m.iter().map(|(k, d)| (k, d.weight)).collect())
-            .unwrap_or_default();
-        known.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let names: Vec<&str> = known.iter().take(3).map(|(k, _)| k.as_str()).collect();
-        if names.is_empty() {
-            "no history".to_owned()
-        } else {
-            format!("usual networks {}", names.join(", "))
-        }
     };
 
     // A move to a new network with the same client and no alternation looks like a laptop
-    // changing Wi-Fi; it counts half.
-    let later_networks = session.networks.iter().skip(1);
-    let moved = max_of(later_networks.clone().map(|n| &n.novelty));
+    // changing Wi-Fi; it counts half. A move within the same network to an address new to the
+    // user counts a little less (it is also what a residential proxy on the user's own ISP
+    // looks like), and so does a known network used with a client the user never used there.
+    let moved_network = max_of(session.networks.iter().skip(1).map(|n| &n.novelty));
+    let moved_prefix = max_of(session.prefixes.iter().skip(1).map(|p| &p.novelty)) * 0.8;
+    let moved_pair = max_of(session.pairs.iter().skip(1).map(|p| &p.novelty)) * 0.8;
+    let moved = moved_network.max(moved_prefix).max(moved_pair);
     let plain_move =
         session.clients.len() <= 1 && session.devices.len() <= 1 && session.interleavings == 0;
     push(
         "novel_network_change",
         if plain_move { moved * 0.5 } else { moved },
-        usual_networks(),
     );
 
     let client_change = max_of(session.clients.iter().skip(1).map(|c| &c.novelty));
     let device_change = max_of(session.devices.iter().skip(1).map(|d| &d.novelty));
-    push(
-        "client_change",
-        client_change.max(device_change),
-        format!(
-            "first client {}",
-            session
-                .clients
-                .first()
-                .map_or("unknown", |c| c.value.as_str())
-        ),
-    );
+    push("client_change", client_change.max(device_change));
 
-    push(
-        "interleaving",
-        f64::from(session.interleavings) / 2.0,
-        format!(
-            "{} returns to an earlier network within the hour",
-            session.interleavings
-        ),
-    );
+    push("interleaving", f64::from(session.interleavings) / 2.0);
 
     push(
         "impossible_travel",
         (session.max_speed_kmh - IMPOSSIBLE_KMH / 2.0) / (IMPOSSIBLE_KMH / 2.0),
-        format!("fastest move {:.0} km/h", session.max_speed_kmh),
     );
 
-    let hosting = max_of(
-        session
-            .networks
-            .iter()
-            .filter(|n| n.note.contains("hosting"))
-            .map(|n| &n.novelty),
-    );
-    push("hosting_network", hosting, usual_networks());
+    let hosting = session
+        .networks
+        .iter()
+        .filter(|n| n.note.contains("hosting"))
+        .map(|n| &n.novelty);
+    push("hosting_network", max_of(hosting));
 
-    let new_country = max_of(session.countries.iter().map(|c| &c.novelty));
     push(
         "new_country",
-        new_country,
-        "countries the user signs in from".to_owned(),
-    );
-
-    let new_network = max_of(session.networks.iter().map(|n| &n.novelty));
-    push("new_network", new_network, usual_networks());
-
-    let tool = max_of(
-        session
-            .clients
-            .iter()
-            .filter(|c| c.value.ends_with("/tool"))
-            .map(|c| &c.novelty),
-    );
-    push("tool_client", tool, "the user's usual clients".to_owned());
-
-    let unsigned = max_of(
-        session
-            .networks
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter(|(i, _)| !session.signin_networks.contains(i))
-            .map(|(_, n)| &n.novelty),
+        max_of(session.countries.iter().map(|c| &c.novelty)),
     );
     push(
-        "no_fresh_signin",
-        unsigned,
-        "an interactive sign-in from each network the session uses".to_owned(),
+        "new_network",
+        max_of(session.networks.iter().map(|n| &n.novelty)),
     );
 
-    push(
-        "revived_session",
-        session.revived_novelty,
-        format!(
-            "no gap over {} h",
-            crate::detect::session::REVIVAL_GAP_HOURS
-        ),
-    );
+    let tool = session
+        .clients
+        .iter()
+        .filter(|c| c.value.ends_with("/tool"))
+        .map(|c| &c.novelty);
+    push("tool_client", max_of(tool));
+
+    let unsigned = session
+        .networks
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, _)| !session.signin_networks.contains(i))
+        .map(|(_, n)| &n.novelty);
+    push("no_fresh_signin", max_of(unsigned));
+
+    push("revived_session", session.revived_novelty);
 
     let after_change = session
         .risky
         .iter()
-        .filter(|r| r.after_change || r.network_novelty >= 0.5)
-        .count();
+        .any(|r| r.after_change || r.network_novelty >= 0.5);
     let mass = (session.downloads >= MASS_OPERATIONS || session.deletions >= MASS_OPERATIONS)
         && session.changed();
     push(
         "risky_after_change",
-        if after_change > 0 || mass { 1.0 } else { 0.0 },
-        "no risky operations after a context change".to_owned(),
+        if after_change || mass { 1.0 } else { 0.0 },
     );
     push(
         "risky_any",
         if session.risky.is_empty() { 0.0 } else { 1.0 },
-        "no risky operations".to_owned(),
     );
 
     let volume = if baseline.sessions >= 5 {
@@ -165,20 +112,53 @@ pub fn features(session: &SessionState, baseline: &UserBaseline) -> Vec<FeatureV
     } else {
         0.0
     };
-    push(
-        "op_volume",
-        volume,
-        format!(
-            "typical session about {:.0} events",
-            baseline.session_size_mean.exp() - 1.0
-        ),
-    );
+    push("op_volume", volume);
 
     let off_hours = if session.events >= 5 && baseline.events >= 100 {
         session.off_hours_events as f64 / session.events as f64
     } else {
         0.0
     };
-    push("off_hours", off_hours, "the user's usual hours".to_owned());
+    push("off_hours", off_hours);
     out
+}
+
+/// What a feature was compared to, in words, for a finding's explanation.
+pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) -> String {
+    let usual = |kind: Kind, what: &str| {
+        let mut known: Vec<(&String, f64)> = baseline
+            .contexts
+            .get(&kind)
+            .map(|m| m.iter().map(|(k, d)| (k, d.weight)).collect())
+            .unwrap_or_default();
+        known.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let names: Vec<&str> = known.iter().take(3).map(|(k, _)| k.as_str()).collect();
+        if names.is_empty() {
+            format!("no {what} in the user's history")
+        } else {
+            format!("usual {what}: {}", names.join(", "))
+        }
+    };
+    match feature {
+        "novel_network_change" | "hosting_network" | "new_network" | "no_fresh_signin" => {
+            usual(Kind::Network, "networks")
+        }
+        "client_change" | "tool_client" => usual(Kind::Client, "clients"),
+        "new_country" => usual(Kind::Country, "countries"),
+        "interleaving" => format!(
+            "{} returns to a network left less than an hour before; one party does not alternate",
+            session.interleavings
+        ),
+        "impossible_travel" => format!("fastest implied move {:.0} km/h", session.max_speed_kmh),
+        "revived_session" => format!("sessions resume within {REVIVAL_GAP_HOURS} h"),
+        "risky_after_change" | "risky_any" => {
+            "no risky operations in the user's sessions".to_owned()
+        }
+        "op_volume" => format!(
+            "typical session about {:.0} events",
+            baseline.session_size_mean.exp() - 1.0
+        ),
+        "off_hours" => "the user's usual hours of activity".to_owned(),
+        _ => String::new(),
+    }
 }

@@ -59,6 +59,10 @@ pub struct SessionState {
     pub events: u64,
     /// Networks (ASN, else prefix), in order of first appearance.
     pub networks: Vec<Seen>,
+    /// IP prefixes within their networks (`AS1136|31.149.7.0/24`).
+    pub prefixes: Vec<Seen>,
+    /// Network and client pairs (`AS3320#Chrome/Windows/browser`).
+    pub pairs: Vec<Seen>,
     /// Countries.
     pub countries: Vec<Seen>,
     /// Clients (browser, OS, kind).
@@ -69,6 +73,8 @@ pub struct SessionState {
     pub ips: Vec<String>,
     /// Index in `networks` of the network the last event came from.
     pub current_network: Option<usize>,
+    /// Index in `prefixes` of the last event's prefix.
+    pub current_prefix: Option<usize>,
     /// Index in `clients` of the last event's client.
     pub current_client: Option<usize>,
     /// Networks an interactive sign-in came from.
@@ -100,11 +106,14 @@ impl SessionState {
             last_seen: time,
             events: 0,
             networks: Vec::new(),
+            prefixes: Vec::new(),
+            pairs: Vec::new(),
             countries: Vec::new(),
             clients: Vec::new(),
             devices: Vec::new(),
             ips: Vec::new(),
             current_network: None,
+            current_prefix: None,
             current_client: None,
             signin_networks: Vec::new(),
             interleavings: 0,

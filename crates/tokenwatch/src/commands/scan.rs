@@ -106,7 +106,12 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<()> {
     let ipdb = load_ipdb(args.ipdb.as_deref())?;
     let (events, rejected) = load_events(&args.files, ipdb.as_ref(), &args.tenant)?;
     let count = events.len();
-    let findings = tokenwatch_core::detect::run(events, WeightSet::default());
+    let mut weights = WeightSet::default();
+    if let Some(threshold) = args.threshold {
+        anyhow::ensure!(threshold > 0.0, "--threshold must be above 0");
+        weights.threshold = threshold;
+    }
+    let findings = tokenwatch_core::detect::run(events, weights);
     {
         let mut err = std::io::stderr().lock();
         writeln!(
