@@ -69,6 +69,8 @@ pub struct Finding {
     pub user: String,
     /// Session id.
     pub session_id: String,
+    /// The user incident the finding belongs to: one per tenant and user.
+    pub incident_id: String,
     /// Score.
     pub score: f64,
     /// Threshold in force.
@@ -100,12 +102,65 @@ struct OpenSession {
     state: SessionState,
     finding: Option<usize>,
     sized: bool,
+    /// The highest score the session has had.
+    max_score: f64,
 }
 
 #[derive(Debug, Default)]
 struct TenantState {
     profile: TenantProfile,
     users: HashMap<String, UserState>,
+    scores: ScoreHistogram,
+}
+
+/// The tenant's own distribution of session scores (sessions that went idle without becoming
+/// findings), so that a tenant whose normal is noisy (a SASE egress hopping countries, a VPN
+/// everyone uses) needs more than the global threshold to produce a finding.
+#[derive(Debug, Clone)]
+struct ScoreHistogram {
+    bins: Vec<u32>,
+    total: u32,
+}
+
+impl Default for ScoreHistogram {
+    fn default() -> Self {
+        ScoreHistogram {
+            bins: vec![0; HISTOGRAM_BINS],
+            total: 0,
+        }
+    }
+}
+
+/// Scores are binned by 0.1 up to this many bins (20.0).
+const HISTOGRAM_BINS: usize = 200;
+/// Sessions a tenant needs before its own distribution counts.
+const SIGNIFICANCE_MIN_SESSIONS: u32 = 200;
+/// A finding must score above this share of the tenant's ordinary sessions.
+const SIGNIFICANCE_QUANTILE: f64 = 0.995;
+
+impl ScoreHistogram {
+    fn record(&mut self, score: f64) {
+        let bin = ((score.max(0.0) * 10.0) as usize).min(HISTOGRAM_BINS - 1);
+        self.bins[bin] += 1;
+        self.total += 1;
+    }
+
+    /// The score a finding must reach in this tenant: the threshold, or the tenant's own
+    /// 99.5th percentile of ordinary sessions when that is higher.
+    fn cutoff(&self, threshold: f64) -> f64 {
+        if self.total < SIGNIFICANCE_MIN_SESSIONS {
+            return threshold;
+        }
+        let wanted = (f64::from(self.total) * SIGNIFICANCE_QUANTILE).ceil() as u32;
+        let mut seen = 0;
+        for (bin, count) in self.bins.iter().enumerate() {
+            seen += count;
+            if seen >= wanted {
+                return threshold.max((bin + 1) as f64 / 10.0);
+            }
+        }
+        threshold
+    }
 }
 
 /// The detection engine over any number of tenants.
@@ -147,7 +202,7 @@ impl Engine {
         let time = event.event_time;
         let tenant = self.tenants.entry(tenant_id.to_owned()).or_default();
         let user = tenant.users.entry(event.user_id.clone()).or_default();
-        tidy_sessions(user, time);
+        tidy_sessions(user, &mut tenant.scores, time);
 
         let network = network_of(event);
         let client = client_of(event);
@@ -195,6 +250,7 @@ impl Engine {
                 state: SessionState::new(session_id, time),
                 finding: None,
                 sized: false,
+                max_score: 0.0,
             });
         update_session(
             &mut open.state,
@@ -214,7 +270,9 @@ impl Engine {
             .map(|f| self.weights.weight(f.feature) * f.value)
             .sum();
         let flagged = open.finding.is_some();
-        if score >= self.weights.threshold || flagged {
+        open.max_score = open.max_score.max(score);
+        let cutoff = tenant.scores.cutoff(self.weights.threshold);
+        if score >= cutoff || flagged {
             let finding = build_finding(
                 tenant_id,
                 &event.user_id,
@@ -293,12 +351,13 @@ fn client_of(event: &NormalizedEvent) -> Option<String> {
 }
 
 /// Records session sizes of idle sessions and forgets long-idle ones.
-fn tidy_sessions(user: &mut UserState, now: DateTime<Utc>) {
+fn tidy_sessions(user: &mut UserState, scores: &mut ScoreHistogram, now: DateTime<Utc>) {
     let baseline = &mut user.baseline;
     user.sessions.retain(|_, open| {
         let idle = now - open.state.last_seen;
         if idle > Duration::hours(SESSION_IDLE_HOURS) && !open.sized && open.finding.is_none() {
             baseline.close_session(open.state.events);
+            scores.record(open.max_score);
             open.sized = true;
         }
         idle < Duration::days(SESSION_FORGET_DAYS)
@@ -533,6 +592,7 @@ fn build_finding(
         tenant_id: tenant_id.to_owned(),
         user: user.to_owned(),
         session_id: state.session_id.clone(),
+        incident_id: incident_id(tenant_id, user),
         score: round(score),
         threshold: weights.threshold,
         severity: severity.to_owned(),
@@ -550,6 +610,14 @@ fn build_finding(
         },
         weight_version: weights.version,
     }
+}
+
+/// A stable id for a user's incident: the same tenant and user always give the same id.
+fn incident_id(tenant_id: &str, user: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{tenant_id}\n{user}").as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("inc-{hex}")
 }
 
 fn round(x: f64) -> f64 {
@@ -767,6 +835,34 @@ mod tests {
                 .risky_operations
                 .contains(&"New-InboxRule".to_owned())
         );
+    }
+
+    #[test]
+    fn a_noisy_tenant_needs_more_than_the_threshold() {
+        let mut quiet = ScoreHistogram::default();
+        for _ in 0..1000 {
+            quiet.record(0.2);
+        }
+        assert_eq!(quiet.cutoff(3.0), 3.0);
+        let mut noisy = ScoreHistogram::default();
+        for i in 0..1000 {
+            noisy.record(if i % 100 == 0 { 4.05 } else { 1.0 });
+        }
+        assert!(
+            (noisy.cutoff(3.0) - 4.1).abs() < 1e-9,
+            "{}",
+            noisy.cutoff(3.0)
+        );
+        let mut young = ScoreHistogram::default();
+        young.record(9.0);
+        assert_eq!(young.cutoff(3.0), 3.0, "too few sessions to judge");
+    }
+
+    #[test]
+    fn findings_of_one_user_share_an_incident() {
+        assert_eq!(incident_id("t", "alice"), incident_id("t", "alice"));
+        assert_ne!(incident_id("t", "alice"), incident_id("t", "bob"));
+        assert_ne!(incident_id("t1", "alice"), incident_id("t2", "alice"));
     }
 
     #[test]
