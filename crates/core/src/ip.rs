@@ -48,6 +48,21 @@ pub fn prefix(ip: IpAddr) -> String {
     }
 }
 
+/// The /64 of an IPv6 address (one subnet: a home's or a phone's privacy addresses rotate
+/// within it), `None` for IPv4.
+pub fn subnet64(ip: IpAddr) -> Option<String> {
+    match ip {
+        IpAddr::V4(_) => None,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!(
+                "{}/64",
+                Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0)
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +94,15 @@ mod tests {
         ] {
             assert_eq!(parse_ip(garbage), None, "{garbage}");
         }
+    }
+
+    #[test]
+    fn subnets() {
+        assert_eq!(
+            subnet64(parse_ip("2a01:111:f400:7eae::43").unwrap()).as_deref(),
+            Some("2a01:111:f400:7eae::/64")
+        );
+        assert_eq!(subnet64(parse_ip("1.2.3.4").unwrap()), None);
     }
 
     #[test]

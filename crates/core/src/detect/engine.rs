@@ -56,6 +56,10 @@ pub struct Evidence {
     pub devices: Vec<String>,
     /// IP addresses.
     pub ips: Vec<String>,
+    /// IPv6 /64 subnets.
+    pub subnets64: Vec<String>,
+    /// Events per operation.
+    pub operations: std::collections::BTreeMap<String, u64>,
     /// Risky operations.
     pub risky_operations: Vec<String>,
 }
@@ -387,9 +391,21 @@ fn update_session(
     state.first_seen = state.first_seen.min(time);
     state.last_seen = state.last_seen.max(time);
     if let Some(ip) = event.ip {
+        if let Some(subnet) = crate::ip::subnet64(ip)
+            && !state.subnets64.contains(&subnet)
+        {
+            state.subnets64.push(subnet);
+        }
         let ip = ip.to_string();
         if !state.ips.contains(&ip) {
             state.ips.push(ip);
+        }
+    }
+    // Counted without allocating once an operation is known (this runs for every event).
+    match state.operations.get_mut(&event.operation) {
+        Some(count) => *count += 1,
+        None => {
+            state.operations.insert(event.operation.clone(), 1);
         }
     }
     let sight = |kind: Kind, value: &str, note: String| {
@@ -606,6 +622,8 @@ fn build_finding(
             clients: describe(&state.clients),
             devices: describe(&state.devices),
             ips: state.ips.clone(),
+            subnets64: state.subnets64.clone(),
+            operations: state.operations.clone(),
             risky_operations: state.risky.iter().map(|r| r.operation.clone()).collect(),
         },
         weight_version: weights.version,

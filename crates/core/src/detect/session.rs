@@ -71,6 +71,10 @@ pub struct SessionState {
     pub devices: Vec<Seen>,
     /// Distinct IPs.
     pub ips: Vec<String>,
+    /// Distinct IPv6 /64 subnets.
+    pub subnets64: Vec<String>,
+    /// Events per operation.
+    pub operations: std::collections::BTreeMap<String, u64>,
     /// Index in `networks` of the network the last event came from.
     pub current_network: Option<usize>,
     /// Index in `prefixes` of the last event's prefix.
@@ -112,6 +116,8 @@ impl SessionState {
             clients: Vec::new(),
             devices: Vec::new(),
             ips: Vec::new(),
+            subnets64: Vec::new(),
+            operations: std::collections::BTreeMap::new(),
             current_network: None,
             current_prefix: None,
             current_client: None,
