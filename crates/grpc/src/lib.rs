@@ -33,3 +33,21 @@ macro_rules! configure_service {
             .send_compressed(::tokenwatch_proto::tonic::codec::CompressionEncoding::Gzip)
     };
 }
+
+/// Default page size of every `List*` RPC (AIP-158).
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// Largest page size of every `List*` RPC; larger requests are capped, not refused.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Reads a request's `page_size`: 0 means the default, above the maximum is capped, negative is
+/// INVALID_ARGUMENT.
+pub fn page_size(requested: i32) -> Result<usize, tokenwatch_proto::Status> {
+    match usize::try_from(requested) {
+        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+        Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
+        Err(_) => Err(tokenwatch_error::invalid_argument(
+            "page_size",
+            "must not be negative",
+        )),
+    }
+}

@@ -14,9 +14,6 @@ use tokenwatch_types::TenantId;
 
 use crate::pipeline::{Ingested, Outcome, Pipeline};
 
-const DEFAULT_PAGE_SIZE: usize = 100;
-const MAX_PAGE_SIZE: usize = 1000;
-
 #[derive(Debug)]
 pub(crate) struct IngestApi {
     pipeline: Arc<Pipeline>,
@@ -128,14 +125,6 @@ fn oversized_to_exhausted(status: Status) -> Status {
     }
 }
 
-fn page_size(requested: i32) -> Result<usize, Status> {
-    match usize::try_from(requested) {
-        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
-        Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
-        Err(_) => Err(invalid_argument("page_size", "must not be negative")),
-    }
-}
-
 fn time(t: chrono::DateTime<chrono::Utc>) -> tokenwatch_proto::prost_types::Timestamp {
     tokenwatch_proto::to_timestamp(t)
 }
@@ -213,7 +202,7 @@ impl IngestService for IngestApi {
             &request.get_ref().tenant_id,
         )?;
         let request = request.into_inner();
-        let limit = page_size(request.page_size)?;
+        let limit = tokenwatch_grpc::page_size(request.page_size)?;
         let after = parse_page_token(&request.page_token)?;
         let mut rows = tokenwatch_storage::ingest::list_quarantine(
             self.pipeline_database(),

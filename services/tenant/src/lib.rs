@@ -11,10 +11,6 @@ use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_storage::Database;
 
-/// Default and largest page sizes of `ListTenants`.
-const DEFAULT_PAGE_SIZE: usize = 100;
-const MAX_PAGE_SIZE: usize = 1000;
-
 /// Mounts the tenant service, behind the auth interceptor, on `services`.
 pub fn add_to(services: &mut ServiceSet, database: Database, auth: AuthInterceptor) {
     let server =
@@ -35,15 +31,6 @@ fn to_proto(tenant: tokenwatch_storage::Tenant) -> Tenant {
         // Graph credentials arrive with the response service.
         credentials_set: false,
         credentials_update_time: None,
-    }
-}
-
-/// Reads a page size: 0 means the default, larger than the maximum is capped.
-fn page_size(requested: i32) -> Result<usize, Status> {
-    match usize::try_from(requested) {
-        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
-        Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
-        Err(_) => Err(invalid_argument("page_size", "must not be negative")),
     }
 }
 
@@ -98,7 +85,7 @@ impl TenantService for TenantApi {
         request: Request<ListTenantsRequest>,
     ) -> Result<Response<ListTenantsResponse>, Status> {
         let (scope, _) = authorize_scope(&request, Permission::TenantsRead, "")?;
-        let page_size = page_size(request.get_ref().page_size)?;
+        let page_size = tokenwatch_grpc::page_size(request.get_ref().page_size)?;
         let only: Option<Vec<_>> = match scope {
             TenantScope::All => None,
             TenantScope::Some(tenants) => Some(tenants.into_iter().collect()),

@@ -121,17 +121,10 @@ pub(crate) fn directory_audit(
     format: SourceFormat,
     raw: &[u8],
 ) -> Result<NormalizedEvent, Rejection> {
-    let event_time = match require_time(
+    let event_time = envelope.time_of(
         record,
         &["activityDateTime", "ActivityDateTime", "TimeGenerated"],
-    ) {
-        Ok(time) => time,
-        Err(rejection) => envelope
-            .time
-            .as_deref()
-            .and_then(crate::time::parse_time)
-            .ok_or(rejection)?,
-    };
+    )?;
     let initiator = record.raw(&["initiatedBy", "InitiatedBy"]);
     let user_field = |name: &str| {
         with_object(initiator, |i| {

@@ -7,7 +7,7 @@ use crate::parse::fields::{Fields, with_object};
 use crate::parse::{Rejection, record_id_or_hash, require_time, require_user};
 use crate::useragent::ClientInfo;
 
-/// What the envelope around a sign-in says, when there is one (Azure Monitor).
+/// What the envelope around a record says, when there is one (Azure Monitor).
 #[derive(Debug, Default)]
 pub(crate) struct Envelope {
     pub(crate) time: Option<String>,
@@ -17,6 +17,22 @@ pub(crate) struct Envelope {
     pub(crate) category: Option<String>,
 }
 
+impl Envelope {
+    /// The record's own time from `names`, else the envelope's `time`.
+    pub(crate) fn time_of(
+        &self,
+        record: &Fields<'_>,
+        names: &[&str],
+    ) -> Result<chrono::DateTime<chrono::Utc>, Rejection> {
+        require_time(record, names).or_else(|rejection| {
+            self.time
+                .as_deref()
+                .and_then(crate::time::parse_time)
+                .ok_or(rejection)
+        })
+    }
+}
+
 /// Normalizes one sign-in.
 pub(crate) fn normalize(
     fields: &Fields<'_>,
@@ -24,7 +40,7 @@ pub(crate) fn normalize(
     format: SourceFormat,
     raw: &[u8],
 ) -> Result<NormalizedEvent, Rejection> {
-    let event_time = match require_time(
+    let event_time = envelope.time_of(
         fields,
         &[
             "createdDateTime",
@@ -33,14 +49,7 @@ pub(crate) fn normalize(
             "TimeGenerated",
             "TimeGenerated [UTC]",
         ],
-    ) {
-        Ok(time) => time,
-        Err(rejection) => envelope
-            .time
-            .as_deref()
-            .and_then(crate::time::parse_time)
-            .ok_or(rejection)?,
-    };
+    )?;
     let user_id = require_user(fields, &["userPrincipalName", "UserPrincipalName"])?;
 
     let device = fields.raw(&[
