@@ -68,7 +68,7 @@ lint: $(BUF) ## fmt check, clippy -D warnings, buf lint, docs, log message forma
 
 .PHONY: demo
 demo: ipdb up ## Start everything locally, show it working, stop cleanly on Ctrl-C
-	@$(CARGO) build --quiet -p tokenwatch
+	@$(CARGO) build --quiet --release -p tokenwatch
 	@scripts/demo.sh
 
 .PHONY: help

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # `make demo`: the whole product on one machine. Starts `tokenwatch serve` against the local
-# Postgres and Redis (make up), registers two demo tenants, shows what each role may see, then
-# keeps serving until Ctrl-C and shuts down cleanly.
+# Postgres and Redis (make up), registers demo tenants, shows what each role may see, ingests
+# sample and simulated exports, shows what the detection finds, then keeps serving until Ctrl-C
+# and shuts down cleanly.
 #
 # Grows with the product: ingest, detection and the findings stream join as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 source .run/env
-bin=target/debug/tokenwatch
+bin=target/release/tokenwatch
 log=.run/serve.log
 # Contoso is the tenant the sample exports in crates/core/tests/fixtures name.
 contoso=72f988bf-86f1-41af-91ab-2d7cd011db47
@@ -59,6 +60,24 @@ TOKENWATCH_TOKEN=$admin "$bin" ingest --tenant "$contoso" crates/core/tests/fixt
 
 say "sending the same files again: nothing is stored twice"
 TOKENWATCH_TOKEN=$admin "$bin" ingest --tenant "$contoso" --format json crates/core/tests/fixtures/* || true
+
+say "simulating two weeks of three customer tenants (benign look-alikes and attacks included)"
+sim=.run/demo-simulation
+rm -rf "$sim"
+"$bin" simulate --out "$sim" --seed 7 --tenants 3 --users 30 --days 14
+files=$(ls "$sim"/*.json | grep -v meta.json)
+
+say "ingesting the simulated exports through gRPC"
+for file in $files; do
+    tenant=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=d['value'][0] if isinstance(d,dict) else d[0]; print(r.get('OrganizationId') or r.get('resourceTenantId'))" "$file")
+    TOKENWATCH_TOKEN=$admin "$bin" tenant add --tenant "$tenant" --name "simulated $tenant" >/dev/null 2>&1 || true
+    TOKENWATCH_TOKEN=$admin "$bin" ingest --tenant "$tenant" --format json "$file" >/dev/null
+done
+
+say "what the detection finds in them (tokenwatch scan; the online detection service is next)"
+"$bin" scan $files
+say "measured against the simulator's labels, beside the simple rules in use today"
+"$bin" eval --labels "$sim/labels.jsonl" --scan $files
 
 say "services up; metrics at http://127.0.0.1:9464/metrics; Ctrl-C stops"
 echo "(baseline, detection, response and feedback answer UNIMPLEMENTED until their issues land)"
