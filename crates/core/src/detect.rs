@@ -39,7 +39,6 @@ pub fn tenant_of(event: &NormalizedEvent, default: &str) -> String {
     event
         .tenant_hint
         .as_deref()
-        .map(|hint| hint.trim().to_ascii_lowercase())
-        .filter(|hint| hint.len() == 36 && hint.matches('-').count() == 4)
+        .and_then(crate::parse::tenant_guid)
         .unwrap_or_else(|| default.to_owned())
 }

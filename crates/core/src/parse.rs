@@ -396,18 +396,21 @@ pub(crate) fn require_user(fields: &Fields<'_>, names: &[&str]) -> Result<String
         })
 }
 
+/// A tenant id as records write it (any case, braces allowed), lower-case; `None` if it is not
+/// GUID-shaped (synthetic samples write things like `tenant-123`).
+pub fn tenant_guid(text: &str) -> Option<String> {
+    let trimmed = text.trim().trim_start_matches('{').trim_end_matches('}');
+    (trimmed.len() == 36 && trimmed.chars().filter(|c| *c == '-').count() == 4)
+        .then(|| trimmed.to_ascii_lowercase())
+}
+
 /// Rejects an event whose record names another tenant than `expected`. A tenant hint that is not
 /// a GUID names no real tenant and is ignored.
 pub fn check_tenant(event: &NormalizedEvent, expected: &str) -> Result<(), Rejection> {
     let Some(hint) = event.tenant_hint.as_deref() else {
         return Ok(());
     };
-    let normalize = |id: &str| {
-        let trimmed = id.trim().trim_start_matches('{').trim_end_matches('}');
-        (trimmed.len() == 36 && trimmed.chars().filter(|c| *c == '-').count() == 4)
-            .then(|| trimmed.to_ascii_lowercase())
-    };
-    match (normalize(hint), normalize(expected)) {
+    match (tenant_guid(hint), tenant_guid(expected)) {
         (Some(hint), Some(expected)) if hint != expected => Err(Rejection::new(
             RejectReason::TenantMismatch,
             format!("the record belongs to tenant {hint}, not {expected}"),

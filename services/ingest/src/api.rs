@@ -1,6 +1,5 @@
 //! The gRPC handlers: authorize first, then hand each document to the pipeline.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokenwatch_auth::{Permission, authorize};
@@ -59,6 +58,16 @@ fn core_format(format: SourceFormat) -> Result<Option<CoreFormat>, Status> {
         SourceFormat::Sentinel => Some(CoreFormat::Sentinel),
         SourceFormat::AzureMonitor => Some(CoreFormat::AzureMonitor),
     })
+}
+
+fn proto_format(format: CoreFormat) -> SourceFormat {
+    match format {
+        CoreFormat::ManagementActivity => SourceFormat::ManagementActivity,
+        CoreFormat::PurviewCsv => SourceFormat::PurviewCsv,
+        CoreFormat::GraphSignIns => SourceFormat::GraphSignins,
+        CoreFormat::Sentinel => SourceFormat::Sentinel,
+        CoreFormat::AzureMonitor => SourceFormat::AzureMonitor,
+    }
 }
 
 fn proto_reason(reason: CoreReason) -> RejectReason {
@@ -205,7 +214,7 @@ impl IngestService for IngestApi {
         let limit = tokenwatch_grpc::page_size(request.page_size)?;
         let after = parse_page_token(&request.page_token)?;
         let mut rows = tokenwatch_storage::ingest::list_quarantine(
-            self.pipeline_database(),
+            self.pipeline.database(),
             tenant,
             after,
             limit + 1,
@@ -220,24 +229,16 @@ impl IngestService for IngestApi {
         } else {
             String::new()
         };
-        let formats: HashMap<&str, SourceFormat> = [
-            ("management_activity", SourceFormat::ManagementActivity),
-            ("purview_csv", SourceFormat::PurviewCsv),
-            ("graph_signins", SourceFormat::GraphSignins),
-            ("sentinel", SourceFormat::Sentinel),
-            ("azure_monitor", SourceFormat::AzureMonitor),
-        ]
-        .into_iter()
-        .collect();
+
         let records = rows
             .into_iter()
             .map(|row| QuarantinedRecord {
                 tenant_id: tenant.to_string(),
                 quarantine_id: row.quarantine_id.to_string(),
-                format: formats
-                    .get(row.source_format.as_str())
-                    .copied()
-                    .unwrap_or(SourceFormat::Unspecified)
+                format: CoreFormat::ALL
+                    .into_iter()
+                    .find(|f| f.as_str() == row.source_format)
+                    .map_or(SourceFormat::Unspecified, proto_format)
                     .into(),
                 source_name: row.source_name,
                 reason: RejectReason::from_str_name(&format!("REJECT_REASON_{}", row.reason))
@@ -263,7 +264,7 @@ impl IngestService for IngestApi {
             Permission::IngestRead,
             &request.get_ref().tenant_id,
         )?;
-        let counts = tokenwatch_storage::ingest::ingest_counts(self.pipeline_database(), tenant)
+        let counts = tokenwatch_storage::ingest::ingest_counts(self.pipeline.database(), tenant)
             .await
             .map_err(into_status)?;
         Ok(Response::new(GetIngestStatsResponse {
@@ -273,12 +274,6 @@ impl IngestService for IngestApi {
             newest_event_time: counts.newest_event_time.map(time),
             last_receive_time: counts.last_receive_time.map(time),
         }))
-    }
-}
-
-impl IngestApi {
-    fn pipeline_database(&self) -> &tokenwatch_storage::Database {
-        self.pipeline.database()
     }
 }
 

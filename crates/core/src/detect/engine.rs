@@ -99,6 +99,8 @@ pub struct Finding {
 struct UserState {
     baseline: UserBaseline,
     sessions: HashMap<String, OpenSession>,
+    /// When idle sessions were last looked at: at most hourly, not on every event.
+    last_tidy: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug)]
@@ -204,9 +206,15 @@ impl Engine {
     pub fn observe(&mut self, tenant_id: &str, event: &NormalizedEvent) {
         self.events += 1;
         let time = event.event_time;
-        let tenant = self.tenants.entry(tenant_id.to_owned()).or_default();
-        let user = tenant.users.entry(event.user_id.clone()).or_default();
-        tidy_sessions(user, &mut tenant.scores, time);
+        let tenant = entry(&mut self.tenants, tenant_id, TenantState::default);
+        let user = entry(&mut tenant.users, &event.user_id, UserState::default);
+        if user
+            .last_tidy
+            .is_none_or(|last| time - last >= Duration::hours(1))
+        {
+            tidy_sessions(user, &mut tenant.scores, time);
+            user.last_tidy = Some(time);
+        }
 
         let network = network_of(event);
         let client = client_of(event);
@@ -247,15 +255,12 @@ impl Engine {
             return;
         };
 
-        let open = user
-            .sessions
-            .entry(session_id.to_owned())
-            .or_insert_with(|| OpenSession {
-                state: SessionState::new(session_id, time),
-                finding: None,
-                sized: false,
-                max_score: 0.0,
-            });
+        let open = entry(&mut user.sessions, session_id, || OpenSession {
+            state: SessionState::new(session_id, time),
+            finding: None,
+            sized: false,
+            max_score: 0.0,
+        });
         update_session(
             &mut open.state,
             event,
@@ -324,6 +329,19 @@ impl Engine {
         findings.sort_by(|a, b| b.score.total_cmp(&a.score));
         findings
     }
+}
+
+/// The value under `key`, created if missing; the key is copied only then (this runs for every
+/// event, and almost always finds the key).
+fn entry<'m, V>(
+    map: &'m mut HashMap<String, V>,
+    key: &str,
+    create: impl FnOnce() -> V,
+) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), create());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 /// The network key of an event: its ASN, else its IP prefix.
