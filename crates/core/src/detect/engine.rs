@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty};
 use crate::detect::features::{FeatureValue, describe, features};
@@ -29,7 +29,7 @@ const SESSION_FORGET_DAYS: i64 = 30;
 const TENANT_COMMON: f64 = 0.2;
 
 /// One feature's part in a finding's score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
     /// The feature.
     pub feature: String,
@@ -44,7 +44,7 @@ pub struct Reason {
 }
 
 /// What a finding shows of its session.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Networks (ASN or prefix) with novelty and notes.
     pub networks: Vec<String>,
@@ -65,7 +65,7 @@ pub struct Evidence {
 }
 
 /// A session that deviates significantly from its user's normal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Tenant.
     pub tenant_id: String,
@@ -95,34 +95,48 @@ pub struct Finding {
     pub weight_version: i64,
 }
 
-#[derive(Debug, Default)]
-struct UserState {
-    baseline: UserBaseline,
+/// What the engine keeps of one user: the baseline and the open sessions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UserState {
+    /// What is normal for the user.
+    pub baseline: UserBaseline,
     sessions: HashMap<String, OpenSession>,
     /// When idle sessions were last looked at: at most hourly, not on every event.
     last_tidy: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug)]
+impl UserState {
+    /// Open sessions (active in the last 30 days).
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct OpenSession {
     state: SessionState,
-    finding: Option<usize>,
+    /// The session's finding, once it has one.
+    finding: Option<Box<Finding>>,
     sized: bool,
     /// The highest score the session has had.
     max_score: f64,
 }
 
-#[derive(Debug, Default)]
-struct TenantState {
-    profile: TenantProfile,
-    users: HashMap<String, UserState>,
+/// What the engine keeps of a tenant beyond its users: the population prior and the tenant's
+/// own score distribution.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TenantShared {
+    /// The population prior.
+    pub profile: TenantProfile,
     scores: ScoreHistogram,
+    /// Events processed.
+    pub events: u64,
 }
 
 /// The tenant's own distribution of session scores (sessions that went idle without becoming
 /// findings), so that a tenant whose normal is noisy (a SASE egress hopping countries, a VPN
 /// everyone uses) needs more than the global threshold to produce a finding.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ScoreHistogram {
     bins: Vec<u32>,
     total: u32,
@@ -169,45 +183,76 @@ impl ScoreHistogram {
     }
 }
 
-/// The detection engine over any number of tenants.
-#[derive(Debug)]
-pub struct Engine {
-    weights: WeightSet,
-    tenants: HashMap<String, TenantState>,
-    findings: Vec<Finding>,
-    events: u64,
+/// How a finding changed with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// The session just became a finding.
+    Created,
+    /// Its severity rose.
+    Escalated,
+    /// Its score, window or evidence changed.
+    Updated,
 }
 
-impl Engine {
-    /// An engine scoring with `weights`.
-    pub fn new(weights: WeightSet) -> Self {
-        Engine {
-            weights,
-            tenants: HashMap::new(),
-            findings: Vec::new(),
-            events: 0,
-        }
+/// One tenant's detection state, between any two events: what the online pipeline keeps hot
+/// (one value per user plus [`TenantShared`]) and snapshots.
+#[derive(Debug, Clone, Default)]
+pub struct TenantEngine {
+    shared: TenantShared,
+    users: HashMap<String, UserState>,
+}
+
+/// A session scored on demand, whether or not it is a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// The session as a finding would show it (score, reasons, evidence).
+    pub finding: Finding,
+    /// The score a finding needs in this tenant now (the threshold, or the tenant's own
+    /// 99.5th percentile when higher).
+    pub cutoff: f64,
+    /// Whether the session is a finding.
+    pub flagged: bool,
+}
+
+impl TenantEngine {
+    /// A tenant state from its parts, as the pipeline stores them.
+    pub fn from_parts(shared: TenantShared, users: HashMap<String, UserState>) -> Self {
+        TenantEngine { shared, users }
     }
 
-    /// Events processed.
-    pub fn events(&self) -> u64 {
-        self.events
+    /// The tenant-wide part.
+    pub fn shared(&self) -> &TenantShared {
+        &self.shared
     }
 
-    /// Users with a baseline, and the approximate bytes their baselines take.
-    pub fn baseline_footprint(&self) -> (usize, usize) {
-        let baselines = self.tenants.values().flat_map(|t| t.users.values());
-        baselines.fold((0, 0), |(n, bytes), u| {
-            (n + 1, bytes + u.baseline.approximate_bytes())
-        })
+    /// One user's state.
+    pub fn user(&self, user: &str) -> Option<&UserState> {
+        self.users.get(user)
     }
 
-    /// Processes one event; events of one tenant must come in event-time order.
-    pub fn observe(&mut self, tenant_id: &str, event: &NormalizedEvent) {
-        self.events += 1;
+    /// Every user's state.
+    pub fn users(&self) -> impl Iterator<Item = (&String, &UserState)> {
+        self.users.iter()
+    }
+
+    /// Adds or replaces one user's state (loading a tenant piece by piece).
+    pub fn insert_user(&mut self, user: String, state: UserState) {
+        self.users.insert(user, state);
+    }
+
+    /// Processes one event; a tenant's events must come in event-time order. Returns the
+    /// session's finding when the event created or changed it.
+    pub fn observe(
+        &mut self,
+        tenant_id: &str,
+        weights: &WeightSet,
+        event: &NormalizedEvent,
+    ) -> Option<(Change, &Finding)> {
+        self.shared.events += 1;
         let time = event.event_time;
-        let tenant = entry(&mut self.tenants, tenant_id, TenantState::default);
-        let user = entry(&mut tenant.users, &event.user_id, UserState::default);
+        let tenant = &mut self.shared;
+        let user = entry(&mut self.users, &event.user_id, UserState::default);
         if user
             .last_tidy
             .is_none_or(|last| time - last >= Duration::hours(1))
@@ -252,7 +297,7 @@ impl Engine {
             // No session: the event still teaches the user's normal.
             let first = user.baseline.observe(time.timestamp(), &values);
             tenant.profile.learn(&event.user_id, &first);
-            return;
+            return None;
         };
 
         let open = entry(&mut user.sessions, session_id, || OpenSession {
@@ -276,12 +321,11 @@ impl Engine {
         let scored = features(&open.state, &user.baseline);
         let score: f64 = scored
             .iter()
-            .map(|f| self.weights.weight(f.feature) * f.value)
+            .map(|f| weights.weight(f.feature) * f.value)
             .sum();
-        let flagged = open.finding.is_some();
         open.max_score = open.max_score.max(score);
-        let cutoff = tenant.scores.cutoff(self.weights.threshold);
-        if score >= cutoff || flagged {
+        let cutoff = tenant.scores.cutoff(weights.threshold);
+        let change = if score >= cutoff || open.finding.is_some() {
             let finding = build_finding(
                 tenant_id,
                 &event.user_id,
@@ -289,32 +333,142 @@ impl Engine {
                 &user.baseline,
                 &scored,
                 score,
-                &self.weights,
+                weights,
                 time,
             );
-            match open.finding {
-                Some(index) => {
-                    let existing = &mut self.findings[index];
-                    let detected_at = existing.detected_at;
+            Some(match open.finding.as_deref_mut() {
+                Some(existing) => {
+                    let before = severity_rank(&existing.severity);
                     if finding.score >= existing.score {
                         *existing = Finding {
-                            detected_at,
+                            detected_at: existing.detected_at,
                             ..finding
                         };
                     } else {
                         existing.last_seen = finding.last_seen;
                         existing.evidence = finding.evidence;
                     }
+                    if severity_rank(&existing.severity) > before {
+                        Change::Escalated
+                    } else {
+                        Change::Updated
+                    }
                 }
                 None => {
-                    open.finding = Some(self.findings.len());
-                    self.findings.push(finding);
+                    open.finding = Some(Box::new(finding));
+                    Change::Created
                 }
-            }
-        }
-        if open.finding.is_none() {
+            })
+        } else {
+            None
+        };
+        if change.is_none() {
             let first = user.baseline.observe(time.timestamp(), &values);
             tenant.profile.learn(&event.user_id, &first);
+        }
+        let finding = open.finding.as_deref()?;
+        change.map(|change| (change, finding))
+    }
+
+    /// Scores one open session now, against the current baseline and `weights`.
+    pub fn evaluate(
+        &self,
+        tenant_id: &str,
+        weights: &WeightSet,
+        user_id: &str,
+        session_id: &str,
+    ) -> Option<Evaluation> {
+        let user = self.users.get(user_id)?;
+        let open = user.sessions.get(session_id)?;
+        let scored = features(&open.state, &user.baseline);
+        let score: f64 = scored
+            .iter()
+            .map(|f| weights.weight(f.feature) * f.value)
+            .sum();
+        let finding = build_finding(
+            tenant_id,
+            user_id,
+            &open.state,
+            &user.baseline,
+            &scored,
+            score,
+            weights,
+            open.state.last_seen,
+        );
+        Some(Evaluation {
+            finding,
+            cutoff: self.shared.scores.cutoff(weights.threshold),
+            flagged: open.finding.is_some(),
+        })
+    }
+}
+
+/// low < medium < high < critical.
+pub fn severity_rank(severity: &str) -> u8 {
+    match severity {
+        "low" => 1,
+        "medium" => 2,
+        "high" => 3,
+        "critical" => 4,
+        _ => 0,
+    }
+}
+
+/// The detection engine over any number of tenants, collecting findings: the offline scan.
+#[derive(Debug)]
+pub struct Engine {
+    weights: WeightSet,
+    tenants: HashMap<String, TenantEngine>,
+    findings: Vec<Finding>,
+    /// Index of each session's finding: (tenant, user, session).
+    finding_index: HashMap<(String, String, String), usize>,
+    events: u64,
+}
+
+impl Engine {
+    /// An engine scoring with `weights`.
+    pub fn new(weights: WeightSet) -> Self {
+        Engine {
+            weights,
+            tenants: HashMap::new(),
+            findings: Vec::new(),
+            finding_index: HashMap::new(),
+            events: 0,
+        }
+    }
+
+    /// Events processed.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Users with a baseline, and the approximate bytes their baselines take.
+    pub fn baseline_footprint(&self) -> (usize, usize) {
+        let baselines = self.tenants.values().flat_map(|t| t.users.values());
+        baselines.fold((0, 0), |(n, bytes), u| {
+            (n + 1, bytes + u.baseline.approximate_bytes())
+        })
+    }
+
+    /// Processes one event; events of one tenant must come in event-time order.
+    pub fn observe(&mut self, tenant_id: &str, event: &NormalizedEvent) {
+        self.events += 1;
+        let tenant = entry(&mut self.tenants, tenant_id, TenantEngine::default);
+        let Some((_, finding)) = tenant.observe(tenant_id, &self.weights, event) else {
+            return;
+        };
+        // One finding per tenant, user and session, as the online store keeps them.
+        let key = (
+            tenant_id.to_owned(),
+            finding.user.clone(),
+            finding.session_id.clone(),
+        );
+        match self.finding_index.get(&key) {
+            Some(&index) => self.findings[index] = finding.clone(),
+            None => {
+                self.finding_index.insert(key, self.findings.len());
+                self.findings.push(finding.clone());
+            }
         }
     }
 
@@ -650,10 +804,32 @@ fn build_finding(
 
 /// A stable id for a user's incident: the same tenant and user always give the same id.
 fn incident_id(tenant_id: &str, user: &str) -> String {
+    stable_uuid(&["incident", tenant_id, user])
+}
+
+/// A stable id for a session's finding, the same offline and online, before and after a
+/// rebuild.
+pub fn finding_id(tenant_id: &str, user: &str, session_id: &str) -> String {
+    stable_uuid(&["finding", tenant_id, user, session_id])
+}
+
+/// A UUID (version 8, RFC 9562's custom layout) from the SHA-256 of `parts`.
+fn stable_uuid(parts: &[&str]) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{tenant_id}\n{user}").as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("inc-{hex}")
+    let digest = Sha256::digest(parts.join("\n").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 fn round(x: f64) -> f64 {

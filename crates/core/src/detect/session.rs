@@ -2,7 +2,7 @@
 //! appeared), the order its networks changed in, sign-ins, risky operations.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Gap after which a session is treated as revived when it shows activity again.
 pub const REVIVAL_GAP_HOURS: i64 = 24;
@@ -12,7 +12,7 @@ pub const INTERLEAVE_MINUTES: i64 = 60;
 pub const MASS_OPERATIONS: u64 = 50;
 
 /// One context value seen in the session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Seen {
     /// The value (ASN "AS8075", country "NL", client "Chrome/Windows/browser", device id).
     pub value: String,
@@ -29,12 +29,11 @@ pub struct Seen {
     /// Extra facts (AS organisation, "hosting").
     pub note: String,
     /// When the session last left this value for another (for interleaving).
-    #[serde(skip)]
     pub(crate) last_before_switch: DateTime<Utc>,
 }
 
 /// A risky operation and where it happened.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Risky {
     /// The operation.
     pub operation: String,
@@ -47,7 +46,7 @@ pub struct Risky {
 }
 
 /// Everything the features need about one session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionState {
     /// The session id.
     pub session_id: String,
