@@ -2,6 +2,7 @@
 //!
 //! - `auth_matrix`: every RPC of every service × every role × own/other tenant × bad tokens;
 //! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
+//! - `pipeline`: online findings equal the offline scan, however the records arrive;
 //! - `storage`: migrations, primary keys, row-level security, partitions;
 //! - `serving`: health per service, reflection v1 and v1alpha, graceful shutdown;
 //! - `tenants`: the tenant registry over gRPC.
@@ -12,6 +13,7 @@ use futures as _;
 
 mod auth_matrix;
 mod ingest;
+mod pipeline;
 mod serving;
 mod storage;
 mod tenants;

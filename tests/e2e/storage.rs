@@ -55,16 +55,16 @@ async fn migrations_apply_to_an_empty_database_and_again() {
         [
             "actions",
             "audit_log",
+            "engine_generations",
+            "engine_user_states",
             "events",
             "findings",
             "incidents",
             "quarantine",
             "raw_records",
             "response_policies",
-            "sessions",
             "suppressions",
             "tenants",
-            "user_baselines",
             "verdicts",
             "weight_sets",
         ]

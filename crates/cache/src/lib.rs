@@ -10,7 +10,7 @@
 //! - [`tenant_key`]: the key scheme;
 //! - [`CacheError`]: what can go wrong.
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokenwatch_error::{ServiceError, ServiceErrorCode};
 use tokenwatch_types::TenantId;
 
@@ -50,7 +50,10 @@ impl Cache {
     /// Connects to `url` (`redis://host:port/db`).
     pub async fn connect(url: &str) -> Result<Self, CacheError> {
         let client = redis::Client::open(url).map_err(CacheError::InvalidUrl)?;
-        let connection = ConnectionManager::new(client)
+        // Writing a large tenant's state takes longer than the client's default 500 ms.
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(std::time::Duration::from_secs(10)));
+        let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(CacheError::Unavailable)?;
         Ok(Cache { connection })

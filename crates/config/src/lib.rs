@@ -76,6 +76,14 @@ pub struct ServerConfig {
     /// Records per second each tenant may ingest (bursts of 10 s pass); 0 for no limit.
     #[arg(long, env = "TOKENWATCH_INGEST_RATE", default_value_t = 50_000)]
     pub ingest_rate: u32,
+
+    /// Pipeline workers run beside the baseline service; 0 runs none in this process.
+    #[arg(long, env = "TOKENWATCH_PIPELINE_WORKERS", default_value_t = 1)]
+    pub pipeline_workers: usize,
+
+    /// Seconds between sweeps that step every tenant, announced or not.
+    #[arg(long, env = "TOKENWATCH_SWEEP_SECONDS", default_value_t = 60)]
+    pub sweep_seconds: u64,
 }
 
 impl ServerConfig {
@@ -366,6 +374,8 @@ mod tests {
             redis_url: redis_url.map(str::to_owned),
             ipdb: None,
             ingest_rate: 0,
+            pipeline_workers: 1,
+            sweep_seconds: 60,
         }
     }
 

@@ -18,8 +18,8 @@ pub mod session;
 pub mod weights;
 
 pub use engine::{
-    Change, Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState,
-    finding_id, severity_rank,
+    Change, Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState, finding_id,
+    severity_rank,
 };
 pub use weights::WeightSet;
 

@@ -44,6 +44,11 @@ impl SourceFormat {
             SourceFormat::AzureMonitor => "azure_monitor",
         }
     }
+
+    /// The format of a stable name, as [`SourceFormat::as_str`] writes it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|format| format.as_str() == name)
+    }
 }
 
 impl fmt::Display for SourceFormat {
@@ -70,6 +75,20 @@ pub enum SessionIdSource {
 }
 
 impl SessionIdSource {
+    /// Every source, in a fixed order.
+    pub const ALL: [SessionIdSource; 5] = [
+        SessionIdSource::AppAccessContext,
+        SessionIdSource::DeviceProperties,
+        SessionIdSource::ExchangeSessionId,
+        SessionIdSource::UserSessionId,
+        SessionIdSource::SignIn,
+    ];
+
+    /// The source of a stable name, as [`SessionIdSource::as_str`] writes it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|source| source.as_str() == name)
+    }
+
     /// A stable name, for storage.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -21,6 +21,26 @@ pub enum ClientKind {
     Unknown,
 }
 
+impl ClientKind {
+    /// A stable name, for storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::Browser => "browser",
+            ClientKind::App => "app",
+            ClientKind::Tool => "tool",
+            ClientKind::Unknown => "unknown",
+        }
+    }
+
+    /// The kind of a stable name; anything else is `Unknown`.
+    pub fn from_name(name: &str) -> Self {
+        [ClientKind::Browser, ClientKind::App, ClientKind::Tool]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .unwrap_or(ClientKind::Unknown)
+    }
+}
+
 /// What the user agent (or the record's device details) says about the client.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientInfo {

@@ -16,6 +16,7 @@ use tokenwatch_cache::{Cache, CacheError};
 use tokenwatch_core::enrich::EnrichError;
 use tokenwatch_grpc::{GrpcError, ServiceSet};
 pub use tokenwatch_ingest::IngestConfig;
+pub use tokenwatch_pipeline::PipelineConfig;
 use tokenwatch_storage::{Database, StorageError};
 use tokio::net::TcpListener;
 
@@ -139,10 +140,24 @@ impl Stores {
 }
 
 /// What the services need beyond the stores.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Ingest: IP data and rate limit.
     pub ingest: IngestConfig,
+    /// Pipeline workers run beside the baseline service (0: none in this process).
+    pub pipeline_workers: usize,
+    /// How each worker behaves.
+    pub pipeline: PipelineConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ingest: IngestConfig::default(),
+            pipeline_workers: 1,
+            pipeline: PipelineConfig::default(),
+        }
+    }
 }
 
 /// Mounts the tenant registry and each wanted service (all when `wanted` is empty).
@@ -168,10 +183,20 @@ pub fn compose(
         );
     }
     if hosts(ServiceName::Baseline) {
-        tokenwatch_baseline::add_to(&mut services, auth.clone());
+        tokenwatch_baseline::add_to(
+            &mut services,
+            stores.database.clone(),
+            stores.cache.clone(),
+            auth.clone(),
+        );
     }
     if hosts(ServiceName::Detection) {
-        tokenwatch_detection::add_to(&mut services, auth.clone());
+        tokenwatch_detection::add_to(
+            &mut services,
+            stores.database.clone(),
+            stores.cache.clone(),
+            auth.clone(),
+        );
     }
     if hosts(ServiceName::Response) {
         tokenwatch_response::add_to(&mut services, auth.clone());
@@ -182,8 +207,9 @@ pub fn compose(
     Ok(services)
 }
 
-/// Serves the composed services on `listener` until `shutdown` completes, then closes the
-/// database pool.
+/// Serves the composed services on `listener` until `shutdown` completes, with the pipeline
+/// workers when the baseline service is hosted; then stops the workers (each writes a
+/// generation of the tenants it holds) and closes the database pool.
 pub async fn run(
     listener: TcpListener,
     wanted: &[ServiceName],
@@ -193,8 +219,29 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     let services = compose(wanted, &stores, verifier, options)?;
-    tokenwatch_grpc::serve(listener, services, shutdown).await?;
+    let hosts_baseline = wanted.is_empty() || wanted.contains(&ServiceName::Baseline);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    if hosts_baseline {
+        for _ in 0..options.pipeline_workers {
+            let worker = tokenwatch_pipeline::Worker::new(
+                stores.database.clone(),
+                stores.cache.clone(),
+                options.pipeline.clone(),
+            );
+            let mut stopped = stopped.clone();
+            workers.push(tokio::spawn(worker.run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })));
+        }
+    }
+    let served = tokenwatch_grpc::serve(listener, services, shutdown).await;
+    let _ = stop.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
     stores.database.close().await;
+    served?;
     Ok(())
 }
 

@@ -60,6 +60,21 @@ impl Database {
         Ok(tx)
     }
 
+    /// Opens a read transaction that row-level security confines to `tenants` (reads only:
+    /// writes need [`Database::tenant_tx`]).
+    pub async fn tenants_read_tx(&self, tenants: &[TenantId]) -> StorageResult<TenantTx> {
+        let mut tx = self.pool.begin().await?;
+        let list: Vec<String> = tenants.iter().map(ToString::to_string).collect();
+        sqlx::query(
+            "SELECT set_config('role', 'tokenwatch_app', true), \
+                    set_config('app.tenant_ids', $1, true)",
+        )
+        .bind(list.join(","))
+        .execute(&mut *tx)
+        .await?;
+        Ok(tx)
+    }
+
     /// Opens a transaction as the owner, outside row-level security. Only for operations that
     /// span tenants by nature (the tenant registry, partition maintenance).
     pub async fn owner_tx(&self) -> StorageResult<Transaction<'static, Postgres>> {

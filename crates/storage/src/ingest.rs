@@ -136,8 +136,7 @@ impl EventColumns {
         self.country.push(e.network.country.clone());
         self.hosting.push(e.network.hosting);
         self.user_agent.push(e.user_agent.clone());
-        self.client_kind
-            .push(format!("{:?}", e.client.kind).to_lowercase());
+        self.client_kind.push(e.client.kind.as_str().to_owned());
         self.browser.push(e.client.browser.clone());
         self.browser_major
             .push(e.client.browser_major.and_then(|m| i32::try_from(m).ok()));

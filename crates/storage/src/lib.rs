@@ -12,13 +12,21 @@
 //! - `tenants`: the tenant registry ([`Tenant`], [`TenantPage`]);
 //! - `partitions`: monthly partitions of `events`;
 //! - `ingest`: raw records, events and quarantine, written together;
+//! - `events`: stored events read back in the engine's order;
+//! - `engine_state`: generations of the detection engine's state;
+//! - `findings`: findings, incidents, status workflow and history;
+//! - `weights`: versioned weight sets;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
 mod database;
+pub mod engine_state;
 mod error;
+pub mod events;
+pub mod findings;
 pub mod ingest;
 mod partitions;
 mod tenants;
+pub mod weights;
 
 pub use database::{Database, TenantTx};
 pub use error::{StorageError, StorageResult};

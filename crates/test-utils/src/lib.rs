@@ -84,14 +84,37 @@ pub async fn test_database() -> Database {
 }
 
 /// Options for test servers: the IP data of `make ipdb` (through `TOKENWATCH_IPDB`, which
-/// `make test` sets), no rate limit.
+/// `make test` sets), no rate limit, and no pipeline workers: tests run in parallel against one
+/// Redis, so only tests that use their own random tenants start workers
+/// ([`pipeline_options`]).
 pub fn test_options() -> Options {
     Options {
         ingest: IngestConfig {
             ipdb: std::env::var_os("TOKENWATCH_IPDB").map(std::path::PathBuf::from),
             rate_per_tenant: 0,
         },
+        pipeline_workers: 0,
+        ..Options::default()
     }
+}
+
+/// [`test_options`] with `workers` pipeline workers polling briskly.
+pub fn pipeline_options(workers: usize) -> Options {
+    Options {
+        pipeline_workers: workers,
+        pipeline: tokenwatch_server::PipelineConfig {
+            poll: Duration::from_millis(10),
+            sweep_interval: Duration::from_secs(2),
+            lease: Duration::from_secs(3),
+            ..Default::default()
+        },
+        ..test_options()
+    }
+}
+
+/// A fresh random tenant id, for tests whose Redis keys must not meet another test's.
+pub fn random_tenant() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn testdata(name: &str) -> Vec<u8> {
@@ -211,6 +234,21 @@ pub fn base64url(bytes: &[u8]) -> String {
     out
 }
 
+/// Logs of test servers, with `TOKENWATCH_TEST_LOG=<filter>` (e.g. `info`), for debugging a
+/// failing test; silent otherwise.
+fn init_test_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("TOKENWATCH_TEST_LOG") {
+            let config = tokenwatch_config::LogConfig {
+                log_format: tokenwatch_config::LogFormat::Pretty,
+                log: filter,
+            };
+            let _ = tokenwatch_telemetry::init_logging(&config);
+        }
+    });
+}
+
 /// A whole tokenwatch server on port 0, with its own database; stopped on drop.
 #[derive(Debug)]
 pub struct TestServer {
@@ -248,6 +286,7 @@ impl TestServer {
     /// Starts a server on an existing database, as a restart would. The server runs on its own
     /// runtime, so [`TestServer::kill`] can end it the way a crash would, connections and all.
     pub async fn spawn_on(database_url: &str, services: &[ServiceName], options: Options) -> Self {
+        init_test_logging();
         let database_url = database_url.to_owned();
         let stores = Stores::open(&database_url, 8, &redis_url())
             .await

@@ -36,6 +36,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ipdb: server.ipdb.clone(),
             rate_per_tenant: server.ingest_rate,
         },
+        pipeline_workers: server.pipeline_workers,
+        pipeline: tokenwatch_server::PipelineConfig {
+            sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
+            ..Default::default()
+        },
     };
     tokenwatch_server::run(
         listener,

@@ -1,27 +1,121 @@
-//! Session scoring and findings.
+//! Session scoring and findings: the detection service's API over what the pipeline stores.
 //!
-//! The contract is whole (see `proto/tokenwatch/detection/v1/detection.proto`); every RPC already
-//! authenticates and checks the caller's role and tenant, and answers UNIMPLEMENTED until its
-//! body lands.
+//! The pipeline workers (`tokenwatch-pipeline`) score sessions and upsert findings; this service
+//! lists, shows, streams and triages them, reads and versions the weights, and scores a
+//! session on demand.
+//!
+//! # Layout
+//!
+//! - `convert`: stored findings → the contract;
+//! - `feed`: committed finding changes, for WatchFindings.
 
-use tokenwatch_auth::{AuthInterceptor, Permission, authorize, authorize_scope};
-use tokenwatch_error::unimplemented;
+mod convert;
+mod feed;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use futures::StreamExt;
+use tokenwatch_auth::{AuthInterceptor, Permission, TenantScope, authorize, authorize_scope};
+use tokenwatch_cache::Cache;
+use tokenwatch_core::detect::WeightSet;
+use tokenwatch_error::{into_status, invalid_argument};
 use tokenwatch_grpc::ServiceSet;
+use tokenwatch_proto::common::v1::{self as common, Severity};
 use tokenwatch_proto::detection::v1::detection_service_server::{
     DetectionService, DetectionServiceServer,
 };
 use tokenwatch_proto::detection::v1::*;
 use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
+use tokenwatch_proto::{from_timestamp, to_timestamp};
+use tokenwatch_storage::findings::{self, FindingFilter};
+use tokenwatch_storage::weights::{self, WeightVersion};
+use tokenwatch_storage::{Database, StorageError};
+use tokenwatch_types::TenantId;
+use uuid::Uuid;
+
+use crate::feed::Feed;
 
 /// Mounts the detection service, behind the auth interceptor, on `services`.
-pub fn add_to(services: &mut ServiceSet, auth: AuthInterceptor) {
-    let server = tokenwatch_grpc::configure_service!(DetectionServiceServer::new(DetectionApi));
+pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth: AuthInterceptor) {
+    let feed = Feed::start(&database);
+    let api = DetectionApi {
+        database,
+        cache,
+        feed,
+    };
+    let server = tokenwatch_grpc::configure_service!(DetectionServiceServer::new(api));
     services.add(InterceptedService::new(server, auth));
 }
 
 #[derive(Debug)]
-struct DetectionApi;
+struct DetectionApi {
+    database: Database,
+    cache: Cache,
+    feed: Feed,
+}
+
+impl DetectionApi {
+    /// The tenants a scope covers: every registered one for `All`.
+    async fn tenants_of(&self, scope: &TenantScope) -> Result<Vec<TenantId>, Status> {
+        match scope {
+            TenantScope::Some(tenants) => Ok(tenants.iter().copied().collect()),
+            TenantScope::All => {
+                let mut tenants = Vec::new();
+                let mut token = String::new();
+                loop {
+                    let page =
+                        tokenwatch_storage::list_tenants(&self.database, None, 1_000, &token)
+                            .await
+                            .map_err(into_status)?;
+                    tenants.extend(page.tenants.iter().map(|t| t.tenant_id));
+                    match page.next_page_token {
+                        Some(next) => token = next,
+                        None => return Ok(tenants),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn parse_finding_id(text: &str) -> Result<Uuid, Status> {
+    Uuid::from_str(text).map_err(|_| invalid_argument("finding_id", "must be a UUID"))
+}
+
+fn storage(error: StorageError) -> Status {
+    into_status(error)
+}
+
+fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
+    common::WeightSet {
+        tenant_id: tenant.to_string(),
+        version: version.version,
+        weights: version.weights.clone().into_iter().collect(),
+        threshold: version.threshold,
+        reason: version.reason.clone(),
+        create_time: Some(to_timestamp(version.create_time)),
+        created_by: version.created_by.clone(),
+        pinned: version.pinned,
+        parent_version: version.parent_version,
+    }
+}
+
+/// The defaults, as the version a tenant without its own is on.
+fn default_version() -> WeightVersion {
+    let defaults = WeightSet::default();
+    WeightVersion {
+        version: defaults.version,
+        weights: defaults.weights,
+        threshold: defaults.threshold,
+        reason: "defaults".to_owned(),
+        created_by: "tokenwatch".to_owned(),
+        pinned: false,
+        parent_version: 0,
+        create_time: chrono::DateTime::UNIX_EPOCH,
+    }
+}
 
 #[tonic::async_trait]
 impl DetectionService for DetectionApi {
@@ -29,24 +123,98 @@ impl DetectionService for DetectionApi {
         &self,
         request: Request<ListFindingsRequest>,
     ) -> Result<Response<ListFindingsResponse>, Status> {
-        authorize_scope(
+        let (scope, _) = authorize_scope(
             &request,
             Permission::FindingsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ListFindings"))
+        let page_size = tokenwatch_grpc::page_size(request.get_ref().page_size)?;
+        let r = request.into_inner();
+        let tenants = self.tenants_of(&scope).await?;
+        let mut statuses = Vec::new();
+        for value in &r.statuses {
+            let status = common::FindingStatus::try_from(*value)
+                .ok()
+                .and_then(convert::status_name)
+                .ok_or_else(|| invalid_argument("statuses", "unknown status"))?;
+            statuses.push(status.to_owned());
+        }
+        let min = Severity::try_from(r.min_severity)
+            .map_err(|_| invalid_argument("min_severity", "unknown severity"))?;
+        let range = r.active_time.unwrap_or_default();
+        let filter = FindingFilter {
+            user_id: (!r.user_id.is_empty()).then(|| r.user_id.to_lowercase()),
+            severities: convert::severities_from(min),
+            statuses,
+            active_from: range.start_time.as_ref().and_then(from_timestamp),
+            active_until: range.end_time.as_ref().and_then(from_timestamp),
+        };
+        let mut tx = self
+            .database
+            .tenants_read_tx(&tenants)
+            .await
+            .map_err(storage)?;
+        let page = findings::list_findings(&mut tx, &tenants, &filter, page_size, &r.page_token)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(|e| storage(e.into()))?;
+        Ok(Response::new(ListFindingsResponse {
+            findings: page.findings.iter().map(convert::finding).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
     }
 
     async fn get_finding(
         &self,
         request: Request<GetFindingRequest>,
     ) -> Result<Response<GetFindingResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::FindingsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("GetFinding"))
+        let id = parse_finding_id(&request.get_ref().finding_id)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let stored = findings::get_finding(&mut tx, id).await.map_err(storage)?;
+        let history = findings::status_history(&mut tx, id)
+            .await
+            .map_err(storage)?;
+        let events = tokenwatch_storage::events::session_events(
+            &mut tx,
+            &stored.finding.user_id,
+            &stored.finding.session_id,
+            200,
+        )
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(|e| storage(e.into()))?;
+        Ok(Response::new(GetFindingResponse {
+            finding: Some(convert::finding(&stored)),
+            evidence: events
+                .iter()
+                .map(|e| EvidenceEvent {
+                    event_time: Some(to_timestamp(e.event_time)),
+                    record_id: e.record_id.clone(),
+                    operation: e.operation.clone(),
+                    workload: e.workload.clone().unwrap_or_default(),
+                    ip_address: e.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                    asn: e.network.asn.map_or(0, i64::from),
+                    country: e.network.country.clone().unwrap_or_default(),
+                    user_agent: e.user_agent.clone().unwrap_or_default(),
+                    device_id: e.device_id.clone().unwrap_or_default(),
+                })
+                .collect(),
+            history: history
+                .iter()
+                .map(|change| FindingStatusChange {
+                    from_status: convert::status(&change.from) as i32,
+                    to_status: convert::status(&change.to) as i32,
+                    actor: change.actor.clone(),
+                    comment: change.comment.clone(),
+                    change_time: Some(to_timestamp(change.time)),
+                })
+                .collect(),
+        }))
     }
 
     type WatchFindingsStream =
@@ -56,71 +224,250 @@ impl DetectionService for DetectionApi {
         &self,
         request: Request<WatchFindingsRequest>,
     ) -> Result<Response<Self::WatchFindingsStream>, Status> {
-        authorize_scope(
+        let (scope, _) = authorize_scope(
             &request,
             Permission::FindingsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("WatchFindings"))
+        let min = Severity::try_from(request.get_ref().min_severity)
+            .map_err(|_| invalid_argument("min_severity", "unknown severity"))?;
+        let receiver = self.feed.subscribe();
+        let database = self.database.clone();
+        let stream = tokio_stream::wrappers::BroadcastStream::new(receiver)
+            .filter_map(move |item| {
+                let database = database.clone();
+                let scope = scope.clone();
+                async move {
+                    let announcement = match item {
+                        Ok(announcement) => announcement,
+                        Err(_) => {
+                            return Some(Err(Status::data_loss(
+                                "the subscriber fell behind; some finding changes were skipped",
+                            )));
+                        }
+                    };
+                    if !scope.contains(&announcement.tenant) {
+                        return None;
+                    }
+                    let change = match announcement.change.as_str() {
+                        "created" => FindingChange::Created,
+                        "escalated" => FindingChange::Escalated,
+                        "status_changed" => FindingChange::StatusChanged,
+                        _ => return None,
+                    };
+                    let mut tx = database.tenant_tx(announcement.tenant).await.ok()?;
+                    let stored = findings::get_finding_in(
+                        &mut tx,
+                        announcement.tenant,
+                        announcement.finding_id,
+                    )
+                    .await
+                    .ok()??;
+                    let _ = tx.commit().await;
+                    if (convert::severity(&stored.finding.severity) as i32) < min as i32 {
+                        return None;
+                    }
+                    Some(Ok(WatchFindingsResponse {
+                        finding: Some(convert::finding(&stored)),
+                        change: change as i32,
+                    }))
+                }
+            })
+            .boxed();
+        Ok(Response::new(stream))
     }
 
     async fn update_finding_status(
         &self,
         request: Request<UpdateFindingStatusRequest>,
     ) -> Result<Response<UpdateFindingStatusResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::FindingsTriage,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("UpdateFindingStatus"))
+        let r = request.into_inner();
+        let id = parse_finding_id(&r.finding_id)?;
+        let status = common::FindingStatus::try_from(r.status)
+            .ok()
+            .and_then(convert::status_name)
+            .ok_or_else(|| invalid_argument("status", "must name a status"))?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let stored =
+            findings::update_status(&mut tx, tenant, id, status, &claims.subject, &r.comment)
+                .await
+                .map_err(storage)?;
+        tx.commit().await.map_err(|e| storage(e.into()))?;
+        Ok(Response::new(UpdateFindingStatusResponse {
+            finding: Some(convert::finding(&stored)),
+        }))
     }
 
     async fn list_incidents(
         &self,
         request: Request<ListIncidentsRequest>,
     ) -> Result<Response<ListIncidentsResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::FindingsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ListIncidents"))
+        let page_size = tokenwatch_grpc::page_size(request.get_ref().page_size)?;
+        let r = request.into_inner();
+        let user = (!r.user_id.is_empty()).then(|| r.user_id.to_lowercase());
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let (incidents, next) =
+            findings::list_incidents(&mut tx, user.as_deref(), page_size, &r.page_token)
+                .await
+                .map_err(storage)?;
+        tx.commit().await.map_err(|e| storage(e.into()))?;
+        Ok(Response::new(ListIncidentsResponse {
+            incidents: incidents
+                .into_iter()
+                .map(|i| Incident {
+                    incident_id: i.incident_id.to_string(),
+                    tenant_id: tenant.to_string(),
+                    user_id: i.user_id,
+                    finding_ids: i.finding_ids.iter().map(Uuid::to_string).collect(),
+                    severity: convert::severity(&i.severity) as i32,
+                    first_seen_time: Some(to_timestamp(i.first_seen)),
+                    last_seen_time: Some(to_timestamp(i.last_seen)),
+                })
+                .collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
     }
 
     async fn evaluate_session(
         &self,
         request: Request<EvaluateSessionRequest>,
     ) -> Result<Response<EvaluateSessionResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::SessionsEvaluate,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("EvaluateSession"))
+        let r = request.into_inner();
+        if r.user_id.is_empty() || r.session_id.is_empty() {
+            return Err(invalid_argument(
+                "session_id",
+                "user_id and session_id are required",
+            ));
+        }
+        let user = r.user_id.to_lowercase();
+        let weights = tokenwatch_pipeline::tenant_weights(&self.database, tenant)
+            .await
+            .map_err(into_status)?;
+        let engine =
+            tokenwatch_pipeline::engine_for_user(&self.database, &self.cache, tenant, &user)
+                .await
+                .map_err(into_status)?;
+        let evaluation = engine
+            .and_then(|engine| engine.evaluate(&tenant.to_string(), &weights, &user, &r.session_id))
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no open session {} of {user} in tenant {tenant}",
+                    r.session_id
+                ))
+            })?;
+        let finding = &evaluation.finding;
+        Ok(Response::new(EvaluateSessionResponse {
+            score: finding.score,
+            threshold: finding.threshold,
+            significant: evaluation.flagged || finding.score >= evaluation.cutoff,
+            severity: convert::severity(&finding.severity) as i32,
+            contributions: convert::contributions(&finding.reasons),
+            contexts: convert::contexts(&finding.evidence.contexts),
+            risky_operations: finding.evidence.risky_operations.clone(),
+            weight_version: finding.weight_version,
+        }))
     }
 
     async fn get_weights(
         &self,
         request: Request<GetWeightsRequest>,
     ) -> Result<Response<GetWeightsResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::WeightsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("GetWeights"))
+        let wanted = request.get_ref().version;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let current = weights::current_weights(&mut tx).await.map_err(storage)?;
+        let version = match (wanted, current) {
+            (0, Some(current)) => current,
+            (0, None) => default_version(),
+            (v, _) if v == default_version().version => {
+                match weights::weights_version(&mut tx, v).await {
+                    Ok(stored) => stored,
+                    Err(StorageError::NotFound { .. }) => default_version(),
+                    Err(error) => return Err(storage(error)),
+                }
+            }
+            (v, _) => weights::weights_version(&mut tx, v)
+                .await
+                .map_err(storage)?,
+        };
+        tx.commit().await.map_err(|e| storage(e.into()))?;
+        Ok(Response::new(GetWeightsResponse {
+            weight_set: Some(weight_set(tenant, &version)),
+        }))
     }
 
     async fn set_weights(
         &self,
         request: Request<SetWeightsRequest>,
     ) -> Result<Response<SetWeightsResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::WeightsManage,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("SetWeights"))
+        let r = request.into_inner();
+        if r.threshold < 0.0 {
+            return Err(invalid_argument(
+                "threshold",
+                "must be above 0, or 0 to keep",
+            ));
+        }
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let current = weights::current_weights(&mut tx)
+            .await
+            .map_err(storage)?
+            .unwrap_or_else(default_version);
+        if r.base_version != 0 && r.base_version != current.version {
+            return Err(Status::failed_precondition(format!(
+                "base_version {} is not the version in force ({})",
+                r.base_version, current.version
+            )));
+        }
+        let base = WeightSet {
+            version: current.version,
+            weights: current.weights.clone(),
+            threshold: current.threshold,
+        };
+        let changes: BTreeMap<String, f64> = r.weights.into_iter().collect();
+        let threshold = (r.threshold > 0.0).then_some(r.threshold);
+        let next = base
+            .with_changes(&changes, threshold)
+            .map_err(|e| invalid_argument("weights", e.to_string()))?;
+        let version = WeightVersion {
+            version: next.version,
+            weights: next.weights,
+            threshold: next.threshold,
+            reason: r.reason,
+            created_by: claims.subject.clone(),
+            pinned: r.pin,
+            parent_version: current.version,
+            create_time: chrono::Utc::now(),
+        };
+        weights::insert_weights(&mut tx, &version)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(|e| storage(e.into()))?;
+        Ok(Response::new(SetWeightsResponse {
+            weight_set: Some(weight_set(tenant, &version)),
+        }))
     }
 }

@@ -228,6 +228,31 @@ impl TenantProfile {
     pub fn users(&self) -> usize {
         self.users.len()
     }
+
+    /// Every user seen.
+    pub fn user_names(&self) -> impl Iterator<Item = &str> {
+        self.users.iter().map(String::as_str)
+    }
+
+    /// Whether the user has been seen.
+    pub fn knows(&self, user: &str) -> bool {
+        self.users.contains(user)
+    }
+
+    /// The values known by the most users, most common first, with their share of users.
+    pub fn most_common(&self, limit: usize) -> Vec<(Kind, &str, f64)> {
+        let mut all: Vec<(Kind, &str, u32)> = self
+            .known_by
+            .iter()
+            .flat_map(|(kind, values)| values.iter().map(move |(v, n)| (*kind, v.as_str(), *n)))
+            .collect();
+        all.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(b.1)));
+        all.truncate(limit);
+        let users = self.users.len() as f64 + 1.0;
+        all.into_iter()
+            .map(|(kind, value, n)| (kind, value, f64::from(n) / users))
+            .collect()
+    }
 }
 
 /// How new `value` is for the user, 0 (usual) to 1 (never seen, rare in the tenant).

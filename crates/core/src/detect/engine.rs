@@ -62,6 +62,29 @@ pub struct Evidence {
     pub operations: std::collections::BTreeMap<String, u64>,
     /// Risky operations.
     pub risky_operations: Vec<String>,
+    /// Every context value of the session with how new it was, for APIs.
+    pub contexts: Vec<SeenContext>,
+}
+
+/// One context value a session showed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeenContext {
+    /// network, prefix, country, client or device.
+    pub kind: String,
+    /// The value.
+    pub value: String,
+    /// AS organisation, "hosting".
+    pub note: String,
+    /// How new it was for the user when first seen in the session, 0..1.
+    pub novelty: f64,
+    /// Share of the tenant's users who know it, 0..1.
+    pub prevalence: f64,
+    /// First seen in the session.
+    pub first_seen: DateTime<Utc>,
+    /// Last seen in the session.
+    pub last_seen: DateTime<Utc>,
+    /// Events with it.
+    pub events: u64,
 }
 
 /// A session that deviates significantly from its user's normal.
@@ -797,6 +820,27 @@ fn build_finding(
             subnets64: state.subnets64.clone(),
             operations: state.operations.clone(),
             risky_operations: state.risky.iter().map(|r| r.operation.clone()).collect(),
+            contexts: [
+                ("network", &state.networks),
+                ("prefix", &state.prefixes),
+                ("country", &state.countries),
+                ("client", &state.clients),
+                ("device", &state.devices),
+            ]
+            .into_iter()
+            .flat_map(|(kind, list)| {
+                list.iter().map(move |seen| SeenContext {
+                    kind: kind.to_owned(),
+                    value: seen.value.clone(),
+                    note: seen.note.clone(),
+                    novelty: round(seen.novelty),
+                    prevalence: round(seen.prevalence),
+                    first_seen: seen.first,
+                    last_seen: seen.last,
+                    events: seen.events,
+                })
+            })
+            .collect(),
         },
         weight_version: weights.version,
     }

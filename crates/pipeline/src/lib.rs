@@ -1,0 +1,173 @@
+//! The online pipeline: the detection engine run continuously per tenant behind the services.
+//!
+//! Ingest commits events and announces them on the tenant's "session touched" stream; pipeline
+//! workers (any number, in any number of processes) take a lease per tenant, read the tenant's
+//! events after its checkpoint back from Postgres in the engine's order, and feed them to the
+//! same pure engine the offline scan uses. State is hot in Redis (one value per user, one per
+//! tenant, all under the tenant's hash tag), written to Postgres as generations; findings are
+//! upserted in Postgres and announced to subscribers. Late records roll the tenant back to a
+//! generation before them and replay, so arrival order never changes the answer.
+//!
+//! # Layout
+//!
+//! - `state`: what is kept per tenant, and its encoding;
+//! - `hot`: the Redis side;
+//! - `step`: one tenant brought up to date;
+//! - `worker`: leases, consumer group, sweep.
+
+mod hot;
+mod state;
+mod step;
+mod worker;
+
+use chrono::{DateTime, Utc};
+use tokenwatch_cache::Cache;
+use tokenwatch_core::detect::{TenantEngine, TenantShared, UserState};
+use tokenwatch_error::{ServiceError, ServiceErrorCode};
+use tokenwatch_storage::{Database, StorageError};
+use tokenwatch_types::TenantId;
+
+pub use step::{StepReport, finding_write, tenant_weights};
+pub use worker::{CONSUMER_GROUP, PipelineConfig, Worker, rebuild_tenant, touched_key};
+
+/// What can stop a pipeline step.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Postgres failed.
+    #[error("postgres: {0}")]
+    Storage(#[from] StorageError),
+    /// Redis failed.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Another worker wrote the tenant's state first; this one's copy is stale.
+    #[error("another worker has stepped this tenant")]
+    Fenced,
+    /// The lease expired mid-step.
+    #[error("lease lost")]
+    LeaseLost,
+}
+
+impl From<sqlx::Error> for PipelineError {
+    fn from(error: sqlx::Error) -> Self {
+        PipelineError::Storage(error.into())
+    }
+}
+
+impl ServiceError for PipelineError {
+    fn error_code(&self) -> ServiceErrorCode {
+        match self {
+            PipelineError::Storage(error) => error.error_code(),
+            PipelineError::Redis(_) | PipelineError::Fenced | PipelineError::LeaseLost => {
+                ServiceErrorCode::Unavailable
+            }
+        }
+    }
+}
+
+/// A tenant's hot state as an analyst or an RPC reads it.
+#[derive(Debug)]
+pub struct TenantView {
+    /// The engine's tenant-wide part.
+    pub shared: TenantShared,
+    /// The last event processed.
+    pub checkpoint: Option<DateTime<Utc>>,
+    /// The newest generation in Postgres.
+    pub generation: i64,
+}
+
+/// The tenant's hot tenant-wide state, if Redis has it.
+pub async fn tenant_view(
+    cache: &Cache,
+    tenant: TenantId,
+) -> Result<Option<TenantView>, PipelineError> {
+    Ok(hot::load_head(cache, tenant)
+        .await?
+        .map(|(_, head)| TenantView {
+            shared: head.shared,
+            checkpoint: head.meta.checkpoint.map(|c| c.time),
+            generation: head.meta.generation,
+        }))
+}
+
+/// One user's state: hot in Redis, else the newest generation in Postgres.
+pub async fn user_state(
+    database: &Database,
+    cache: &Cache,
+    tenant: TenantId,
+    user: &str,
+) -> Result<Option<UserState>, PipelineError> {
+    if let Some(state) = hot::user_state(cache, tenant, user).await? {
+        return Ok(Some(state));
+    }
+    let mut tx = database.tenant_tx(tenant).await?;
+    let stored = tokenwatch_storage::engine_state::latest_user_state(&mut tx, user).await?;
+    tx.commit().await?;
+    Ok(stored.and_then(|bytes| state::decode_user(&bytes)))
+}
+
+/// A tenant engine holding one user, for scoring that user's sessions on demand.
+pub async fn engine_for_user(
+    database: &Database,
+    cache: &Cache,
+    tenant: TenantId,
+    user: &str,
+) -> Result<Option<TenantEngine>, PipelineError> {
+    let Some(view) = tenant_view(cache, tenant).await? else {
+        return Ok(None);
+    };
+    let Some(state) = user_state(database, cache, tenant, user).await? else {
+        return Ok(None);
+    };
+    let mut engine = TenantEngine::from_parts(view.shared, Default::default());
+    engine.insert_user(user.to_owned(), state);
+    Ok(Some(engine))
+}
+
+/// Whether the pipeline has processed every stored event of the tenant (tests and tools wait
+/// on this).
+pub async fn settled(
+    database: &Database,
+    cache: &Cache,
+    tenant: TenantId,
+) -> Result<bool, PipelineError> {
+    let processed = hot::load_head(cache, tenant)
+        .await?
+        .map_or(0, |(_, head)| head.shared.events);
+    let mut tx = database.tenant_tx(tenant).await?;
+    let stored = tokenwatch_storage::events::count_events(&mut tx).await?;
+    tx.commit().await?;
+    Ok(u64::try_from(stored).unwrap_or(0) == processed)
+}
+
+/// Resets a tenant's pipeline state so the next step replays every stored event (the
+/// RebuildBaselines RPC): Redis state and Postgres generations are dropped.
+pub async fn reset_tenant(
+    database: &Database,
+    cache: &Cache,
+    tenant: TenantId,
+) -> Result<(), PipelineError> {
+    let mut tx = database.tenant_tx(tenant).await?;
+    tokenwatch_storage::engine_state::drop_generations_after(&mut tx, 0).await?;
+    tx.commit().await?;
+    let mut connection = cache.connection();
+    // Bumping the version also invalidates every worker's copy in memory.
+    let _: () = redis::pipe()
+        .del(hot::head_key(tenant))
+        .incr(hot::version_key(tenant), 1)
+        .query_async(&mut connection)
+        .await?;
+    Ok(())
+}
+
+/// Several users' hot states, in order (`None` where Redis has none).
+pub async fn hot_user_states(
+    cache: &Cache,
+    tenant: TenantId,
+    users: &[&str],
+) -> Result<Vec<Option<UserState>>, PipelineError> {
+    let mut states = Vec::with_capacity(users.len());
+    for chunk in users.chunks(500) {
+        states.extend(hot::load_users(cache, tenant, chunk).await?);
+    }
+    Ok(states)
+}

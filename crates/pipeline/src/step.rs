@@ -1,0 +1,434 @@
+//! One step of one tenant: bring its engine state up to the newest stored event.
+//!
+//! Events are read back from Postgres in (event time, record id) order after the tenant's
+//! checkpoint and fed to the same [`TenantEngine`] the offline scan uses, so online and offline
+//! agree by construction. Late records (event time at or before the checkpoint) are noticed by
+//! counting: if Postgres holds more events in the late range than the engine has processed,
+//! the tenant rolls back to the newest generation before them and replays.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use tokenwatch_cache::Cache;
+use tokenwatch_core::detect::{
+    Finding, TenantEngine, TenantShared, UserState, WeightSet, finding_id,
+};
+use tokenwatch_storage::engine_state::{self, Generation};
+use tokenwatch_storage::events::{EventKey, count_events_between, events_after};
+use tokenwatch_storage::findings::{FindingWrite, Upserted, retract_findings, upsert_finding};
+use tokenwatch_storage::{Database, weights};
+use tokenwatch_types::TenantId;
+use uuid::Uuid;
+
+use crate::PipelineError;
+use crate::hot;
+use crate::state::{Checkpoint, Head, HeadMeta, HeadRef, decode, decode_user, encode};
+
+/// Events read from Postgres per page.
+const PAGE: i64 = 5_000;
+/// A generation is written once the checkpoint has moved this far in event time...
+const GENERATION_EVENT_SPACING_HOURS: i64 = 1;
+/// ...or this long after the last one in wall time, if anything changed.
+const GENERATION_WALL_SPACING: std::time::Duration = std::time::Duration::from_secs(300);
+/// Generations are kept this far back in event time (the Management Activity API's window):
+/// a late record older than that replays the tenant from the start.
+const GENERATION_HORIZON_DAYS: i64 = 7;
+
+/// A tenant's state in a worker's memory, valid while Redis still holds `version`.
+#[derive(Debug)]
+pub(crate) struct TenantMemory {
+    version: u64,
+    meta: HeadMeta,
+    engine: TenantEngine,
+    /// Users whose state is in `engine` (loaded or new).
+    loaded: HashSet<String>,
+    /// Every user is in `engine` (restored from a generation).
+    complete: bool,
+    /// Users to write back to Redis.
+    unsaved: HashSet<String>,
+    last_generation_wall: std::time::Instant,
+}
+
+impl TenantMemory {
+    /// Users the tenant has seen.
+    pub(crate) fn users(&self) -> usize {
+        self.engine.shared().profile.users()
+    }
+
+    fn new(version: u64, meta: HeadMeta, shared: TenantShared) -> Self {
+        TenantMemory {
+            version,
+            meta,
+            engine: TenantEngine::from_parts(shared, HashMap::new()),
+            loaded: HashSet::new(),
+            complete: false,
+            unsaved: HashSet::new(),
+            last_generation_wall: std::time::Instant::now(),
+        }
+    }
+}
+
+/// What a step did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    /// Events processed (replays included).
+    pub events: u64,
+    /// Findings created.
+    pub created: u64,
+    /// Findings escalated.
+    pub escalated: u64,
+    /// Findings updated.
+    pub updated: u64,
+    /// Findings retracted after a replay.
+    pub retracted: u64,
+    /// The state was rolled back for late records.
+    pub rolled_back: bool,
+    /// The state was restored from Postgres (Redis had none).
+    pub restored: bool,
+}
+
+/// Why a step runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Trigger {
+    /// The earliest event time announced for this step's entries.
+    pub(crate) earliest: Option<DateTime<Utc>>,
+    /// A periodic sweep: check that every stored event has been processed.
+    pub(crate) sweep: bool,
+}
+
+/// Shared handles a step needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Stores {
+    pub(crate) database: Database,
+    pub(crate) cache: Cache,
+}
+
+/// Runs one step; `memory` is the worker's copy of the tenant (taken, and put back when the
+/// step succeeds). `renew` keeps the worker's lease alive between pages.
+pub(crate) async fn run_step<F, Fut>(
+    stores: &Stores,
+    tenant: TenantId,
+    memory: &mut Option<TenantMemory>,
+    trigger: Trigger,
+    mut renew: F,
+) -> Result<StepReport, PipelineError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), PipelineError>>,
+{
+    let mut report = StepReport::default();
+    let redis_version = hot::version(&stores.cache, tenant).await?;
+    let mut mem = match memory.take() {
+        Some(mem) if mem.version == redis_version => mem,
+        _ => match hot::load_head(&stores.cache, tenant).await? {
+            Some((version, Head { meta, shared })) => TenantMemory::new(version, meta, shared),
+            None => {
+                report.restored = true;
+                restore(stores, tenant, redis_version, None).await?
+            }
+        },
+    };
+    let weights = tenant_weights(&stores.database, tenant).await?;
+
+    // Late records: has Postgres more events in the late range than the engine processed?
+    let mut replay_after: Option<DateTime<Utc>> = None;
+    if let Some(checkpoint) = mem.meta.checkpoint.clone() {
+        let late_from = match (trigger.earliest, trigger.sweep) {
+            (_, true) => Some(DateTime::<Utc>::UNIX_EPOCH),
+            (Some(earliest), false) if earliest <= checkpoint.time => Some(earliest),
+            _ => None,
+        };
+        if let Some(late_from) = late_from {
+            let (after, processed_before) = match mem.meta.step_before(late_from) {
+                Some((key, events)) => (Some(EventKey::from(key)), events),
+                None => (None, 0),
+            };
+            let processed = mem.engine.shared().events - processed_before;
+            let mut tx = stores.database.tenant_tx(tenant).await?;
+            let stored =
+                count_events_between(&mut tx, after.as_ref(), &(&checkpoint).into()).await?;
+            tx.commit().await?;
+            if u64::try_from(stored).unwrap_or(0) != processed {
+                let before = Some(late_from);
+                tracing::info!(
+                    %tenant, stored, processed, late_from = ?before,
+                    "late records: rolling back and replaying"
+                );
+                mem = restore(stores, tenant, mem.version, before).await?;
+                replay_after = Some(
+                    mem.meta
+                        .checkpoint
+                        .as_ref()
+                        .map_or(DateTime::<Utc>::UNIX_EPOCH, |c| c.time),
+                );
+                report.rolled_back = true;
+                metrics::counter!("pipeline_rollbacks_total").increment(1);
+            }
+        }
+    }
+
+    let tenant_text = tenant.to_string();
+    let mut emitted: HashSet<Uuid> = HashSet::new();
+    loop {
+        let mut tx = stores.database.tenant_tx(tenant).await?;
+        let after = mem.meta.checkpoint.as_ref().map(EventKey::from);
+        let events = events_after(&mut tx, after.as_ref(), PAGE).await?;
+        tx.commit().await?;
+        let Some(last) = events.last() else { break };
+        let last_key = Checkpoint::from(EventKey::of(last));
+
+        if !load_users(stores, tenant, &mut mem, &events).await? {
+            // A user the tenant knows is missing from Redis: restore it all and start over.
+            tracing::warn!(%tenant, "a user's hot state is missing: restoring from postgres");
+            report.restored = true;
+            mem = restore(stores, tenant, mem.version, None).await?;
+            replay_after = Some(DateTime::<Utc>::UNIX_EPOCH);
+            emitted.clear();
+            continue;
+        }
+
+        let mut changed: HashMap<Uuid, (Finding, bool)> = HashMap::new();
+        for event in &events {
+            if let Some((_, finding)) = mem.engine.observe(&tenant_text, &weights, event) {
+                let id = parse_id(&finding_id(
+                    &tenant_text,
+                    &finding.user,
+                    &finding.session_id,
+                ));
+                changed.insert(id, (finding.clone(), true));
+            }
+            if !mem.unsaved.contains(&event.user_id) {
+                mem.unsaved.insert(event.user_id.clone());
+                mem.meta.dirty.insert(event.user_id.clone());
+            }
+        }
+        report.events += events.len() as u64;
+        mem.meta.step_done(last_key, mem.engine.shared().events);
+
+        if !changed.is_empty() {
+            let mut tx = stores.database.tenant_tx(tenant).await?;
+            for (id, (finding, _)) in &changed {
+                match upsert_finding(&mut tx, tenant, &finding_write(*id, finding)).await? {
+                    Upserted::Created => report.created += 1,
+                    Upserted::Escalated => report.escalated += 1,
+                    Upserted::Updated => report.updated += 1,
+                    Upserted::Unchanged => {}
+                }
+                emitted.insert(*id);
+            }
+            tx.commit().await?;
+        }
+        maybe_write_generation(stores, tenant, &mut mem, false).await?;
+        renew().await?;
+    }
+
+    if let Some(after) = replay_after {
+        let kept: Vec<Uuid> = emitted.iter().copied().collect();
+        let mut tx = stores.database.tenant_tx(tenant).await?;
+        report.retracted = retract_findings(&mut tx, tenant, after, &kept).await?;
+        tx.commit().await?;
+    }
+
+    save_hot(stores, tenant, &mut mem).await?;
+    *memory = Some(mem);
+    metrics::counter!("pipeline_events_total").increment(report.events);
+    Ok(report)
+}
+
+fn parse_id(text: &str) -> Uuid {
+    Uuid::parse_str(text).expect("finding ids are UUIDs")
+}
+
+/// The stored form of an engine finding: the finding itself is the explanation, so the API
+/// shows exactly what `tokenwatch scan` shows.
+pub fn finding_write(id: Uuid, finding: &Finding) -> FindingWrite {
+    FindingWrite {
+        finding_id: id,
+        incident_id: parse_id(&finding.incident_id),
+        user_id: finding.user.clone(),
+        session_id: finding.session_id.clone(),
+        score: finding.score,
+        threshold: finding.threshold,
+        severity: finding.severity.clone(),
+        first_seen: finding.first_seen,
+        last_seen: finding.last_seen,
+        detected_at: finding.detected_at,
+        weight_version: finding.weight_version,
+        explanation: serde_json::to_value(finding).unwrap_or_default(),
+    }
+}
+
+/// The tenant's weights in force: its newest version, else the defaults.
+pub async fn tenant_weights(
+    database: &Database,
+    tenant: TenantId,
+) -> Result<WeightSet, PipelineError> {
+    let mut tx = database.tenant_tx(tenant).await?;
+    let stored = weights::current_weights(&mut tx).await?;
+    tx.commit().await?;
+    Ok(match stored {
+        Some(version) => WeightSet {
+            version: version.version,
+            weights: version.weights,
+            threshold: version.threshold,
+        },
+        None => WeightSet::default(),
+    })
+}
+
+/// Loads the page's users into memory; false when a user the tenant knows has no hot state.
+async fn load_users(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &mut TenantMemory,
+    events: &[tokenwatch_core::event::NormalizedEvent],
+) -> Result<bool, PipelineError> {
+    if mem.complete {
+        return Ok(true);
+    }
+    let mut wanted: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for event in events {
+        let user = event.user_id.as_str();
+        if !mem.loaded.contains(user) && seen.insert(user) {
+            wanted.push(user);
+        }
+    }
+    let states = hot::load_users(&stores.cache, tenant, &wanted).await?;
+    for (user, state) in wanted.into_iter().zip(states) {
+        match state {
+            Some(state) => mem.engine.insert_user(user.to_owned(), state),
+            None if mem.engine.shared().profile.knows(user) => return Ok(false),
+            None => {}
+        }
+        mem.loaded.insert(user.to_owned());
+    }
+    Ok(true)
+}
+
+/// The tenant's state at the newest generation before `before` (the newest of all when
+/// `None`), with the generations after it dropped; empty when there is none.
+async fn restore(
+    stores: &Stores,
+    tenant: TenantId,
+    redis_version: u64,
+    before: Option<DateTime<Utc>>,
+) -> Result<TenantMemory, PipelineError> {
+    let mut tx = stores.database.tenant_tx(tenant).await?;
+    let generation = engine_state::generation_before(&mut tx, before).await?;
+    let restored = match &generation {
+        Some(generation) => {
+            let head: Option<Head> = decode(&generation.shared);
+            let users = engine_state::user_states_at(&mut tx, generation.generation).await?;
+            head.map(|head| (generation.generation, head, users))
+        }
+        None => None,
+    };
+    let keep = restored.as_ref().map_or(0, |(number, _, _)| *number);
+    engine_state::drop_generations_after(&mut tx, keep).await?;
+    tx.commit().await?;
+    let mut mem = match restored {
+        Some((_, head, users)) => {
+            let mut mem = TenantMemory::new(redis_version, head.meta, head.shared);
+            for (user, bytes) in users {
+                if let Some(state) = decode_user(&bytes) {
+                    mem.engine.insert_user(user, state);
+                }
+            }
+            mem
+        }
+        None => TenantMemory::new(redis_version, HeadMeta::default(), TenantShared::default()),
+    };
+    mem.meta.dirty.clear();
+    mem.complete = true;
+    // Redis may hold users of the discarded future: every user is rewritten.
+    mem.unsaved = mem.engine.users().map(|(user, _)| user.clone()).collect();
+    mem.loaded = mem.unsaved.clone();
+    metrics::counter!("pipeline_restores_total").increment(1);
+    Ok(mem)
+}
+
+/// Writes a generation when the checkpoint moved an hour of event time, or when `force` (or
+/// five minutes of wall time) and something changed; then forgets generations past the horizon.
+pub(crate) async fn maybe_write_generation(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &mut TenantMemory,
+    force: bool,
+) -> Result<(), PipelineError> {
+    let Some(checkpoint) = mem.meta.checkpoint.clone() else {
+        return Ok(());
+    };
+    if mem.meta.dirty.is_empty() {
+        return Ok(());
+    }
+    let event_due = mem.meta.generation_time.is_none_or(|time| {
+        checkpoint.time - time >= Duration::hours(GENERATION_EVENT_SPACING_HOURS)
+    });
+    let wall_due = mem.last_generation_wall.elapsed() >= GENERATION_WALL_SPACING;
+    if !(event_due || wall_due || force) {
+        return Ok(());
+    }
+    let users: Vec<(String, Vec<u8>)> = mem
+        .meta
+        .dirty
+        .iter()
+        .filter_map(|user| {
+            mem.engine
+                .user(user)
+                .map(|state| (user.clone(), encode::<UserState>(state)))
+        })
+        .collect();
+    let mut tx = stores.database.tenant_tx(tenant).await?;
+    let number = engine_state::next_generation(&mut tx).await?;
+    let mut meta = mem.meta.clone();
+    meta.dirty.clear();
+    meta.generation = number;
+    meta.generation_time = Some(checkpoint.time);
+    let generation = Generation {
+        generation: number,
+        checkpoint: (&checkpoint).into(),
+        events: i64::try_from(mem.engine.shared().events).unwrap_or(i64::MAX),
+        shared: encode(&HeadRef {
+            meta: &meta,
+            shared: mem.engine.shared(),
+        }),
+    };
+    engine_state::save_generation(&mut tx, &generation, &users).await?;
+    let horizon = checkpoint.time - Duration::days(GENERATION_HORIZON_DAYS);
+    if let Some(oldest) = engine_state::generation_at_horizon(&mut tx, horizon).await? {
+        engine_state::compact_generations(&mut tx, oldest).await?;
+    }
+    tx.commit().await?;
+    mem.meta = meta;
+    mem.last_generation_wall = std::time::Instant::now();
+    metrics::counter!("pipeline_generations_total").increment(1);
+    Ok(())
+}
+
+/// Writes the changed users and the head to Redis, fenced on the version read.
+async fn save_hot(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &mut TenantMemory,
+) -> Result<(), PipelineError> {
+    let users: Vec<(&str, Vec<u8>)> = mem
+        .unsaved
+        .iter()
+        .filter_map(|user| {
+            mem.engine
+                .user(user)
+                .map(|state| (user.as_str(), encode::<UserState>(state)))
+        })
+        .collect();
+    let head = encode(&HeadRef {
+        meta: &mem.meta,
+        shared: mem.engine.shared(),
+    });
+    if !hot::save(&stores.cache, tenant, mem.version, &head, &users).await? {
+        return Err(PipelineError::Fenced);
+    }
+    mem.version += 1;
+    mem.unsaved.clear();
+    Ok(())
+}

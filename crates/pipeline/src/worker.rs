@@ -1,0 +1,488 @@
+//! A pipeline worker: finds tenants with work, takes a lease on each, and runs its steps.
+//!
+//! Work is announced on each tenant's "session touched" stream (written by ingest after
+//! commit), read through one consumer group shared by every worker of every process. A lease
+//! per tenant (`SET NX PX` on a `{tenant}` key) makes one worker at a time step a tenant, since a
+//! tenant's events must go through the engine in order; the lease holder claims the entries a
+//! crashed worker left pending (XAUTOCLAIM) and acknowledges entries only after the step has
+//! committed, so a crash loses nothing and a replay duplicates nothing (findings are upserts).
+//! A periodic sweep also steps every tenant, so records whose announcement was lost are found.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use tokenwatch_cache::{Cache, tenant_key};
+use tokenwatch_storage::Database;
+use tokenwatch_types::TenantId;
+
+use crate::PipelineError;
+use crate::step::{StepReport, Stores, TenantMemory, Trigger, maybe_write_generation, run_step};
+
+/// The consumer group every pipeline worker reads the touched streams with.
+pub const CONSUMER_GROUP: &str = "tokenwatch-pipeline";
+
+/// How often an announced but unknown tenant makes the worker re-read the registry.
+const REGISTRY_REFRESH: Duration = Duration::from_secs(1);
+
+/// The set ingest adds each tenant with announcements to.
+const TOUCHED_TENANTS: &str = "tw:touched-tenants";
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// A tenant's lease lasts this long unless renewed (between pages of a step).
+    pub lease: Duration,
+    /// Sleep when no tenant has work.
+    pub poll: Duration,
+    /// Every tenant is stepped at least this often, announced or not.
+    pub sweep_interval: Duration,
+    /// Tenants kept in a worker's memory between steps.
+    pub tenants_in_memory: usize,
+    /// Stream entries read per tenant per step.
+    pub entries_per_step: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            lease: Duration::from_secs(15),
+            poll: Duration::from_millis(20),
+            sweep_interval: Duration::from_secs(60),
+            tenants_in_memory: 64,
+            entries_per_step: 10_000,
+        }
+    }
+}
+
+/// One worker.
+#[derive(Debug)]
+pub struct Worker {
+    id: String,
+    stores: Stores,
+    config: PipelineConfig,
+    memory: HashMap<TenantId, (TenantMemory, Instant)>,
+    groups: HashSet<TenantId>,
+    leased: HashSet<TenantId>,
+    last_sweep: HashMap<TenantId, Instant>,
+    registry_listed: Option<Instant>,
+    registry: Vec<TenantId>,
+}
+
+impl Worker {
+    /// A worker with a unique consumer name.
+    pub fn new(database: Database, cache: Cache, config: PipelineConfig) -> Self {
+        let id = format!(
+            "{}-{}-{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned()),
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        Worker {
+            id,
+            stores: Stores { database, cache },
+            config,
+            memory: HashMap::new(),
+            groups: HashSet::new(),
+            leased: HashSet::new(),
+            last_sweep: HashMap::new(),
+            registry_listed: None,
+            registry: Vec::new(),
+        }
+    }
+
+    /// Its consumer name.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs until `shutdown` completes; then writes a generation for every tenant in memory
+    /// and gives its leases back.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        tracing::info!(worker = %self.id, "pipeline worker started");
+        tokio::pin!(shutdown);
+        loop {
+            let worked = tokio::select! {
+                () = &mut shutdown => break,
+                worked = self.round() => worked,
+            };
+            match worked {
+                Ok(true) => {}
+                Ok(false) => tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(self.config.poll) => {}
+                },
+                Err(error) => {
+                    tracing::warn!(worker = %self.id, error = %chain(&error), "pipeline round failed");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
+        for (tenant, (mut memory, _)) in std::mem::take(&mut self.memory) {
+            if self.leased.contains(&tenant)
+                && let Err(error) =
+                    maybe_write_generation(&self.stores, tenant, &mut memory, true).await
+            {
+                tracing::warn!(%tenant, %error, "could not write a generation at shutdown");
+            }
+        }
+        for tenant in std::mem::take(&mut self.leased) {
+            let _ = self.release(tenant).await;
+        }
+        tracing::info!(worker = %self.id, "pipeline worker stopped");
+    }
+
+    /// One pass over the tenants with work; true when any step processed something.
+    pub async fn round(&mut self) -> Result<bool, PipelineError> {
+        let mut worked = false;
+        for tenant in self.candidates().await? {
+            if !self.acquire(tenant).await? {
+                continue;
+            }
+            let entries = self.entries(tenant).await?;
+            let sweep = self
+                .last_sweep
+                .get(&tenant)
+                .is_none_or(|last| last.elapsed() >= self.config.sweep_interval);
+            if entries.is_empty() && !sweep {
+                self.release(tenant).await?;
+                continue;
+            }
+            let earliest = entries.iter().filter_map(entry_first).min();
+            let mut memory = self.memory.remove(&tenant).map(|(memory, _)| memory);
+            let lease_key = lease_key(tenant);
+            let cache = self.stores.cache.clone();
+            let id = self.id.clone();
+            let lease = self.config.lease;
+            let renew = || renew_lease(cache.clone(), lease_key.clone(), id.clone(), lease);
+            let result = run_step(
+                &self.stores,
+                tenant,
+                &mut memory,
+                Trigger { earliest, sweep },
+                renew,
+            )
+            .await;
+            match result {
+                Ok(report) => {
+                    self.acknowledge(tenant, &entries).await?;
+                    if sweep {
+                        self.last_sweep.insert(tenant, Instant::now());
+                    }
+                    if report.events > 0 || !entries.is_empty() {
+                        worked = true;
+                    }
+                    if report.created + report.escalated + report.retracted > 0
+                        || report.rolled_back
+                        || report.restored
+                    {
+                        tracing::info!(
+                            %tenant, events = report.events, created = report.created,
+                            escalated = report.escalated, retracted = report.retracted,
+                            rolled_back = report.rolled_back, restored = report.restored,
+                            "pipeline step"
+                        );
+                    }
+                    if let Some(memory) = memory {
+                        self.remember(tenant, memory);
+                    }
+                }
+                Err(error) => {
+                    // Nothing acknowledged: the entries stay pending and are read again.
+                    tracing::warn!(%tenant, error = %chain(&error), "pipeline step failed");
+                    self.release(tenant).await?;
+                }
+            }
+        }
+        Ok(worked)
+    }
+
+    fn remember(&mut self, tenant: TenantId, memory: TenantMemory) {
+        self.memory.insert(tenant, (memory, Instant::now()));
+        if self.memory.len() > self.config.tenants_in_memory
+            && let Some(oldest) = self
+                .memory
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(tenant, _)| *tenant)
+        {
+            self.memory.remove(&oldest);
+        }
+    }
+
+    /// Registered tenants that announced work, plus (every sweep interval) every registered
+    /// tenant. A tenant this database does not know is never stepped, whatever Redis says.
+    async fn candidates(&mut self) -> Result<Vec<TenantId>, PipelineError> {
+        let mut connection = self.stores.cache.connection();
+        let announced: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(TOUCHED_TENANTS)
+            .query_async(&mut connection)
+            .await?;
+        let announced: Vec<TenantId> = announced
+            .iter()
+            .filter_map(|t| TenantId::parse(t).ok())
+            .collect();
+        let since_listing = self.registry_listed.map(|listed| listed.elapsed());
+        let unknown = announced.iter().any(|t| !self.registry.contains(t));
+        let sweep_due = since_listing.is_none_or(|d| d >= self.config.sweep_interval);
+        if sweep_due || (unknown && since_listing.is_none_or(|d| d >= REGISTRY_REFRESH)) {
+            self.registry = registered_tenants(&self.stores.database).await?;
+            self.registry.sort();
+            self.registry_listed = Some(Instant::now());
+        }
+        let announced: HashSet<TenantId> = announced.into_iter().collect();
+        Ok(self
+            .registry
+            .iter()
+            .copied()
+            .filter(|tenant| {
+                announced.contains(tenant)
+                    || self
+                        .last_sweep
+                        .get(tenant)
+                        .is_none_or(|last| last.elapsed() >= self.config.sweep_interval)
+            })
+            .collect())
+    }
+
+    async fn acquire(&mut self, tenant: TenantId) -> Result<bool, PipelineError> {
+        let mut connection = self.stores.cache.connection();
+        let acquired: i64 = redis::Script::new(ACQUIRE)
+            .key(lease_key(tenant))
+            .arg(&self.id)
+            .arg(self.config.lease.as_millis() as u64)
+            .invoke_async(&mut connection)
+            .await?;
+        if acquired == 1 {
+            self.leased.insert(tenant);
+        } else {
+            self.leased.remove(&tenant);
+        }
+        Ok(acquired == 1)
+    }
+
+    async fn release(&mut self, tenant: TenantId) -> Result<(), PipelineError> {
+        self.leased.remove(&tenant);
+        let mut connection = self.stores.cache.connection();
+        let _: i64 = redis::Script::new(RELEASE)
+            .key(lease_key(tenant))
+            .arg(&self.id)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(())
+    }
+
+    /// The tenant's entries for this step: those pending on any consumer (a crashed worker's,
+    /// or this one's from a failed step), then new ones.
+    async fn entries(&mut self, tenant: TenantId) -> Result<Vec<StreamId>, PipelineError> {
+        let stream = touched_key(tenant);
+        let mut connection = self.stores.cache.connection();
+        if !self.groups.contains(&tenant) {
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&stream)
+                .arg(CONSUMER_GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut connection)
+                .await;
+            match created {
+                Ok(()) => {}
+                Err(error) if error.code() == Some("BUSYGROUP") => {}
+                Err(error) => return Err(error.into()),
+            }
+            self.groups.insert(tenant);
+        }
+        let count = self.config.entries_per_step;
+        // The lease says this worker owns the tenant now, so any pending entry is stale.
+        let claimed: redis::RedisResult<StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
+            .arg(&stream)
+            .arg(CONSUMER_GROUP)
+            .arg(&self.id)
+            .arg(0)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut connection)
+            .await;
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            // The stream (and its group) went away, with a flushed Redis: made again next round.
+            Err(error) if error.code() == Some("NOGROUP") => {
+                self.groups.remove(&tenant);
+                return Ok(Vec::new());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let mut entries = claimed.claimed;
+        let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(CONSUMER_GROUP)
+            .arg(&self.id)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(&stream)
+            .arg(">")
+            .query_async(&mut connection)
+            .await?;
+        if let Some(read) = read {
+            entries.extend(read.keys.into_iter().flat_map(|key| key.ids));
+        }
+        Ok(entries)
+    }
+
+    async fn acknowledge(
+        &mut self,
+        tenant: TenantId,
+        entries: &[StreamId],
+    ) -> Result<(), PipelineError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.stores.cache.connection();
+        let mut command = redis::cmd("XACK");
+        command.arg(touched_key(tenant)).arg(CONSUMER_GROUP);
+        for entry in entries {
+            command.arg(&entry.id);
+        }
+        let _: i64 = command.query_async(&mut connection).await?;
+        Ok(())
+    }
+}
+
+/// Takes the lease if free, or renews it if already ours.
+const ACQUIRE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
+/// Drops the lease if ours.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+async fn renew_lease(
+    cache: Cache,
+    key: String,
+    id: String,
+    lease: Duration,
+) -> Result<(), PipelineError> {
+    let mut connection = cache.connection();
+    let renewed: i64 = redis::Script::new(ACQUIRE)
+        .key(key)
+        .arg(id)
+        .arg(lease.as_millis() as u64)
+        .invoke_async(&mut connection)
+        .await?;
+    if renewed == 1 {
+        Ok(())
+    } else {
+        Err(PipelineError::LeaseLost)
+    }
+}
+
+/// Replays every stored event of a tenant from nothing, now, in the caller's task (the
+/// RebuildBaselines RPC): waits for the tenant's lease, drops its state, steps it, and gives
+/// the lease back. Returns the step's report and the users rebuilt.
+pub async fn rebuild_tenant(
+    database: &Database,
+    cache: &Cache,
+    tenant: TenantId,
+    wait: Duration,
+) -> Result<(StepReport, usize), PipelineError> {
+    let id = format!("rebuild-{:08x}", rand::random::<u32>());
+    let lease = Duration::from_secs(15);
+    let deadline = Instant::now() + wait;
+    loop {
+        match renew_lease(cache.clone(), lease_key(tenant), id.clone(), lease).await {
+            Ok(()) => break,
+            Err(PipelineError::LeaseLost) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let stores = Stores {
+        database: database.clone(),
+        cache: cache.clone(),
+    };
+    let result = async {
+        crate::reset_tenant(database, cache, tenant).await?;
+        let mut memory = None;
+        let renew = || renew_lease(cache.clone(), lease_key(tenant), id.clone(), lease);
+        let report = run_step(&stores, tenant, &mut memory, Trigger::default(), renew).await?;
+        let users = memory.map_or(0, |m| m.users());
+        Ok((report, users))
+    }
+    .await;
+    let mut connection = cache.connection();
+    let _: redis::RedisResult<i64> = redis::Script::new(RELEASE)
+        .key(lease_key(tenant))
+        .arg(&id)
+        .invoke_async(&mut connection)
+        .await;
+    result
+}
+
+fn lease_key(tenant: TenantId) -> String {
+    tenant_key(tenant, "pipeline-lease", "")
+}
+
+/// The tenant's "session touched" stream (ingest writes it).
+pub fn touched_key(tenant: TenantId) -> String {
+    tenant_key(tenant, "touched", "")
+}
+
+/// The earliest event time an entry announces.
+fn entry_first(entry: &StreamId) -> Option<DateTime<Utc>> {
+    let text: String = entry.get("first")?;
+    DateTime::parse_from_rfc3339(&text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+async fn registered_tenants(database: &Database) -> Result<Vec<TenantId>, PipelineError> {
+    let mut tenants = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = tokenwatch_storage::list_tenants(database, None, 1_000, &token).await?;
+        tenants.extend(page.tenants.iter().map(|t| t.tenant_id));
+        match page.next_page_token {
+            Some(next) => token = next,
+            None => break,
+        }
+    }
+    Ok(tenants)
+}
+
+/// An error with its causes, for logs.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

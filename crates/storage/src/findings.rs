@@ -1,0 +1,607 @@
+//! Findings (one per tenant, user and session), their incidents, status workflow and history.
+//!
+//! Every change that subscribers should hear about is announced with `pg_notify` on
+//! [`FINDINGS_CHANNEL`] inside the transaction that makes it, so a notification is sent exactly
+//! when the change commits, and never for one that rolled back.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, Row};
+use tokenwatch_types::TenantId;
+use uuid::Uuid;
+
+use crate::{StorageError, StorageResult, TenantTx};
+
+/// The Postgres channel finding changes are announced on, as `tenant finding change`.
+pub const FINDINGS_CHANNEL: &str = "tokenwatch_findings";
+
+/// A finding as the pipeline writes it.
+#[derive(Debug, Clone)]
+pub struct FindingWrite {
+    /// Stable id (derived from tenant, user and session).
+    pub finding_id: Uuid,
+    /// Stable id of the user's incident.
+    pub incident_id: Uuid,
+    /// User.
+    pub user_id: String,
+    /// Session.
+    pub session_id: String,
+    /// Score.
+    pub score: f64,
+    /// Threshold in force.
+    pub threshold: f64,
+    /// low, medium, high, critical.
+    pub severity: String,
+    /// Session window.
+    pub first_seen: DateTime<Utc>,
+    /// Session window.
+    pub last_seen: DateTime<Utc>,
+    /// Event time of the record that made it a finding.
+    pub detected_at: DateTime<Utc>,
+    /// Weight-set version.
+    pub weight_version: i64,
+    /// Reasons and evidence, as the engine explains them.
+    pub explanation: serde_json::Value,
+}
+
+/// A stored finding.
+#[derive(Debug, Clone)]
+pub struct StoredFinding {
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// What the pipeline wrote.
+    pub finding: FindingWrite,
+    /// open, acknowledged, true_positive, false_positive, benign.
+    pub status: String,
+    /// When it was first stored.
+    pub create_time: DateTime<Utc>,
+    /// When it last changed.
+    pub update_time: DateTime<Utc>,
+}
+
+/// What an upsert did, and what subscribers hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new finding.
+    Created,
+    /// Its severity rose.
+    Escalated,
+    /// Score, window or evidence changed.
+    Updated,
+    /// Nothing changed (a replay wrote what was there).
+    Unchanged,
+}
+
+impl Upserted {
+    /// The name subscribers see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Upserted::Created => "created",
+            Upserted::Escalated => "escalated",
+            Upserted::Updated => "updated",
+            Upserted::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One status change, from the audit trail.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    /// Before.
+    pub from: String,
+    /// After.
+    pub to: String,
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub comment: String,
+    /// When.
+    pub time: DateTime<Utc>,
+}
+
+/// The statuses a finding can be in.
+pub const STATUSES: [&str; 5] = [
+    "open",
+    "acknowledged",
+    "true_positive",
+    "false_positive",
+    "benign",
+];
+
+const COLUMNS: &str = "tenant_id, finding_id, incident_id, user_id, session_id, score, \
+    threshold, severity, status, first_seen_time, last_seen_time, detected_at, weight_version, \
+    explanation, create_time, update_time";
+
+fn severity_rank(severity: &str) -> u8 {
+    tokenwatch_core::detect::severity_rank(severity)
+}
+
+/// Writes a finding and its incident; tells subscribers when it is new or escalated.
+pub async fn upsert_finding(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    finding: &FindingWrite,
+) -> StorageResult<Upserted> {
+    let previous: Option<(f64, String, DateTime<Utc>, serde_json::Value)> = sqlx::query_as(
+        "SELECT score, severity, last_seen_time, explanation FROM findings \
+         WHERE tenant_id = $1 AND user_id = $2 AND session_id = $3 FOR UPDATE",
+    )
+    .bind(tenant.as_uuid())
+    .bind(&finding.user_id)
+    .bind(&finding.session_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let change = match &previous {
+        None => Upserted::Created,
+        Some((score, severity, last_seen, explanation)) => {
+            if severity_rank(&finding.severity) > severity_rank(severity) {
+                Upserted::Escalated
+            } else if *score == finding.score
+                && *last_seen == finding.last_seen
+                && *explanation == finding.explanation
+            {
+                return Ok(Upserted::Unchanged);
+            } else {
+                Upserted::Updated
+            }
+        }
+    };
+    sqlx::query(
+        "INSERT INTO incidents (tenant_id, incident_id, user_id, severity, first_seen_time, \
+                                last_seen_time) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id, incident_id) DO UPDATE SET \
+           first_seen_time = least(incidents.first_seen_time, excluded.first_seen_time), \
+           last_seen_time = greatest(incidents.last_seen_time, excluded.last_seen_time), \
+           update_time = now()",
+    )
+    .bind(tenant.as_uuid())
+    .bind(finding.incident_id)
+    .bind(&finding.user_id)
+    .bind(&finding.severity)
+    .bind(finding.first_seen)
+    .bind(finding.last_seen)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO findings (tenant_id, finding_id, incident_id, user_id, session_id, score, \
+                               threshold, severity, first_seen_time, last_seen_time, \
+                               detected_at, weight_version, explanation) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (tenant_id, user_id, session_id) DO UPDATE SET \
+           score = excluded.score, threshold = excluded.threshold, \
+           severity = excluded.severity, first_seen_time = excluded.first_seen_time, \
+           last_seen_time = excluded.last_seen_time, detected_at = excluded.detected_at, \
+           weight_version = excluded.weight_version, explanation = excluded.explanation, \
+           update_time = now()",
+    )
+    .bind(tenant.as_uuid())
+    .bind(finding.finding_id)
+    .bind(finding.incident_id)
+    .bind(&finding.user_id)
+    .bind(&finding.session_id)
+    .bind(finding.score)
+    .bind(finding.threshold)
+    .bind(&finding.severity)
+    .bind(finding.first_seen)
+    .bind(finding.last_seen)
+    .bind(finding.detected_at)
+    .bind(finding.weight_version)
+    .bind(&finding.explanation)
+    .execute(&mut **tx)
+    .await?;
+    refresh_incident_severity(tx, tenant, finding.incident_id).await?;
+    if matches!(change, Upserted::Created | Upserted::Escalated) {
+        notify(tx, tenant, finding.finding_id, change.as_str()).await?;
+    }
+    Ok(change)
+}
+
+async fn refresh_incident_severity(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    incident_id: Uuid,
+) -> StorageResult<()> {
+    sqlx::query(
+        "UPDATE incidents SET severity = coalesce((
+             SELECT severity FROM findings
+             WHERE tenant_id = $1 AND incident_id = $2
+             ORDER BY CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3
+                                    WHEN 'medium' THEN 2 ELSE 1 END DESC
+             LIMIT 1), severity)
+         WHERE tenant_id = $1 AND incident_id = $2",
+    )
+    .bind(tenant.as_uuid())
+    .bind(incident_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn notify(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    finding_id: Uuid,
+    change: &str,
+) -> StorageResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(FINDINGS_CHANNEL)
+        .bind(format!("{tenant} {finding_id} {change}"))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Removes the open, untouched findings detected after `after` that a replay no longer
+/// produces (`kept`); returns how many. Findings an analyst has moved are kept.
+pub async fn retract_findings(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    after: DateTime<Utc>,
+    kept: &[Uuid],
+) -> StorageResult<u64> {
+    let retracted: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "DELETE FROM findings WHERE tenant_id = $1 AND detected_at > $2 AND status = 'open' \
+           AND NOT finding_id = ANY($3) \
+         RETURNING finding_id, incident_id",
+    )
+    .bind(tenant.as_uuid())
+    .bind(after)
+    .bind(kept)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (finding_id, incident_id) in &retracted {
+        audit(
+            tx,
+            tenant,
+            "tokenwatch-pipeline",
+            "finding.retracted",
+            *finding_id,
+            serde_json::json!({"reason": "late records replayed; the session no longer scores"}),
+        )
+        .await?;
+        sqlx::query(
+            "DELETE FROM incidents i WHERE tenant_id = $1 AND incident_id = $2 \
+               AND NOT EXISTS (SELECT 1 FROM findings f \
+                               WHERE f.tenant_id = i.tenant_id AND f.incident_id = i.incident_id)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(incident_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(retracted.len() as u64)
+}
+
+async fn audit(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    actor: &str,
+    action: &str,
+    finding_id: Uuid,
+    details: serde_json::Value,
+) -> StorageResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, actor, action, object_kind, object_id, details) \
+         VALUES ($1, $2, $3, 'finding', $4, $5)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(actor)
+    .bind(action)
+    .bind(finding_id.to_string())
+    .bind(details)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One finding.
+pub async fn get_finding(tx: &mut TenantTx, finding_id: Uuid) -> StorageResult<StoredFinding> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM findings \
+         WHERE tenant_id = tokenwatch_current_tenant() AND finding_id = $1"
+    )))
+    .bind(finding_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StorageError::NotFound {
+        kind: "finding",
+        id: finding_id.to_string(),
+    })?;
+    finding_of_row(&row)
+}
+
+/// One finding of any of the transaction's readable tenants (for the findings stream).
+pub async fn get_finding_in(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    finding_id: Uuid,
+) -> StorageResult<Option<StoredFinding>> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM findings WHERE tenant_id = $1 AND finding_id = $2"
+    )))
+    .bind(tenant.as_uuid())
+    .bind(finding_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(finding_of_row).transpose()
+}
+
+/// Moves a finding to `status`, audited and announced; returns the finding after the change.
+pub async fn update_status(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    finding_id: Uuid,
+    status: &str,
+    actor: &str,
+    comment: &str,
+) -> StorageResult<StoredFinding> {
+    let from: String = sqlx::query_scalar(
+        "SELECT status FROM findings WHERE tenant_id = $1 AND finding_id = $2 FOR UPDATE",
+    )
+    .bind(tenant.as_uuid())
+    .bind(finding_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StorageError::NotFound {
+        kind: "finding",
+        id: finding_id.to_string(),
+    })?;
+    if from != status {
+        sqlx::query(
+            "UPDATE findings SET status = $3, update_time = now() \
+             WHERE tenant_id = $1 AND finding_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(finding_id)
+        .bind(status)
+        .execute(&mut **tx)
+        .await?;
+        audit(
+            tx,
+            tenant,
+            actor,
+            "finding.status",
+            finding_id,
+            serde_json::json!({"from": from, "to": status, "comment": comment}),
+        )
+        .await?;
+        notify(tx, tenant, finding_id, "status_changed").await?;
+    }
+    get_finding(tx, finding_id).await
+}
+
+/// Every status change of a finding, oldest first.
+pub async fn status_history(
+    tx: &mut TenantTx,
+    finding_id: Uuid,
+) -> StorageResult<Vec<StatusChange>> {
+    let rows: Vec<(String, serde_json::Value, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT actor, details, occurred_at FROM audit_log \
+         WHERE tenant_id = tokenwatch_current_tenant() AND object_kind = 'finding' \
+           AND object_id = $1 AND action = 'finding.status' \
+         ORDER BY audit_id",
+    )
+    .bind(finding_id.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    let text = |details: &serde_json::Value, key: &str| {
+        details
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(actor, details, time)| StatusChange {
+            from: text(&details, "from"),
+            to: text(&details, "to"),
+            actor,
+            comment: text(&details, "comment"),
+            time,
+        })
+        .collect())
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Only this user.
+    pub user_id: Option<String>,
+    /// Only these severities (empty: any).
+    pub severities: Vec<String>,
+    /// Only these statuses (empty: any).
+    pub statuses: Vec<String>,
+    /// Only sessions active at or after this.
+    pub active_from: Option<DateTime<Utc>>,
+    /// Only sessions active before this.
+    pub active_until: Option<DateTime<Utc>>,
+}
+
+/// One page of findings.
+#[derive(Debug)]
+pub struct FindingPage {
+    /// Newest activity first.
+    pub findings: Vec<StoredFinding>,
+    /// Where the next page starts; `None` at the end.
+    pub next_page_token: Option<String>,
+}
+
+/// Findings of the transaction's readable tenants, newest activity first.
+pub async fn list_findings(
+    tx: &mut TenantTx,
+    tenants: &[TenantId],
+    filter: &FindingFilter,
+    page_size: usize,
+    page_token: &str,
+) -> StorageResult<FindingPage> {
+    let after = decode_token(page_token)?;
+    let tenant_ids: Vec<Uuid> = tenants.iter().map(|t| t.as_uuid()).collect();
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM findings \
+         WHERE tenant_id = ANY($1) \
+           AND ($2::text IS NULL OR user_id = $2) \
+           AND (cardinality($3::text[]) = 0 OR severity = ANY($3)) \
+           AND (cardinality($4::text[]) = 0 OR status = ANY($4)) \
+           AND ($5::timestamptz IS NULL OR last_seen_time >= $5) \
+           AND ($6::timestamptz IS NULL OR first_seen_time < $6) \
+           AND ($7::timestamptz IS NULL \
+                OR (last_seen_time, tenant_id, finding_id) < ($7, $8, $9)) \
+         ORDER BY last_seen_time DESC, tenant_id DESC, finding_id DESC \
+         LIMIT $10"
+    )))
+    .bind(&tenant_ids)
+    .bind(filter.user_id.as_deref())
+    .bind(&filter.severities)
+    .bind(&filter.statuses)
+    .bind(filter.active_from)
+    .bind(filter.active_until)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(after.map(|a| a.2))
+    .bind(page_size as i64 + 1)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut findings = rows
+        .iter()
+        .map(finding_of_row)
+        .collect::<StorageResult<Vec<_>>>()?;
+    let next_page_token = if findings.len() > page_size {
+        findings.truncate(page_size);
+        findings.last().map(|last| {
+            format!(
+                "{}/{}/{}",
+                last.finding.last_seen.timestamp_micros(),
+                last.tenant_id,
+                last.finding.finding_id
+            )
+        })
+    } else {
+        None
+    };
+    Ok(FindingPage {
+        findings,
+        next_page_token,
+    })
+}
+
+fn decode_token(token: &str) -> StorageResult<Option<(DateTime<Utc>, Uuid, Uuid)>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let mut parts = token.split('/');
+    let parsed = (|| {
+        let micros: i64 = parts.next()?.parse().ok()?;
+        let tenant = Uuid::parse_str(parts.next()?).ok()?;
+        let finding = Uuid::parse_str(parts.next()?).ok()?;
+        Some((DateTime::from_timestamp_micros(micros)?, tenant, finding))
+    })();
+    parsed.map(Some).ok_or(StorageError::InvalidPageToken)
+}
+
+/// A user's incidents, newest activity first, with their finding ids.
+pub async fn list_incidents(
+    tx: &mut TenantTx,
+    user_id: Option<&str>,
+    page_size: usize,
+    page_token: &str,
+) -> StorageResult<(Vec<IncidentRow>, Option<String>)> {
+    let after = decode_token(page_token)?;
+    let rows: Vec<IncidentTuple> = sqlx::query_as(
+        "SELECT i.incident_id, i.user_id, i.severity, i.first_seen_time, i.last_seen_time, \
+                    coalesce(array_agg(f.finding_id ORDER BY f.last_seen_time DESC) \
+                             FILTER (WHERE f.finding_id IS NOT NULL), '{}') \
+             FROM incidents i LEFT JOIN findings f \
+               ON f.tenant_id = i.tenant_id AND f.incident_id = i.incident_id \
+             WHERE i.tenant_id = tokenwatch_current_tenant() \
+               AND ($1::text IS NULL OR i.user_id = $1) \
+               AND ($2::timestamptz IS NULL OR (i.last_seen_time, i.incident_id) < ($2, $3)) \
+             GROUP BY i.incident_id, i.user_id, i.severity, i.first_seen_time, i.last_seen_time \
+             ORDER BY i.last_seen_time DESC, i.incident_id DESC LIMIT $4",
+    )
+    .bind(user_id)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.2))
+    .bind(page_size as i64 + 1)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut incidents: Vec<IncidentRow> = rows
+        .into_iter()
+        .map(
+            |(incident_id, user_id, severity, first_seen, last_seen, finding_ids)| IncidentRow {
+                incident_id,
+                user_id,
+                severity,
+                first_seen,
+                last_seen,
+                finding_ids,
+            },
+        )
+        .collect();
+    let next = if incidents.len() > page_size {
+        incidents.truncate(page_size);
+        incidents.last().map(|last| {
+            format!(
+                "{}/{}/{}",
+                last.last_seen.timestamp_micros(),
+                Uuid::nil(),
+                last.incident_id
+            )
+        })
+    } else {
+        None
+    };
+    Ok((incidents, next))
+}
+
+/// An incident row as queried.
+type IncidentTuple = (
+    Uuid,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Vec<Uuid>,
+);
+
+/// An incident with its findings.
+#[derive(Debug, Clone)]
+pub struct IncidentRow {
+    /// Id.
+    pub incident_id: Uuid,
+    /// User.
+    pub user_id: String,
+    /// Highest severity of its findings.
+    pub severity: String,
+    /// First activity.
+    pub first_seen: DateTime<Utc>,
+    /// Last activity.
+    pub last_seen: DateTime<Utc>,
+    /// Its findings, newest activity first.
+    pub finding_ids: Vec<Uuid>,
+}
+
+fn finding_of_row(row: &PgRow) -> StorageResult<StoredFinding> {
+    let tenant: Uuid = row.try_get("tenant_id")?;
+    Ok(StoredFinding {
+        tenant_id: TenantId::from_uuid(tenant),
+        finding: FindingWrite {
+            finding_id: row.try_get("finding_id")?,
+            incident_id: row.try_get("incident_id")?,
+            user_id: row.try_get("user_id")?,
+            session_id: row.try_get("session_id")?,
+            score: row.try_get("score")?,
+            threshold: row.try_get("threshold")?,
+            severity: row.try_get("severity")?,
+            first_seen: row.try_get("first_seen_time")?,
+            last_seen: row.try_get("last_seen_time")?,
+            detected_at: row.try_get("detected_at")?,
+            weight_version: row.try_get("weight_version")?,
+            explanation: row.try_get("explanation")?,
+        },
+        status: row.try_get("status")?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+    })
+}

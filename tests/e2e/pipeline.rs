@@ -1,0 +1,429 @@
+//! The online pipeline against real Postgres and Redis: a simulated data set ingested over
+//! gRPC gives exactly the findings `tokenwatch scan` gives on the same files — in order, out of
+//! order, with the tenant's Redis state deleted mid-run, and with one of two workers killed.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tokenwatch_auth::Role;
+use tokenwatch_cache::Cache;
+use tokenwatch_core::detect::WeightSet;
+use tokenwatch_core::enrich::IpDb;
+use tokenwatch_core::parse::{Limits, chunk_document, parse_document};
+use tokenwatch_grpc::AuthedChannel;
+use tokenwatch_proto::Code;
+use tokenwatch_proto::common::v1::FindingStatus;
+use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceClient;
+use tokenwatch_proto::detection::v1::*;
+use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
+use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, SourceFormat};
+use tokenwatch_proto::tenant::v1::CreateTenantRequest;
+use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
+use tokenwatch_server::ServiceName;
+use tokenwatch_simulate::{Config, simulate};
+use tokenwatch_test_utils::{TestServer, pipeline_options, random_tenant, redis_url, test_options};
+use tokenwatch_types::TenantId;
+
+/// Pieces the files are sent in: small enough that the pipeline steps many times.
+const PIECE_BYTES: usize = 256 * 1024;
+
+/// A simulated tenant with a fresh id (so parallel tests never share Redis keys): its files.
+fn simulated(seed: u64, days: usize) -> (String, Vec<(String, Vec<u8>)>) {
+    let simulation = simulate(Config {
+        seed,
+        tenants: 1,
+        users: 20,
+        days,
+    });
+    let original = simulation.labels[0].tenant_id.clone();
+    let tenant = random_tenant();
+    let files = simulation
+        .files
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".json"))
+        .map(|(name, content)| {
+            let text = String::from_utf8(content)
+                .unwrap()
+                .replace(&original, &tenant);
+            (name, text.into_bytes())
+        })
+        .collect();
+    (tenant, files)
+}
+
+/// Every piece of every file, in file order.
+fn pieces(files: &[(String, Vec<u8>)]) -> Vec<Vec<u8>> {
+    files
+        .iter()
+        .flat_map(|(_, content)| chunk_document(content, PIECE_BYTES))
+        .collect()
+}
+
+/// What `tokenwatch scan` finds in the files: (user, session) → score.
+fn scan(files: &[(String, Vec<u8>)], tenant: &str) -> BTreeMap<(String, String), f64> {
+    let ipdb = std::env::var_os("TOKENWATCH_IPDB").map(|dir| IpDb::load(dir.as_ref()).unwrap());
+    let mut events = Vec::new();
+    for (_, content) in files {
+        for record in parse_document(content, None, &Limits::default()) {
+            if let Ok(mut event) = record.outcome {
+                if let Some(ipdb) = &ipdb {
+                    ipdb.enrich(&mut event);
+                }
+                events.push((tokenwatch_core::detect::tenant_of(&event, tenant), event));
+            }
+        }
+    }
+    tokenwatch_core::detect::run(events, WeightSet::default())
+        .into_iter()
+        .map(|f| ((f.user, f.session_id), f.score))
+        .collect()
+}
+
+async fn register(server: &TestServer, tenants: &[&str]) {
+    let admin = server.tokens.valid(&[Role::MspAdmin], &[]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&admin))
+        .await
+        .unwrap();
+    let mut registry = TenantServiceClient::new(channel);
+    for tenant in tenants {
+        registry
+            .create_tenant(CreateTenantRequest {
+                tenant_id: tenant.to_string(),
+                display_name: format!("tenant {tenant}"),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+async fn ingest(server: &TestServer, tenant: &str, pieces: &[Vec<u8>]) {
+    let token = server.tokens.valid(&[Role::Service], &[tenant]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
+        .await
+        .unwrap();
+    let mut client = IngestServiceClient::new(channel).max_encoding_message_size(usize::MAX);
+    for piece in pieces {
+        client
+            .ingest_batch(IngestBatchRequest {
+                tenant_id: tenant.to_owned(),
+                document: Some(Document {
+                    format: SourceFormat::Unspecified.into(),
+                    content: piece.clone(),
+                    source_name: "simulated.json".to_owned(),
+                }),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// Waits until the pipeline has processed every stored event of the tenant.
+async fn settle(server: &TestServer, tenant: &str) {
+    let cache = Cache::connect(&redis_url()).await.unwrap();
+    let tenant = TenantId::parse(tenant).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if tokenwatch_pipeline::settled(&server.database, &cache, tenant)
+            .await
+            .unwrap()
+        {
+            // One more poll interval for the findings of the last step to commit.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if tokenwatch_pipeline::settled(&server.database, &cache, tenant)
+                .await
+                .unwrap()
+            {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "the pipeline did not settle");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn detection(server: &TestServer, tenants: &[&str]) -> DetectionServiceClient<AuthedChannel> {
+    let token = server.tokens.valid(&[Role::Analyst], tenants);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
+        .await
+        .unwrap();
+    DetectionServiceClient::new(channel)
+}
+
+/// Every finding the API lists for the caller, following the pages.
+async fn list_all(
+    client: &mut DetectionServiceClient<AuthedChannel>,
+    tenant: &str,
+) -> Vec<Finding> {
+    let mut all = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_findings(ListFindingsRequest {
+                tenant_id: tenant.to_owned(),
+                page_size: 7,
+                page_token: page_token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        all.extend(page.findings);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+async fn online(server: &TestServer, tenant: &str) -> BTreeMap<(String, String), f64> {
+    let mut client = detection(server, &[tenant]).await;
+    let findings = list_all(&mut client, tenant).await;
+    let map: BTreeMap<_, _> = findings
+        .iter()
+        .map(|f| ((f.user_id.clone(), f.session_id.clone()), f.score))
+        .collect();
+    assert_eq!(map.len(), findings.len(), "one finding per session");
+    map
+}
+
+fn assert_same(
+    online: &BTreeMap<(String, String), f64>,
+    offline: &BTreeMap<(String, String), f64>,
+) {
+    assert!(!offline.is_empty(), "the simulation has attacks to find");
+    let online_keys: Vec<_> = online.keys().collect();
+    let offline_keys: Vec<_> = offline.keys().collect();
+    assert_eq!(
+        online_keys, offline_keys,
+        "the same sessions online and offline"
+    );
+    for (key, score) in offline {
+        assert!(
+            (online[key] - score).abs() < 1e-9,
+            "{key:?}: online {} offline {score}",
+            online[key]
+        );
+    }
+}
+
+#[tokio::test]
+async fn online_findings_equal_the_offline_scan() {
+    let (tenant, files) = simulated(11, 10);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    register(&server, &[&tenant]).await;
+    // File order: every sign-in arrives after the audit records it precedes, so the pipeline
+    // rolls back and replays at least once.
+    ingest(&server, &tenant, &pieces(&files)).await;
+    settle(&server, &tenant).await;
+    assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
+}
+
+#[tokio::test]
+async fn out_of_order_delivery_gives_the_same_findings() {
+    let (tenant, files) = simulated(12, 9);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    register(&server, &[&tenant]).await;
+    let mut pieces = pieces(&files);
+    // Newest first, in two interleaved halves: nearly every piece is late for the one before.
+    pieces.reverse();
+    let (odd, even): (Vec<_>, Vec<_>) = pieces
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 1);
+    let shuffled: Vec<Vec<u8>> = odd.into_iter().chain(even).map(|(_, p)| p).collect();
+    for piece in shuffled.chunks(3) {
+        ingest(&server, &tenant, piece).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    settle(&server, &tenant).await;
+    assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
+}
+
+#[tokio::test]
+async fn a_wiped_redis_is_rebuilt_from_postgres_with_the_same_findings() {
+    let (tenant, files) = simulated(13, 10);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    register(&server, &[&tenant]).await;
+    let pieces = pieces(&files);
+    let (first, rest) = pieces.split_at(pieces.len() / 2);
+    ingest(&server, &tenant, first).await;
+    settle(&server, &tenant).await;
+
+    // Every key of the tenant goes: hot state, stream, consumer group, lease.
+    let cache = Cache::connect(&redis_url()).await.unwrap();
+    let mut connection = cache.connection();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("tw:{{{tenant}}}:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(keys.len() > 3, "the tenant has hot state: {keys:?}");
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+
+    ingest(&server, &tenant, rest).await;
+    settle(&server, &tenant).await;
+    assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
+}
+
+#[tokio::test]
+async fn a_killed_worker_loses_and_duplicates_nothing() {
+    let (tenant, files) = simulated(14, 10);
+    // Ingest and the API without workers; two worker processes beside them, on one database.
+    let api = TestServer::spawn_with_options(
+        &[ServiceName::Ingest, ServiceName::Detection],
+        test_options(),
+    )
+    .await;
+    register(&api, &[&tenant]).await;
+    let first = TestServer::spawn_on(
+        &api.database_url,
+        &[ServiceName::Baseline],
+        pipeline_options(1),
+    )
+    .await;
+    let pieces = pieces(&files);
+    let (early, late) = pieces.split_at(pieces.len() / 2);
+    ingest(&api, &tenant, early).await;
+    // Mid-run: the only worker dies where it stands (no shutdown: its lease, its pending stream
+    // entries and its half-written step are left behind).
+    first.kill().await;
+    let tenant_id = TenantId::parse(&tenant).unwrap();
+    let cache = Cache::connect(&redis_url()).await.unwrap();
+    assert!(
+        !tokenwatch_pipeline::settled(&api.database, &cache, tenant_id)
+            .await
+            .unwrap(),
+        "the worker died before finishing"
+    );
+    let second = TestServer::spawn_on(
+        &api.database_url,
+        &[ServiceName::Baseline],
+        pipeline_options(1),
+    )
+    .await;
+    ingest(&api, &tenant, late).await;
+    settle(&api, &tenant).await;
+    assert_same(&online(&api, &tenant).await, &scan(&files, &tenant));
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn findings_stream_triage_and_tenant_isolation() {
+    let (tenant_a, files_a) = simulated(15, 9);
+    let (tenant_b, files_b) = simulated(16, 9);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    register(&server, &[&tenant_a, &tenant_b]).await;
+
+    // A subscriber of tenant A, watching before anything happens.
+    let mut watcher = detection(&server, &[&tenant_a]).await;
+    let mut stream = watcher
+        .watch_findings(WatchFindingsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    ingest(&server, &tenant_a, &pieces(&files_a)).await;
+    ingest(&server, &tenant_b, &pieces(&files_b)).await;
+    settle(&server, &tenant_a).await;
+    settle(&server, &tenant_b).await;
+
+    let mut client_a = detection(&server, &[&tenant_a]).await;
+    let findings_a = list_all(&mut client_a, "").await;
+    assert!(!findings_a.is_empty());
+    assert!(
+        findings_a.iter().all(|f| f.tenant_id == tenant_a),
+        "only the caller's tenants"
+    );
+    let mut client_b = detection(&server, &[&tenant_b]).await;
+    let finding_b = list_all(&mut client_b, &tenant_b).await.remove(0);
+
+    // The stream carried A's findings as they were created, and none of B's.
+    let mut streamed = Vec::new();
+    while let Ok(Ok(Some(item))) =
+        tokio::time::timeout(Duration::from_millis(500), stream.message()).await
+    {
+        assert_eq!(item.finding.as_ref().unwrap().tenant_id, tenant_a);
+        streamed.push(item);
+    }
+    assert!(
+        streamed
+            .iter()
+            .any(|i| i.change() == FindingChange::Created),
+        "created findings are streamed"
+    );
+
+    // B's finding through A's tenant: not found (row-level security), through B's: denied.
+    let status = client_a
+        .get_finding(GetFindingRequest {
+            tenant_id: tenant_a.clone(),
+            finding_id: finding_b.finding_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client_a
+        .update_finding_status(UpdateFindingStatusRequest {
+            tenant_id: tenant_b.clone(),
+            finding_id: finding_b.finding_id.clone(),
+            status: FindingStatus::Acknowledged.into(),
+            comment: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // Triage: the status moves, the history says who and why, the stream hears of it.
+    let target = &findings_a[0];
+    let updated = client_a
+        .update_finding_status(UpdateFindingStatusRequest {
+            tenant_id: tenant_a.clone(),
+            finding_id: target.finding_id.clone(),
+            status: FindingStatus::ResolvedTruePositive.into(),
+            comment: "confirmed with the user".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    assert_eq!(updated.status(), FindingStatus::ResolvedTruePositive);
+    let shown = client_a
+        .get_finding(GetFindingRequest {
+            tenant_id: tenant_a.clone(),
+            finding_id: target.finding_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !shown.evidence.is_empty(),
+        "the session's events are the evidence"
+    );
+    assert_eq!(shown.history.len(), 1);
+    assert_eq!(shown.history[0].comment, "confirmed with the user");
+    assert_eq!(shown.history[0].from_status(), FindingStatus::Open);
+    let change = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(change.change(), FindingChange::StatusChanged);
+
+    // An analyst of A evaluates one of A's sessions on demand.
+    let evaluation = client_a
+        .evaluate_session(EvaluateSessionRequest {
+            tenant_id: tenant_a.clone(),
+            user_id: target.user_id.clone(),
+            session_id: target.session_id.clone(),
+        })
+        .await;
+    // The session may have been forgotten after 30 idle days; when it is open, it explains.
+    if let Ok(evaluation) = evaluation {
+        let evaluation = evaluation.into_inner();
+        assert!(evaluation.significant);
+        assert!(!evaluation.contributions.is_empty());
+    }
+}
