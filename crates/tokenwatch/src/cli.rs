@@ -36,6 +36,9 @@ pub(crate) enum Command {
     /// Send export files for a tenant and report every record's fate (exit 3 if any was
     /// rejected).
     Ingest(IngestArgs),
+    /// List, show and follow the findings of a running server.
+    #[command(subcommand)]
+    Findings(FindingsCommand),
     /// Run the detection over exported files, with no servers, and print the findings.
     Scan(ScanArgs),
     /// Write realistic labelled activity (UAL JSON, Graph sign-ins) and a labels file.
@@ -303,4 +306,96 @@ pub(crate) struct ConfigPrintArgs {
 
     #[command(flatten)]
     pub(crate) auth: AuthConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FindingsCommand {
+    /// List findings, newest activity first, following every page (or up to --limit).
+    List(FindingsListArgs),
+    /// Show one finding with its evidence and status history.
+    Show(FindingsShowArgs),
+    /// Follow new, escalated and re-triaged findings live, until interrupted.
+    Watch(FindingsWatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingsListArgs {
+    /// One tenant; every tenant the token may act for when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    /// One user (user principal name).
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+
+    /// Only findings at or above this severity.
+    #[arg(long, value_enum)]
+    pub(crate) min_severity: Option<SeverityArg>,
+
+    /// Only findings in these statuses (repeat for several).
+    #[arg(long, value_enum)]
+    pub(crate) status: Vec<StatusArg>,
+
+    /// At most this many findings.
+    #[arg(long)]
+    pub(crate) limit: Option<usize>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingsShowArgs {
+    /// The finding's id.
+    pub(crate) finding: String,
+
+    /// Its tenant; looked up among the token's tenants when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingsWatchArgs {
+    /// One tenant; every tenant the token may act for when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    /// Only findings at or above this severity.
+    #[arg(long, value_enum)]
+    pub(crate) min_severity: Option<SeverityArg>,
+
+    /// Table: one line per change; json: one JSON object per line.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+/// A severity on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A finding status on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    Open,
+    Acknowledged,
+    TruePositive,
+    FalsePositive,
+    Benign,
 }

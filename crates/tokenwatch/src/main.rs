@@ -23,6 +23,8 @@ use crate::cli::{Cli, Command};
 // Used by the integration tests in tests/, which share this package's dev-dependencies.
 #[cfg(test)]
 use tokenwatch_test_utils as _;
+#[cfg(test)]
+use uuid as _;
 
 /// Exit code of `ingest` when every file was sent but some records were rejected.
 const EXIT_REJECTED: u8 = 3;
@@ -41,6 +43,7 @@ async fn main() -> ExitCode {
         Command::Tenant(command) => commands::tenant::run(command).await,
         Command::Config(command) => commands::config::run(command),
         Command::Health(args) => commands::health::run(args).await,
+        Command::Findings(command) => commands::findings::run(command).await,
         Command::Scan(args) => commands::scan::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Eval(args) => commands::eval::run(args),

@@ -68,6 +68,11 @@ impl Drop for Server {
 }
 
 async fn start_server() -> Server {
+    start_server_with(&[("TOKENWATCH_PIPELINE_WORKERS", "0")]).await
+}
+
+/// A server with extra environment (the IP data always, when `make test` set it).
+async fn start_server_with(extra: &[(&str, &str)]) -> Server {
     let port = free_port();
     let metrics_port = free_port();
     let env: Vec<(String, String)> = [
@@ -89,6 +94,16 @@ async fn start_server() -> Server {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    .chain(
+        std::env::var("TOKENWATCH_IPDB")
+            .ok()
+            .map(|dir| ("TOKENWATCH_IPDB".to_owned(), dir)),
+    )
+    .chain(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    )
     .collect();
     let child = Command::new(BIN)
         .env_clear()
@@ -275,6 +290,142 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
         .unwrap();
     assert!(log.contains(r#""signal":"terminate""#), "{log}");
     assert!(log.contains("grpc server stopped"), "{log}");
+}
+
+/// `findings list|show|watch` against a served pipeline print what `scan` prints for the same
+/// files, plus each finding's id and status.
+#[tokio::test]
+async fn findings_list_show_and_watch_match_the_scan() {
+    let dir = std::env::temp_dir().join(format!("tw-findings-{}", std::process::id()));
+    let out = dir.to_str().unwrap().to_owned();
+    let simulated = Command::new(BIN)
+        .args(["simulate", "--out", &out, "--seed", "23", "--tenants", "1"])
+        .args(["--users", "30", "--days", "9"])
+        .output()
+        .unwrap();
+    assert!(simulated.status.success());
+    // A tenant of our own, so no other test's Redis keys meet ours.
+    let labels = std::fs::read_to_string(dir.join("labels.jsonl")).unwrap();
+    let label: serde_json::Value = serde_json::from_str(labels.lines().next().unwrap()).unwrap();
+    let original = label["tenant_id"].as_str().unwrap().to_owned();
+    let tenant = uuid::Uuid::new_v4().to_string();
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.starts_with("ual-") || name.starts_with("signins-") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replace(&original, &tenant)).unwrap();
+            files.push(path.to_str().unwrap().to_owned());
+        }
+    }
+    files.sort();
+
+    let server = start_server_with(&[("TOKENWATCH_SWEEP_SECONDS", "1")]).await;
+    server.run_ok(&["health", "--wait", "60s"]);
+    let admin = server.run_ok(&["token", "issue", "--role", "msp_admin"]);
+    let admin = admin.trim();
+    let added = server.run_with_token(
+        admin,
+        &["tenant", "add", "--tenant", &tenant, "--name", "Sim"],
+    );
+    assert!(added.status.success());
+
+    let mut watch = server.command(&["findings", "watch", "--format", "json"]);
+    watch.env("TOKENWATCH_TOKEN", admin).stdout(Stdio::piped());
+    let mut watcher = watch.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let mut ingest = vec!["ingest", "--tenant", tenant.as_str(), "--format", "json"];
+    ingest.extend(files.iter().map(String::as_str));
+    let ingested = server.run_with_token(admin, &ingest);
+    assert!(
+        ingested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingested.stderr)
+    );
+
+    let mut scan = vec!["scan", "--format", "json"];
+    scan.extend(files.iter().map(String::as_str));
+    let scanned: serde_json::Value = serde_json::from_str(&server.run_ok(&scan)).unwrap();
+    let scanned = scanned.as_array().unwrap().clone();
+    assert!(!scanned.is_empty(), "the simulation has attacks");
+
+    // Wait for the pipeline: the listing stops changing and has as many findings as the scan.
+    let listed = |args: &[&str]| -> Vec<serde_json::Value> {
+        let output = server.run_with_token(admin, args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut online = listed(&["findings", "list", "--format", "json"]);
+    while online.len() != scanned.len()
+        || online != listed(&["findings", "list", "--format", "json"])
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} online, {} scanned",
+            online.len(),
+            scanned.len()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        online = listed(&["findings", "list", "--format", "json"]);
+    }
+    let key = |f: &serde_json::Value| {
+        (
+            f["user"].as_str().unwrap().to_owned(),
+            f["session_id"].as_str().unwrap().to_owned(),
+        )
+    };
+    let mut by_session: std::collections::BTreeMap<_, _> =
+        online.iter().map(|f| (key(f), f.clone())).collect();
+    for offline in &scanned {
+        let mut found = by_session
+            .remove(&key(offline))
+            .expect("every scanned finding is online");
+        let object = found.as_object_mut().unwrap();
+        assert_eq!(object.remove("status").unwrap(), "open");
+        let id = object.remove("id").unwrap();
+        assert!(uuid::Uuid::parse_str(id.as_str().unwrap()).is_ok());
+        assert_eq!(&found, offline, "same fields, same values");
+    }
+    let limited = listed(&["findings", "list", "--format", "json", "--limit", "1"]);
+    assert_eq!(limited.len(), 1);
+
+    let id = online[0]["id"].as_str().unwrap();
+    let shown = server.run_with_token(admin, &["findings", "show", id, "--format", "json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["id"], id);
+    let table = server.run_with_token(admin, &["findings", "show", id]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("FEATURE"));
+
+    // The watcher saw every finding created.
+    let _ = watcher.kill();
+    let output = watcher.wait_with_output().unwrap();
+    let watched: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let created: std::collections::BTreeSet<_> = watched
+        .iter()
+        .filter(|w| w["change"] == "created")
+        .map(key)
+        .collect();
+    let all: std::collections::BTreeSet<_> = online.iter().map(key).collect();
+    // (A finding a late record retracts may also have been streamed: created ⊇ listed.)
+    assert!(
+        created.is_superset(&all),
+        "every finding was streamed as created"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {

@@ -154,5 +154,6 @@ pub(crate) fn finding(stored: &StoredFinding) -> Finding {
         risky_operations: risky,
         summary,
         weight_version: f.weight_version,
+        explanation_json: f.explanation.to_string(),
     }
 }

@@ -1,0 +1,302 @@
+//! `tokenwatch findings list|show|watch`: the findings of a running server. JSON output is the
+//! object `tokenwatch scan --format json` prints for a finding, plus its `id` and `status`.
+
+use secrecy::ExposeSecret;
+use tokenwatch_config::ClientConfig;
+use tokenwatch_grpc::AuthedChannel;
+use tokenwatch_proto::common::v1::{FindingStatus, Severity};
+use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceClient;
+use tokenwatch_proto::detection::v1::*;
+
+use crate::cli::{FindingsCommand, Format, SeverityArg, StatusArg};
+use crate::output;
+
+type Client = DetectionServiceClient<AuthedChannel>;
+
+async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
+    let token = config.token.as_ref().map(|t| t.expose_secret().to_owned());
+    let channel = tokenwatch_grpc::connect(&config.server, token.as_deref()).await?;
+    Ok(DetectionServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+fn severity(arg: Option<SeverityArg>) -> Severity {
+    match arg {
+        None => Severity::Unspecified,
+        Some(SeverityArg::Low) => Severity::Low,
+        Some(SeverityArg::Medium) => Severity::Medium,
+        Some(SeverityArg::High) => Severity::High,
+        Some(SeverityArg::Critical) => Severity::Critical,
+    }
+}
+
+fn status(arg: StatusArg) -> FindingStatus {
+    match arg {
+        StatusArg::Open => FindingStatus::Open,
+        StatusArg::Acknowledged => FindingStatus::Acknowledged,
+        StatusArg::TruePositive => FindingStatus::ResolvedTruePositive,
+        StatusArg::FalsePositive => FindingStatus::ResolvedFalsePositive,
+        StatusArg::Benign => FindingStatus::ResolvedBenign,
+    }
+}
+
+fn status_name(status: FindingStatus) -> &'static str {
+    match status {
+        FindingStatus::Open => "open",
+        FindingStatus::Acknowledged => "acknowledged",
+        FindingStatus::ResolvedTruePositive => "true_positive",
+        FindingStatus::ResolvedFalsePositive => "false_positive",
+        FindingStatus::ResolvedBenign => "benign",
+        FindingStatus::Unspecified => "unspecified",
+    }
+}
+
+/// The scan's JSON object for the finding, plus `id` and `status`.
+fn to_json(finding: &Finding) -> serde_json::Value {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&finding.explanation_json).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(object) = value.as_object_mut() {
+        object.insert("id".to_owned(), finding.finding_id.clone().into());
+        object.insert("status".to_owned(), status_name(finding.status()).into());
+    }
+    value
+}
+
+fn time(t: &Option<tokenwatch_proto::prost_types::Timestamp>) -> String {
+    t.as_ref()
+        .and_then(tokenwatch_proto::from_timestamp)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn severity_name(finding: &Finding) -> String {
+    format!("{:?}", finding.severity()).to_lowercase()
+}
+
+fn row(finding: &Finding) -> Vec<String> {
+    let top: Vec<&str> = finding
+        .contributions
+        .iter()
+        .take(3)
+        .map(|c| c.feature.as_str())
+        .collect();
+    vec![
+        finding.finding_id.clone(),
+        severity_name(finding),
+        format!("{:.2}", finding.score),
+        status_name(finding.status()).to_owned(),
+        finding.user_id.clone(),
+        time(&finding.last_seen_time),
+        top.join(", "),
+    ]
+}
+
+const HEADER: [&str; 7] = [
+    "ID",
+    "SEVERITY",
+    "SCORE",
+    "STATUS",
+    "USER",
+    "LAST SEEN",
+    "TOP REASONS",
+];
+
+/// Runs a findings command against the server.
+pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
+    match command {
+        FindingsCommand::List(args) => {
+            let mut client = client(&args.client).await?;
+            let findings = list(
+                &mut client,
+                ListFindingsRequest {
+                    tenant_id: args.tenant.clone().unwrap_or_default(),
+                    user_id: args.user.clone().unwrap_or_default(),
+                    min_severity: severity(args.min_severity).into(),
+                    statuses: args.status.iter().map(|s| status(*s).into()).collect(),
+                    ..Default::default()
+                },
+                args.limit,
+            )
+            .await?;
+            match args.format {
+                Format::Json => output::json(&serde_json::Value::Array(
+                    findings.iter().map(to_json).collect(),
+                ))?,
+                Format::Table => {
+                    output::table(&HEADER, &findings.iter().map(row).collect::<Vec<_>>())?;
+                }
+            }
+            Ok(())
+        }
+        FindingsCommand::Show(args) => {
+            let mut client = client(&args.client).await?;
+            let tenant = match args.tenant.clone() {
+                Some(tenant) => tenant,
+                None => find_tenant(&mut client, &args.finding).await?,
+            };
+            let shown = client
+                .get_finding(GetFindingRequest {
+                    tenant_id: tenant,
+                    finding_id: args.finding.clone(),
+                })
+                .await?
+                .into_inner();
+            let finding = shown
+                .finding
+                .ok_or_else(|| anyhow::anyhow!("the server answered without a finding"))?;
+            match args.format {
+                Format::Json => output::json(&to_json(&finding))?,
+                Format::Table => show_table(&finding, &shown.history, &shown.evidence)?,
+            }
+            Ok(())
+        }
+        FindingsCommand::Watch(args) => {
+            let mut client = client(&args.client).await?;
+            let mut stream = client
+                .watch_findings(WatchFindingsRequest {
+                    tenant_id: args.tenant.clone().unwrap_or_default(),
+                    min_severity: severity(args.min_severity).into(),
+                })
+                .await?
+                .into_inner();
+            if matches!(args.format, Format::Table) {
+                output::line("watching for findings (Ctrl-C to stop)")?;
+            }
+            while let Some(item) = stream.message().await? {
+                let Some(finding) = &item.finding else {
+                    continue;
+                };
+                let change = format!("{:?}", item.change()).to_lowercase();
+                match args.format {
+                    Format::Json => {
+                        let mut value = to_json(finding);
+                        if let Some(object) = value.as_object_mut() {
+                            object.insert("change".to_owned(), change.into());
+                        }
+                        output::line(&value.to_string())?;
+                    }
+                    Format::Table => {
+                        let cells = row(finding);
+                        output::line(&format!("{change:<15} {}", cells.join("  ")))?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Every page, or the first `limit` findings.
+async fn list(
+    client: &mut Client,
+    request: ListFindingsRequest,
+    limit: Option<usize>,
+) -> anyhow::Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let mut request = request;
+    loop {
+        let wanted = limit.map(|l| l.saturating_sub(findings.len()));
+        request.page_size = wanted.map_or(0, |w| i32::try_from(w.min(500)).unwrap_or(500));
+        let page = client.list_findings(request.clone()).await?.into_inner();
+        findings.extend(page.findings);
+        if let Some(limit) = limit
+            && findings.len() >= limit
+        {
+            findings.truncate(limit);
+            return Ok(findings);
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(findings);
+        }
+        request.page_token = page.next_page_token;
+    }
+}
+
+/// The tenant of a finding, among the token's tenants.
+async fn find_tenant(client: &mut Client, finding_id: &str) -> anyhow::Result<String> {
+    let all = list(client, ListFindingsRequest::default(), None).await?;
+    all.into_iter()
+        .find(|f| f.finding_id == finding_id)
+        .map(|f| f.tenant_id)
+        .ok_or_else(|| {
+            anyhow::anyhow!("no finding {finding_id} in the tenants this token may act for")
+        })
+}
+
+fn show_table(
+    finding: &Finding,
+    history: &[FindingStatusChange],
+    evidence: &[EvidenceEvent],
+) -> anyhow::Result<()> {
+    output::line(&format!(
+        "finding {}  tenant {}\nuser {}  session {}\n{} score {:.2} (threshold {:.2}), {}\nactive {} .. {}, detected at {}\n{}",
+        finding.finding_id,
+        finding.tenant_id,
+        finding.user_id,
+        finding.session_id,
+        severity_name(finding),
+        finding.score,
+        finding.threshold,
+        status_name(finding.status()),
+        time(&finding.first_seen_time),
+        time(&finding.last_seen_time),
+        time(&finding.detected_at),
+        finding.summary,
+    ))?;
+    output::line("")?;
+    let reasons: Vec<Vec<String>> = finding
+        .contributions
+        .iter()
+        .map(|c| {
+            vec![
+                c.feature.clone(),
+                format!("{:.2}", c.value),
+                format!("{:.2}", c.weight),
+                format!("{:.2}", c.contribution),
+                c.baseline.clone(),
+            ]
+        })
+        .collect();
+    output::table(
+        &["FEATURE", "VALUE", "WEIGHT", "CONTRIBUTION", "BASELINE"],
+        &reasons,
+    )?;
+    output::line("")?;
+    let events: Vec<Vec<String>> = evidence
+        .iter()
+        .take(20)
+        .map(|e| {
+            vec![
+                time(&e.event_time),
+                e.operation.clone(),
+                e.ip_address.clone(),
+                if e.asn > 0 {
+                    format!("AS{}", e.asn)
+                } else {
+                    String::new()
+                },
+                e.country.clone(),
+            ]
+        })
+        .collect();
+    output::table(&["TIME", "OPERATION", "IP", "ASN", "COUNTRY"], &events)?;
+    if !history.is_empty() {
+        output::line("")?;
+        let changes: Vec<Vec<String>> = history
+            .iter()
+            .map(|h| {
+                vec![
+                    time(&h.change_time),
+                    format!(
+                        "{} -> {}",
+                        status_name(h.from_status()),
+                        status_name(h.to_status())
+                    ),
+                    h.actor.clone(),
+                    h.comment.clone(),
+                ]
+            })
+            .collect();
+        output::table(&["WHEN", "CHANGE", "WHO", "COMMENT"], &changes)?;
+    }
+    Ok(())
+}
