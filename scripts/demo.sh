@@ -4,7 +4,7 @@
 # sample and simulated exports, shows what the detection finds, then keeps serving until Ctrl-C
 # and shuts down cleanly.
 #
-# Grows with the product: ingest, detection and the findings stream join as they land.
+# Grows with the product: response and feedback join as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
@@ -15,6 +15,10 @@ log=.run/serve.log
 contoso=72f988bf-86f1-41af-91ab-2d7cd011db47
 fabrikam=22222222-2222-4222-8222-222222222222
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# Every demo starts from an empty database of its own, so the findings stream shows them appear.
+export DATABASE_URL="${DATABASE_URL%/*}/tokenwatch_demo"
+psql -q -X -d "$TOKENWATCH_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS tokenwatch_demo WITH (FORCE)" >/dev/null
 
 say "starting tokenwatch serve on ${TOKENWATCH_SERVER#http://} (log: $log)"
 "$bin" serve >"$log" 2>&1 &
@@ -67,18 +71,38 @@ rm -rf "$sim"
 "$bin" simulate --out "$sim" --seed 7 --tenants 3 --users 30 --days 14
 files=$(ls "$sim"/*.json | grep -v meta.json)
 
-say "ingesting the simulated exports through gRPC"
+say "following the findings stream live (tokenwatch findings watch), then ingesting the simulated exports through gRPC"
+TOKENWATCH_TOKEN=$admin "$bin" findings watch &
+watcher=$!
+sleep 1
 for file in $files; do
     tenant=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=d['value'][0] if isinstance(d,dict) else d[0]; print(r.get('OrganizationId') or r.get('resourceTenantId'))" "$file")
     TOKENWATCH_TOKEN=$admin "$bin" tenant add --tenant "$tenant" --name "simulated $tenant" >/dev/null 2>&1 || true
     TOKENWATCH_TOKEN=$admin "$bin" ingest --tenant "$tenant" --format json "$file" >/dev/null
 done
 
-say "what the detection finds in them (tokenwatch scan; the online detection service is next)"
+# The pipeline has settled when the listing stops changing.
+previous=""
+for _ in $(seq 1 120); do
+    current=$(TOKENWATCH_TOKEN=$admin "$bin" findings list --format json)
+    [ -n "$previous" ] && [ "$current" = "$previous" ] && break
+    previous=$current
+    sleep 2
+done
+kill "$watcher" 2>/dev/null || true
+
+say "the findings of every tenant, as the detection service lists them"
+TOKENWATCH_TOKEN=$admin "$bin" findings list
+first=$(TOKENWATCH_TOKEN=$admin "$bin" findings list --format json --limit 1 |
+    python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
+say "one finding explained: tokenwatch findings show $first"
+TOKENWATCH_TOKEN=$admin "$bin" findings show "$first"
+
+say "the offline scan of the same files finds the same sessions (one engine, two ways to run it)"
 "$bin" scan $files
 say "measured against the simulator's labels, beside the simple rules in use today"
 "$bin" eval --labels "$sim/labels.jsonl" --scan $files
 
 say "services up; metrics at http://127.0.0.1:9464/metrics; Ctrl-C stops"
-echo "(baseline, detection, response and feedback answer UNIMPLEMENTED until their issues land)"
+echo "(response and feedback answer UNIMPLEMENTED until their issues land)"
 wait "$server"

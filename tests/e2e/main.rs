@@ -10,6 +10,7 @@
 // The benchmarks' harness shares this package's dev-dependencies.
 use criterion as _;
 use futures as _;
+use serde_json as _;
 
 mod auth_matrix;
 mod ingest;

@@ -50,6 +50,9 @@ impl From<EventKey> for Checkpoint {
 /// The pipeline's bookkeeping beside the engine's tenant-wide part.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct HeadMeta {
+    /// The tenant's registration time (microseconds): a tenant removed and registered again
+    /// (its events deleted with it) must not pick up the old hot state.
+    pub(crate) epoch: i64,
     /// The last event processed; `None` before the first.
     pub(crate) checkpoint: Option<Checkpoint>,
     /// The newest generation written to Postgres (0: none).

@@ -90,6 +90,8 @@ pub struct StepReport {
 /// Why a step runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Trigger {
+    /// The tenant's registration time (see `HeadMeta::epoch`).
+    pub(crate) epoch: i64,
     /// The earliest event time announced for this step's entries.
     pub(crate) earliest: Option<DateTime<Utc>>,
     /// A periodic sweep: check that every stored event has been processed.
@@ -119,15 +121,18 @@ where
     let mut report = StepReport::default();
     let redis_version = hot::version(&stores.cache, tenant).await?;
     let mut mem = match memory.take() {
-        Some(mem) if mem.version == redis_version => mem,
+        Some(mem) if mem.version == redis_version && mem.meta.epoch == trigger.epoch => mem,
         _ => match hot::load_head(&stores.cache, tenant).await? {
-            Some((version, Head { meta, shared })) => TenantMemory::new(version, meta, shared),
-            None => {
+            Some((version, Head { meta, shared })) if meta.epoch == trigger.epoch => {
+                TenantMemory::new(version, meta, shared)
+            }
+            _ => {
                 report.restored = true;
                 restore(stores, tenant, redis_version, None).await?
             }
         },
     };
+    mem.meta.epoch = trigger.epoch;
     let weights = tenant_weights(&stores.database, tenant).await?;
 
     // Late records: has Postgres more events in the late range than the engine processed?

@@ -23,6 +23,9 @@ use crate::step::{StepReport, Stores, TenantMemory, Trigger, maybe_write_generat
 /// The consumer group every pipeline worker reads the touched streams with.
 pub const CONSUMER_GROUP: &str = "tokenwatch-pipeline";
 
+/// The longest pause before an idle tenant's stream is read again.
+const IDLE_BACKOFF: Duration = Duration::from_millis(200);
+
 /// How often an announced but unknown tenant makes the worker re-read the registry.
 const REGISTRY_REFRESH: Duration = Duration::from_secs(1);
 
@@ -66,8 +69,12 @@ pub struct Worker {
     groups: HashSet<TenantId>,
     leased: HashSet<TenantId>,
     last_sweep: HashMap<TenantId, Instant>,
+    /// Tenants found idle are looked at again after a growing pause (up to [`IDLE_BACKOFF`]),
+    /// so hundreds of quiet tenants do not cost Redis round trips every poll.
+    idle: HashMap<TenantId, (Instant, Duration)>,
     registry_listed: Option<Instant>,
-    registry: Vec<TenantId>,
+    /// Registered tenants and their registration times.
+    registry: HashMap<TenantId, i64>,
 }
 
 impl Worker {
@@ -87,8 +94,9 @@ impl Worker {
             groups: HashSet::new(),
             leased: HashSet::new(),
             last_sweep: HashMap::new(),
+            idle: HashMap::new(),
             registry_listed: None,
-            registry: Vec::new(),
+            registry: HashMap::new(),
         }
     }
 
@@ -144,19 +152,37 @@ impl Worker {
     pub async fn round(&mut self) -> Result<bool, PipelineError> {
         let mut worked = false;
         for tenant in self.candidates().await? {
+            let sweep_due = self
+                .last_sweep
+                .get(&tenant)
+                .is_none_or(|last| last.elapsed() >= self.config.sweep_interval);
+            if !sweep_due
+                && self
+                    .idle
+                    .get(&tenant)
+                    .is_some_and(|(until, _)| Instant::now() < *until)
+            {
+                continue;
+            }
             if !self.acquire(tenant).await? {
                 continue;
             }
             let entries = self.entries(tenant).await?;
-            let sweep = self
-                .last_sweep
-                .get(&tenant)
-                .is_none_or(|last| last.elapsed() >= self.config.sweep_interval);
+            let sweep = sweep_due;
             if entries.is_empty() && !sweep {
+                let pause = self
+                    .idle
+                    .get(&tenant)
+                    .map_or(self.config.poll, |(_, pause)| {
+                        (*pause * 2).min(IDLE_BACKOFF)
+                    });
+                self.idle.insert(tenant, (Instant::now() + pause, pause));
                 self.release(tenant).await?;
                 continue;
             }
+            self.idle.remove(&tenant);
             let earliest = entries.iter().filter_map(entry_first).min();
+            let epoch = self.registry.get(&tenant).copied().unwrap_or_default();
             let mut memory = self.memory.remove(&tenant).map(|(memory, _)| memory);
             let lease_key = lease_key(tenant);
             let cache = self.stores.cache.clone();
@@ -167,7 +193,11 @@ impl Worker {
                 &self.stores,
                 tenant,
                 &mut memory,
-                Trigger { earliest, sweep },
+                Trigger {
+                    epoch,
+                    earliest,
+                    sweep,
+                },
                 renew,
             )
             .await;
@@ -231,18 +261,17 @@ impl Worker {
             .filter_map(|t| TenantId::parse(t).ok())
             .collect();
         let since_listing = self.registry_listed.map(|listed| listed.elapsed());
-        let unknown = announced.iter().any(|t| !self.registry.contains(t));
+        let unknown = announced.iter().any(|t| !self.registry.contains_key(t));
         let sweep_due = since_listing.is_none_or(|d| d >= self.config.sweep_interval);
         if sweep_due || (unknown && since_listing.is_none_or(|d| d >= REGISTRY_REFRESH)) {
             self.registry = registered_tenants(&self.stores.database).await?;
-            self.registry.sort();
             self.registry_listed = Some(Instant::now());
         }
         let announced: HashSet<TenantId> = announced.into_iter().collect();
-        Ok(self
-            .registry
-            .iter()
-            .copied()
+        let mut tenants: Vec<TenantId> = self.registry.keys().copied().collect();
+        tenants.sort();
+        Ok(tenants
+            .into_iter()
             .filter(|tenant| {
                 announced.contains(tenant)
                     || self
@@ -427,10 +456,18 @@ pub async fn rebuild_tenant(
         cache: cache.clone(),
     };
     let result = async {
+        let epoch = tokenwatch_storage::get_tenant(database, tenant)
+            .await?
+            .create_time
+            .timestamp_micros();
         crate::reset_tenant(database, cache, tenant).await?;
         let mut memory = None;
         let renew = || renew_lease(cache.clone(), lease_key(tenant), id.clone(), lease);
-        let report = run_step(&stores, tenant, &mut memory, Trigger::default(), renew).await?;
+        let trigger = Trigger {
+            epoch,
+            ..Trigger::default()
+        };
+        let report = run_step(&stores, tenant, &mut memory, trigger, renew).await?;
         let users = memory.map_or(0, |m| m.users());
         Ok((report, users))
     }
@@ -461,12 +498,16 @@ fn entry_first(entry: &StreamId) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-async fn registered_tenants(database: &Database) -> Result<Vec<TenantId>, PipelineError> {
-    let mut tenants = Vec::new();
+async fn registered_tenants(database: &Database) -> Result<HashMap<TenantId, i64>, PipelineError> {
+    let mut tenants = HashMap::new();
     let mut token = String::new();
     loop {
         let page = tokenwatch_storage::list_tenants(database, None, 1_000, &token).await?;
-        tenants.extend(page.tenants.iter().map(|t| t.tenant_id));
+        tenants.extend(
+            page.tenants
+                .iter()
+                .map(|t| (t.tenant_id, t.create_time.timestamp_micros())),
+        );
         match page.next_page_token {
             Some(next) => token = next,
             None => break,
