@@ -288,8 +288,15 @@ async fn a_killed_worker_loses_and_duplicates_nothing() {
     let pieces = pieces(&files);
     let (early, late) = pieces.split_at(pieces.len() / 2);
     ingest(&api, &tenant, early).await;
-    // Mid-run: the only worker dies where it stands (no shutdown: its lease, its pending stream
-    // entries and its half-written step are left behind).
+    // A second worker joins the consumer group while the first is busy; then the first dies
+    // where it stands (no shutdown: its lease, its pending stream entries and its half-done
+    // step are left behind).
+    let second = TestServer::spawn_on(
+        &api.database_url,
+        &[ServiceName::Baseline],
+        pipeline_options(1),
+    )
+    .await;
     first.kill().await;
     let tenant_id = TenantId::parse(&tenant).unwrap();
     let cache = Cache::connect(&redis_url()).await.unwrap();
@@ -299,12 +306,6 @@ async fn a_killed_worker_loses_and_duplicates_nothing() {
             .unwrap(),
         "the worker died before finishing"
     );
-    let second = TestServer::spawn_on(
-        &api.database_url,
-        &[ServiceName::Baseline],
-        pipeline_options(1),
-    )
-    .await;
     ingest(&api, &tenant, late).await;
     settle(&api, &tenant).await;
     assert_same(&online(&api, &tenant).await, &scan(&files, &tenant));
@@ -426,4 +427,148 @@ async fn findings_stream_triage_and_tenant_isolation() {
         assert!(evaluation.significant);
         assert!(!evaluation.contributions.is_empty());
     }
+
+    // A server draining ends the open stream instead of waiting for it forever.
+    tokio::time::timeout(Duration::from_secs(20), server.stop())
+        .await
+        .expect("a server with an open findings stream stops");
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("the stream ends");
+    assert!(
+        !matches!(end, Ok(Some(_))),
+        "no more findings after the drain"
+    );
+}
+
+#[tokio::test]
+async fn baselines_and_weights_through_the_api() {
+    use tokenwatch_proto::baseline::v1::baseline_service_client::BaselineServiceClient;
+    use tokenwatch_proto::baseline::v1::{
+        GetBaselineStatsRequest, GetUserBaselineRequest, RebuildBaselinesRequest,
+    };
+
+    let (tenant, files) = simulated(17, 9);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    register(&server, &[&tenant]).await;
+    ingest(&server, &tenant, &pieces(&files)).await;
+    settle(&server, &tenant).await;
+    let before = online(&server, &tenant).await;
+
+    let token = server.tokens.valid(&[Role::DetectionEngineer], &[&tenant]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
+        .await
+        .unwrap();
+    let mut baselines = BaselineServiceClient::new(channel.clone());
+    let user = before.keys().next().unwrap().0.clone();
+    let baseline = baselines
+        .get_user_baseline(GetUserBaselineRequest {
+            tenant_id: tenant.clone(),
+            user_id: user.to_uppercase(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .baseline
+        .unwrap();
+    assert_eq!(baseline.user_id, user);
+    assert!(baseline.events_seen > 0 && !baseline.contexts.is_empty());
+    assert_eq!(baseline.hour_of_day.len(), 24);
+    let missing = baselines
+        .get_user_baseline(GetUserBaselineRequest {
+            tenant_id: tenant.clone(),
+            user_id: "nobody@nowhere.example".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let stats = baselines
+        .get_baseline_stats(GetBaselineStatsRequest {
+            tenant_id: tenant.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.users, 20);
+    assert_eq!(stats.hot_users, 20);
+    assert!(!stats.population.is_empty() && stats.last_snapshot_time.is_some());
+
+    // A rebuild replays every stored event and finds the same.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE tenant_id = $1")
+        .bind(TenantId::parse(&tenant).unwrap().as_uuid())
+        .fetch_one(server.database.pool())
+        .await
+        .unwrap();
+    let rebuilt = baselines
+        .rebuild_baselines(RebuildBaselinesRequest {
+            tenant_id: tenant.clone(),
+            user_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rebuilt.events_replayed, stored);
+    assert_eq!(rebuilt.users_rebuilt, 20);
+    assert_eq!(online(&server, &tenant).await, before);
+
+    // Weights: versioned, checked, optimistic.
+    let mut detection = DetectionServiceClient::new(channel);
+    let current = detection
+        .get_weights(GetWeightsRequest {
+            tenant_id: tenant.clone(),
+            version: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .weight_set
+        .unwrap();
+    assert_eq!(current.version, 1);
+    let set = detection
+        .set_weights(SetWeightsRequest {
+            tenant_id: tenant.clone(),
+            weights: [("off_hours".to_owned(), 0.5)].into(),
+            threshold: 0.0,
+            reason: "our night shift".to_owned(),
+            base_version: 1,
+            pin: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .weight_set
+        .unwrap();
+    assert_eq!((set.version, set.parent_version), (2, 1));
+    assert_eq!(set.weights["off_hours"], 0.5);
+    assert_eq!(set.created_by, "test@tokenwatch.local");
+    let stale = detection
+        .set_weights(SetWeightsRequest {
+            tenant_id: tenant.clone(),
+            weights: [("off_hours".to_owned(), 0.4)].into(),
+            base_version: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition);
+    let blind = detection
+        .set_weights(SetWeightsRequest {
+            tenant_id: tenant.clone(),
+            weights: [("new_country".to_owned(), 5.0)].into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(blind.code(), Code::InvalidArgument, "{}", blind.message());
+    let old = detection
+        .get_weights(GetWeightsRequest {
+            tenant_id: tenant.clone(),
+            version: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .weight_set
+        .unwrap();
+    assert_ne!(old.weights["off_hours"], 0.5);
 }

@@ -26,13 +26,30 @@ pub enum GrpcError {
 }
 
 /// The services one process hosts, collected before the server starts.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServiceSet {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
+    draining: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for ServiceSet {
+    fn default() -> Self {
+        ServiceSet {
+            routes: RoutesBuilder::default(),
+            names: Vec::new(),
+            draining: tokio::sync::watch::channel(false).0,
+        }
+    }
 }
 
 impl ServiceSet {
+    /// Turns true when the server starts draining: long-lived streams (WatchFindings) end then,
+    /// or the drain would wait for them forever.
+    pub fn draining(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.draining.subscribe()
+    }
+
     /// Adds a service; its name is reported by health and listed by reflection.
     pub fn add<S>(&mut self, service: S) -> &mut Self
     where
@@ -63,7 +80,11 @@ pub async fn serve(
     services: ServiceSet,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), GrpcError> {
-    let ServiceSet { routes, names } = services;
+    let ServiceSet {
+        routes,
+        names,
+        draining,
+    } = services;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
 
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
@@ -112,6 +133,7 @@ pub async fn serve(
                 .await;
         }
         tracing::info!("grpc server draining");
+        let _ = draining.send(true);
     };
 
     Server::builder()

@@ -44,6 +44,7 @@ pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth:
         database,
         cache,
         feed,
+        draining: services.draining(),
     };
     let server = tokenwatch_grpc::configure_service!(DetectionServiceServer::new(api));
     services.add(InterceptedService::new(server, auth));
@@ -54,6 +55,8 @@ struct DetectionApi {
     database: Database,
     cache: Cache,
     feed: Feed,
+    /// The server's drain signal: finding streams end with it.
+    draining: tokio::sync::watch::Receiver<bool>,
 }
 
 impl DetectionApi {
@@ -233,6 +236,10 @@ impl DetectionService for DetectionApi {
             .map_err(|_| invalid_argument("min_severity", "unknown severity"))?;
         let receiver = self.feed.subscribe();
         let database = self.database.clone();
+        let mut draining = self.draining.clone();
+        let drained = async move {
+            let _ = draining.wait_for(|draining| *draining).await;
+        };
         let stream = tokio_stream::wrappers::BroadcastStream::new(receiver)
             .filter_map(move |item| {
                 let database = database.clone();
@@ -273,6 +280,7 @@ impl DetectionService for DetectionApi {
                     }))
                 }
             })
+            .take_until(drained)
             .boxed();
         Ok(Response::new(stream))
     }
