@@ -25,8 +25,6 @@ use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceC
 use tokenwatch_proto::detection::v1::{FindingChange, WatchFindingsRequest};
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, SourceFormat};
-use tokenwatch_proto::tenant::v1::CreateTenantRequest;
-use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_simulate::{Config, simulate};
 use tokenwatch_test_utils::{TestServer, pipeline_options, random_tenant, redis_url};
 use tokenwatch_types::TenantId;
@@ -126,16 +124,8 @@ async fn main() {
     let channel = tokenwatch_grpc::connect(&server.url, Some(&admin))
         .await
         .unwrap();
-    let mut registry = TenantServiceClient::new(channel.clone());
-    for tenant in &names {
-        registry
-            .create_tenant(CreateTenantRequest {
-                tenant_id: tenant.clone(),
-                display_name: "bench".to_owned(),
-            })
-            .await
-            .unwrap();
-    }
+    let names_ref: Vec<&str> = names.iter().map(String::as_str).collect();
+    server.register(&names_ref).await;
 
     // The stream: when each finding was created.
     let created: Arc<Mutex<Vec<(String, String, Instant)>>> = Arc::default();

@@ -6,8 +6,6 @@ use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_proto::Code;
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::*;
-use tokenwatch_proto::tenant::v1::CreateTenantRequest;
-use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_server::{Options, ServiceName};
 use tokenwatch_test_utils::{TestServer, test_options, ual_document};
 use tokenwatch_types::TenantId;
@@ -30,20 +28,7 @@ type Client = IngestServiceClient<AuthedChannel>;
 
 /// Registers the tenants and returns an ingest client acting as a `service` for them.
 async fn setup(server: &TestServer, tenants: &[&str]) -> Client {
-    let admin = server.tokens.valid(&[Role::MspAdmin], &[]);
-    let channel = tokenwatch_grpc::connect(&server.url, Some(&admin))
-        .await
-        .unwrap();
-    let mut registry = TenantServiceClient::new(channel);
-    for tenant in tenants {
-        registry
-            .create_tenant(CreateTenantRequest {
-                tenant_id: tenant.to_string(),
-                display_name: format!("tenant {tenant}"),
-            })
-            .await
-            .unwrap();
-    }
+    server.register(tenants).await;
     let token = server.tokens.valid(&[Role::Service], tenants);
     let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
         .await

@@ -17,8 +17,6 @@ use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceC
 use tokenwatch_proto::detection::v1::*;
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, SourceFormat};
-use tokenwatch_proto::tenant::v1::CreateTenantRequest;
-use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_server::ServiceName;
 use tokenwatch_simulate::{Config, simulate};
 use tokenwatch_test_utils::{TestServer, pipeline_options, random_tenant, redis_url, test_options};
@@ -77,23 +75,6 @@ fn scan(files: &[(String, Vec<u8>)], tenant: &str) -> BTreeMap<(String, String),
         .into_iter()
         .map(|f| ((f.user, f.session_id), f.score))
         .collect()
-}
-
-async fn register(server: &TestServer, tenants: &[&str]) {
-    let admin = server.tokens.valid(&[Role::MspAdmin], &[]);
-    let channel = tokenwatch_grpc::connect(&server.url, Some(&admin))
-        .await
-        .unwrap();
-    let mut registry = TenantServiceClient::new(channel);
-    for tenant in tenants {
-        registry
-            .create_tenant(CreateTenantRequest {
-                tenant_id: tenant.to_string(),
-                display_name: format!("tenant {tenant}"),
-            })
-            .await
-            .unwrap();
-    }
 }
 
 async fn ingest(server: &TestServer, tenant: &str, pieces: &[Vec<u8>]) {
@@ -210,7 +191,7 @@ fn assert_same(
 async fn online_findings_equal_the_offline_scan() {
     let (tenant, files) = simulated(11, 10);
     let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
-    register(&server, &[&tenant]).await;
+    server.register(&[&tenant]).await;
     // File order: every sign-in arrives after the audit records it precedes, so the pipeline
     // rolls back and replays at least once.
     ingest(&server, &tenant, &pieces(&files)).await;
@@ -222,7 +203,7 @@ async fn online_findings_equal_the_offline_scan() {
 async fn out_of_order_delivery_gives_the_same_findings() {
     let (tenant, files) = simulated(12, 9);
     let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
-    register(&server, &[&tenant]).await;
+    server.register(&[&tenant]).await;
     let mut pieces = pieces(&files);
     // Newest first, in two interleaved halves: nearly every piece is late for the one before.
     pieces.reverse();
@@ -243,7 +224,7 @@ async fn out_of_order_delivery_gives_the_same_findings() {
 async fn a_wiped_redis_is_rebuilt_from_postgres_with_the_same_findings() {
     let (tenant, files) = simulated(13, 10);
     let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
-    register(&server, &[&tenant]).await;
+    server.register(&[&tenant]).await;
     let pieces = pieces(&files);
     let (first, rest) = pieces.split_at(pieces.len() / 2);
     ingest(&server, &tenant, first).await;
@@ -278,7 +259,7 @@ async fn a_killed_worker_loses_and_duplicates_nothing() {
         test_options(),
     )
     .await;
-    register(&api, &[&tenant]).await;
+    api.register(&[&tenant]).await;
     let first = TestServer::spawn_on(
         &api.database_url,
         &[ServiceName::Baseline],
@@ -317,7 +298,7 @@ async fn findings_stream_triage_and_tenant_isolation() {
     let (tenant_a, files_a) = simulated(15, 9);
     let (tenant_b, files_b) = simulated(16, 9);
     let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
-    register(&server, &[&tenant_a, &tenant_b]).await;
+    server.register(&[&tenant_a, &tenant_b]).await;
 
     // A subscriber of tenant A, watching before anything happens.
     let mut watcher = detection(&server, &[&tenant_a]).await;
@@ -450,7 +431,7 @@ async fn baselines_and_weights_through_the_api() {
 
     let (tenant, files) = simulated(17, 9);
     let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
-    register(&server, &[&tenant]).await;
+    server.register(&[&tenant]).await;
     ingest(&server, &tenant, &pieces(&files)).await;
     settle(&server, &tenant).await;
     let before = online(&server, &tenant).await;

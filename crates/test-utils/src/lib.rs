@@ -324,6 +324,26 @@ impl TestServer {
         }
     }
 
+    /// Registers tenants as an msp_admin, through the API.
+    pub async fn register(&self, tenants: &[&str]) {
+        use tokenwatch_proto::tenant::v1::CreateTenantRequest;
+        use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
+        let admin = self.tokens.valid(&[Role::MspAdmin], &[]);
+        let channel = tokenwatch_grpc::connect(&self.url, Some(&admin))
+            .await
+            .expect("cannot connect to the test server");
+        let mut registry = TenantServiceClient::new(channel);
+        for tenant in tenants {
+            registry
+                .create_tenant(CreateTenantRequest {
+                    tenant_id: (*tenant).to_owned(),
+                    display_name: format!("tenant {tenant}"),
+                })
+                .await
+                .expect("cannot register a tenant");
+        }
+    }
+
     /// Kills the server without a graceful shutdown: every task of it stops where it is and its
     /// connections drop, as in a crash.
     pub async fn kill(mut self) {
