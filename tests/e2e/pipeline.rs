@@ -260,33 +260,21 @@ async fn a_killed_worker_loses_and_duplicates_nothing() {
     )
     .await;
     api.register(&[&tenant]).await;
-    let first = TestServer::spawn_on(
-        &api.database_url,
-        &[ServiceName::Baseline],
-        pipeline_options(1),
-    )
-    .await;
+    // Small pages make a step long (many page commits, lease renewals), so the kill lands
+    // mid-step.
+    let slow = || {
+        let mut options = pipeline_options(1);
+        options.pipeline.page_events = 50;
+        options
+    };
+    let first = TestServer::spawn_on(&api.database_url, &[ServiceName::Baseline], slow()).await;
     let pieces = pieces(&files);
     let (early, late) = pieces.split_at(pieces.len() / 2);
     ingest(&api, &tenant, early).await;
-    // A second worker joins the consumer group while the first is busy; then the first dies
-    // where it stands (no shutdown: its lease, its pending stream entries and its half-done
-    // step are left behind).
-    let second = TestServer::spawn_on(
-        &api.database_url,
-        &[ServiceName::Baseline],
-        pipeline_options(1),
-    )
-    .await;
+    // A second worker joins the consumer group; then the first dies where it stands (no
+    // shutdown: its lease, its pending stream entries and its half-done step are left behind).
+    let second = TestServer::spawn_on(&api.database_url, &[ServiceName::Baseline], slow()).await;
     first.kill().await;
-    let tenant_id = TenantId::parse(&tenant).unwrap();
-    let cache = Cache::connect(&redis_url()).await.unwrap();
-    assert!(
-        !tokenwatch_pipeline::settled(&api.database, &cache, tenant_id)
-            .await
-            .unwrap(),
-        "the worker died before finishing"
-    );
     ingest(&api, &tenant, late).await;
     settle(&api, &tenant).await;
     assert_same(&online(&api, &tenant).await, &scan(&files, &tenant));
@@ -319,6 +307,33 @@ async fn findings_stream_triage_and_tenant_isolation() {
         findings_a.iter().all(|f| f.tenant_id == tenant_a),
         "only the caller's tenants"
     );
+    // Filters: severity and user.
+    let critical = client_a
+        .list_findings(ListFindingsRequest {
+            min_severity: tokenwatch_proto::common::v1::Severity::Critical.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    let expected = findings_a
+        .iter()
+        .filter(|f| f.severity() == tokenwatch_proto::common::v1::Severity::Critical)
+        .count();
+    assert_eq!(critical.len(), expected);
+    let user = findings_a[0].user_id.clone();
+    let of_user = client_a
+        .list_findings(ListFindingsRequest {
+            user_id: user.to_uppercase(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert!(!of_user.is_empty() && of_user.iter().all(|f| f.user_id == user));
+
     let mut client_b = detection(&server, &[&tenant_b]).await;
     let finding_b = list_all(&mut client_b, &tenant_b).await.remove(0);
 
@@ -393,6 +408,17 @@ async fn findings_stream_triage_and_tenant_isolation() {
         .unwrap()
         .unwrap();
     assert_eq!(change.change(), FindingChange::StatusChanged);
+    let resolved = client_a
+        .list_findings(ListFindingsRequest {
+            statuses: vec![FindingStatus::ResolvedTruePositive.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].finding_id, target.finding_id);
 
     // An analyst of A evaluates one of A's sessions on demand.
     let evaluation = client_a
@@ -552,4 +578,69 @@ async fn baselines_and_weights_through_the_api() {
         .weight_set
         .unwrap();
     assert_ne!(old.weights["off_hours"], 0.5);
+
+    // Removing the tenant removes its hot state from Redis too.
+    let admin = server.tokens.valid(&[Role::MspAdmin], &[]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&admin))
+        .await
+        .unwrap();
+    tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient::new(channel)
+        .delete_tenant(tokenwatch_proto::tenant::v1::DeleteTenantRequest {
+            tenant_id: tenant.clone(),
+        })
+        .await
+        .unwrap();
+    let cache = Cache::connect(&redis_url()).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("tw:{{{tenant}}}:*"))
+        .query_async(&mut cache.connection())
+        .await
+        .unwrap();
+    assert!(
+        keys.iter().all(|k| k.ends_with(":pipeline-lease")),
+        "left behind: {keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn records_committed_without_an_announcement_are_found_by_the_sweep() {
+    use tokenwatch_storage::ingest::{AcceptedRecord, store_batch};
+
+    let (tenant, files) = simulated(18, 9);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    server.register(&[&tenant]).await;
+    // The audit records through the API; the sign-ins (earlier than most of them, so late)
+    // committed straight to Postgres, as if Redis had failed right after ingest's commit.
+    let (signins, audit): (Vec<_>, Vec<_>) = files
+        .iter()
+        .cloned()
+        .partition(|(name, _)| name.starts_with("signins-"));
+    assert!(!signins.is_empty() && !audit.is_empty());
+    ingest(&server, &tenant, &pieces(&audit)).await;
+    settle(&server, &tenant).await;
+    let ipdb = std::env::var_os("TOKENWATCH_IPDB").map(|dir| IpDb::load(dir.as_ref()).unwrap());
+    let id = TenantId::parse(&tenant).unwrap();
+    for (_, content) in &signins {
+        let records: Vec<_> = parse_document(content, None, &Limits::default())
+            .into_iter()
+            .filter_map(|record| {
+                let raw = record.raw.to_vec();
+                record.outcome.ok().map(|mut event| {
+                    if let Some(ipdb) = &ipdb {
+                        ipdb.enrich(&mut event);
+                    }
+                    (event, raw)
+                })
+            })
+            .collect();
+        let accepted: Vec<AcceptedRecord<'_>> = records
+            .iter()
+            .map(|(event, raw)| AcceptedRecord { event, raw })
+            .collect();
+        store_batch(&server.database, id, "behind-the-back.json", &accepted, &[])
+            .await
+            .unwrap();
+    }
+    settle(&server, &tenant).await;
+    assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
 }

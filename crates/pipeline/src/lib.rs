@@ -171,3 +171,42 @@ pub async fn hot_user_states(
     }
     Ok(states)
 }
+
+/// Deletes a removed tenant's hot state: its users' values, head, version, lease and stream.
+/// (A tenant registered again is safe without this, its registration time differs; this frees
+/// the memory.)
+pub async fn forget_tenant(cache: &Cache, tenant: TenantId) -> Result<(), PipelineError> {
+    let users: Vec<String> = hot::load_head(cache, tenant)
+        .await?
+        .map(|(_, head)| {
+            head.shared
+                .profile
+                .user_names()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut keys: Vec<String> = users
+        .iter()
+        .map(|user| hot::user_key(tenant, user))
+        .collect();
+    keys.extend([
+        hot::head_key(tenant),
+        hot::version_key(tenant),
+        worker::lease_key(tenant),
+        touched_key(tenant),
+    ]);
+    let mut connection = cache.connection();
+    for chunk in keys.chunks(500) {
+        let _: i64 = redis::cmd("DEL")
+            .arg(chunk)
+            .query_async(&mut connection)
+            .await?;
+    }
+    let _: i64 = redis::cmd("SREM")
+        .arg(worker::TOUCHED_TENANTS)
+        .arg(tenant.to_string())
+        .query_async(&mut connection)
+        .await?;
+    Ok(())
+}

@@ -24,8 +24,8 @@ use crate::PipelineError;
 use crate::hot;
 use crate::state::{Checkpoint, Head, HeadMeta, HeadRef, decode, decode_user, encode};
 
-/// Events read from Postgres per page.
-const PAGE: i64 = 5_000;
+/// Events read from Postgres per page, unless configured.
+pub(crate) const PAGE_EVENTS: usize = 5_000;
 /// A generation is written once the checkpoint has moved this far in event time...
 const GENERATION_EVENT_SPACING_HOURS: i64 = 1;
 /// ...or this long after the last one in wall time, if anything changed.
@@ -103,6 +103,8 @@ pub(crate) struct Trigger {
 pub(crate) struct Stores {
     pub(crate) database: Database,
     pub(crate) cache: Cache,
+    /// Events read per page (findings are written and the lease renewed between pages).
+    pub(crate) page_events: usize,
 }
 
 /// Runs one step; `memory` is the worker's copy of the tenant (taken, and put back when the
@@ -128,47 +130,36 @@ where
             }
             _ => {
                 report.restored = true;
-                restore(stores, tenant, redis_version, None).await?
+                restore(stores, tenant, trigger.epoch, redis_version, None).await?
             }
         },
     };
-    mem.meta.epoch = trigger.epoch;
     let weights = tenant_weights(&stores.database, tenant).await?;
 
     // Late records: has Postgres more events in the late range than the engine processed?
+    // First from the earliest announced time (cheap, and the usual case), then, on a sweep,
+    // over the whole history (records whose announcement was lost).
     let mut replay_after: Option<DateTime<Utc>> = None;
     if let Some(checkpoint) = mem.meta.checkpoint.clone() {
-        let late_from = match (trigger.earliest, trigger.sweep) {
-            (_, true) => Some(DateTime::<Utc>::UNIX_EPOCH),
-            (Some(earliest), false) if earliest <= checkpoint.time => Some(earliest),
-            _ => None,
-        };
-        if let Some(late_from) = late_from {
-            let (after, processed_before) = match mem.meta.step_before(late_from) {
-                Some((key, events)) => (Some(EventKey::from(key)), events),
-                None => (None, 0),
-            };
-            let processed = mem.engine.shared().events - processed_before;
-            let mut tx = stores.database.tenant_tx(tenant).await?;
-            let stored =
-                count_events_between(&mut tx, after.as_ref(), &(&checkpoint).into()).await?;
-            tx.commit().await?;
-            if u64::try_from(stored).unwrap_or(0) != processed {
-                let before = Some(late_from);
-                tracing::info!(
-                    %tenant, stored, processed, late_from = ?before,
-                    "late records: rolling back and replaying"
-                );
-                mem = restore(stores, tenant, mem.version, before).await?;
-                replay_after = Some(
-                    mem.meta
-                        .checkpoint
-                        .as_ref()
-                        .map_or(DateTime::<Utc>::UNIX_EPOCH, |c| c.time),
-                );
-                report.rolled_back = true;
-                metrics::counter!("pipeline_rollbacks_total").increment(1);
+        let announced = trigger
+            .earliest
+            .filter(|earliest| *earliest <= checkpoint.time);
+        let swept = trigger.sweep.then_some(DateTime::<Utc>::UNIX_EPOCH);
+        for late_from in [announced, swept].into_iter().flatten() {
+            if !missed_events(stores, tenant, &mem, &checkpoint, late_from).await? {
+                continue;
             }
+            tracing::info!(%tenant, %late_from, "late records: rolling back and replaying");
+            mem = restore(stores, tenant, trigger.epoch, mem.version, Some(late_from)).await?;
+            replay_after = Some(
+                mem.meta
+                    .checkpoint
+                    .as_ref()
+                    .map_or(DateTime::<Utc>::UNIX_EPOCH, |c| c.time),
+            );
+            report.rolled_back = true;
+            metrics::counter!("pipeline_rollbacks_total").increment(1);
+            break;
         }
     }
 
@@ -177,7 +168,8 @@ where
     loop {
         let mut tx = stores.database.tenant_tx(tenant).await?;
         let after = mem.meta.checkpoint.as_ref().map(EventKey::from);
-        let events = events_after(&mut tx, after.as_ref(), PAGE).await?;
+        let page = i64::try_from(stores.page_events.max(1)).unwrap_or(i64::MAX);
+        let events = events_after(&mut tx, after.as_ref(), page).await?;
         tx.commit().await?;
         let Some(last) = events.last() else { break };
         let last_key = Checkpoint::from(EventKey::of(last));
@@ -186,7 +178,7 @@ where
             // A user the tenant knows is missing from Redis: restore it all and start over.
             tracing::warn!(%tenant, "a user's hot state is missing: restoring from postgres");
             report.restored = true;
-            mem = restore(stores, tenant, mem.version, None).await?;
+            mem = restore(stores, tenant, trigger.epoch, mem.version, None).await?;
             replay_after = Some(DateTime::<Utc>::UNIX_EPOCH);
             emitted.clear();
             continue;
@@ -238,6 +230,27 @@ where
     *memory = Some(mem);
     metrics::counter!("pipeline_events_total").increment(report.events);
     Ok(report)
+}
+
+/// Whether Postgres holds events from `late_from` up to the checkpoint that the engine has not
+/// processed: the stored count since the newest step end before `late_from` against the
+/// engine's count since then.
+async fn missed_events(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &TenantMemory,
+    checkpoint: &Checkpoint,
+    late_from: DateTime<Utc>,
+) -> Result<bool, PipelineError> {
+    let (after, processed_before) = match mem.meta.step_before(late_from) {
+        Some((key, events)) => (Some(EventKey::from(key)), events),
+        None => (None, 0),
+    };
+    let processed = mem.engine.shared().events.saturating_sub(processed_before);
+    let mut tx = stores.database.tenant_tx(tenant).await?;
+    let stored = count_events_between(&mut tx, after.as_ref(), &checkpoint.into()).await?;
+    tx.commit().await?;
+    Ok(u64::try_from(stored).unwrap_or(0) != processed)
 }
 
 fn parse_id(text: &str) -> Uuid {
@@ -316,6 +329,7 @@ async fn load_users(
 async fn restore(
     stores: &Stores,
     tenant: TenantId,
+    epoch: i64,
     redis_version: u64,
     before: Option<DateTime<Utc>>,
 ) -> Result<TenantMemory, PipelineError> {
@@ -345,6 +359,7 @@ async fn restore(
         None => TenantMemory::new(redis_version, HeadMeta::default(), TenantShared::default()),
     };
     mem.meta.dirty.clear();
+    mem.meta.epoch = epoch;
     mem.complete = true;
     // Redis may hold users of the discarded future: every user is rewritten.
     mem.unsaved = mem.engine.users().map(|(user, _)| user.clone()).collect();

@@ -30,7 +30,7 @@ const IDLE_BACKOFF: Duration = Duration::from_millis(200);
 const REGISTRY_REFRESH: Duration = Duration::from_secs(1);
 
 /// The set ingest adds each tenant with announcements to.
-const TOUCHED_TENANTS: &str = "tw:touched-tenants";
+pub(crate) const TOUCHED_TENANTS: &str = "tw:touched-tenants";
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -45,6 +45,8 @@ pub struct PipelineConfig {
     pub tenants_in_memory: usize,
     /// Stream entries read per tenant per step.
     pub entries_per_step: usize,
+    /// Events read from Postgres per page of a step.
+    pub page_events: usize,
 }
 
 impl Default for PipelineConfig {
@@ -55,6 +57,7 @@ impl Default for PipelineConfig {
             sweep_interval: Duration::from_secs(60),
             tenants_in_memory: 64,
             entries_per_step: 10_000,
+            page_events: crate::step::PAGE_EVENTS,
         }
     }
 }
@@ -88,7 +91,11 @@ impl Worker {
         );
         Worker {
             id,
-            stores: Stores { database, cache },
+            stores: Stores {
+                database,
+                cache,
+                page_events: config.page_events,
+            },
             config,
             memory: HashMap::new(),
             groups: HashSet::new(),
@@ -454,6 +461,7 @@ pub async fn rebuild_tenant(
     let stores = Stores {
         database: database.clone(),
         cache: cache.clone(),
+        page_events: crate::step::PAGE_EVENTS,
     };
     let result = async {
         let epoch = tokenwatch_storage::get_tenant(database, tenant)
@@ -481,7 +489,7 @@ pub async fn rebuild_tenant(
     result
 }
 
-fn lease_key(tenant: TenantId) -> String {
+pub(crate) fn lease_key(tenant: TenantId) -> String {
     tenant_key(tenant, "pipeline-lease", "")
 }
 

@@ -170,7 +170,12 @@ pub fn compose(
     let auth = AuthInterceptor::new(verifier);
     let hosts = |name| wanted.is_empty() || wanted.contains(&name);
     let mut services = ServiceSet::default();
-    tokenwatch_tenant::add_to(&mut services, stores.database.clone(), auth.clone());
+    tokenwatch_tenant::add_to(
+        &mut services,
+        stores.database.clone(),
+        stores.cache.clone(),
+        auth.clone(),
+    );
     if hosts(ServiceName::Ingest) {
         let ipdb = tokenwatch_ingest::load_ipdb(&options.ingest)?;
         tokenwatch_ingest::add_to(

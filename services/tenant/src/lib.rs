@@ -3,6 +3,7 @@
 //! `--services` says, because every other service depends on it.
 
 use tokenwatch_auth::{AuthInterceptor, Permission, TenantScope, authorize, authorize_scope};
+use tokenwatch_cache::Cache;
 use tokenwatch_error::{into_status, invalid_argument};
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::tenant::v1::tenant_service_server::{TenantService, TenantServiceServer};
@@ -12,15 +13,18 @@ use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_storage::Database;
 
 /// Mounts the tenant service, behind the auth interceptor, on `services`.
-pub fn add_to(services: &mut ServiceSet, database: Database, auth: AuthInterceptor) {
-    let server =
-        tokenwatch_grpc::configure_service!(TenantServiceServer::new(TenantApi { database }));
+pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth: AuthInterceptor) {
+    let server = tokenwatch_grpc::configure_service!(TenantServiceServer::new(TenantApi {
+        database,
+        cache
+    }));
     services.add(InterceptedService::new(server, auth));
 }
 
 #[derive(Debug)]
 struct TenantApi {
     database: Database,
+    cache: Cache,
 }
 
 fn to_proto(tenant: tokenwatch_storage::Tenant) -> Tenant {
@@ -116,6 +120,11 @@ impl TenantService for TenantApi {
         tokenwatch_storage::delete_tenant(&self.database, tenant_id)
             .await
             .map_err(into_status)?;
+        // Postgres dropped everything of the tenant; Redis's hot state goes too (best effort:
+        // a tenant registered again never reads it, see the pipeline's tenant epochs).
+        if let Err(error) = tokenwatch_pipeline::forget_tenant(&self.cache, tenant_id).await {
+            tracing::warn!(%error, "could not delete the tenant's hot state");
+        }
         tracing::info!(actor = %claims.subject, "tenant deleted");
         Ok(Response::new(DeleteTenantResponse {}))
     }
