@@ -273,9 +273,12 @@ async fn oversized_messages_and_fast_tenants_get_resource_exhausted() {
 
 #[tokio::test]
 async fn touched_sessions_are_announced_on_the_tenant_stream() {
+    // A tenant of its own: streams live in the Redis every test shares.
+    let tenant = tokenwatch_test_utils::random_tenant();
+    let tenant = tenant.as_str();
     let server = TestServer::spawn_with(&[ServiceName::Ingest]).await;
-    let mut client = setup(&server, &[TENANT_A]).await;
-    let stream = tokenwatch_ingest::touched_stream_key(TenantId::parse(TENANT_A).unwrap());
+    let mut client = setup(&server, &[tenant]).await;
+    let stream = tokenwatch_ingest::touched_stream_key(TenantId::parse(tenant).unwrap());
     let cache = tokenwatch_cache::Cache::connect(&tokenwatch_test_utils::redis_url())
         .await
         .unwrap();
@@ -287,7 +290,7 @@ async fn touched_sessions_are_announced_on_the_tenant_stream() {
         .await
         .unwrap();
 
-    let response = batch(&mut client, TENANT_A, ual_document(TENANT_A, 0, 40)).await;
+    let response = batch(&mut client, tenant, ual_document(tenant, 0, 40)).await;
     assert_eq!(response.summary.unwrap().accepted, 40);
     let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
         .arg(&stream)
@@ -303,7 +306,7 @@ async fn touched_sessions_are_announced_on_the_tenant_stream() {
     assert_eq!(fields["events"], "4");
 
     // Duplicates touch nothing new.
-    batch(&mut client, TENANT_A, ual_document(TENANT_A, 0, 40)).await;
+    batch(&mut client, tenant, ual_document(tenant, 0, 40)).await;
     let length: i64 = redis::cmd("XLEN")
         .arg(&stream)
         .query_async(&mut redis)
