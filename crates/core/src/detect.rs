@@ -7,6 +7,7 @@
 //! - `session`: what one session has shown so far, in time order;
 //! - `features`: a session's deviations from its user's normal, each in [0, 1];
 //! - `weights`: the versioned, tunable weight set and threshold;
+//! - `learn`: weights that learn from analysts' verdicts, within bounds;
 //! - `geo`: country centroids, for travel speed;
 //! - `engine`: events in time order → scored sessions → findings.
 
@@ -14,6 +15,7 @@ pub mod baseline;
 pub mod engine;
 pub mod features;
 pub mod geo;
+pub mod learn;
 pub mod session;
 pub mod weights;
 

@@ -122,6 +122,16 @@ pub(crate) struct EvalArgs {
     #[arg(long)]
     pub(crate) user_days: Option<f64>,
 
+    /// With --scan: the feedback experiment. Analysts' verdicts (from the labels) on the first
+    /// week of findings tune each tenant's weights; the following week is scored with and
+    /// without them.
+    #[arg(long, requires = "scan")]
+    pub(crate) feedback: bool,
+
+    /// Score threshold to run with (default: the weight set's).
+    #[arg(long)]
+    pub(crate) threshold: Option<f64>,
+
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
 }

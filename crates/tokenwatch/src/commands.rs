@@ -2,6 +2,7 @@
 
 pub(crate) mod config;
 pub(crate) mod eval;
+pub(crate) mod feedback;
 pub(crate) mod findings;
 pub(crate) mod health;
 pub(crate) mod ingest;

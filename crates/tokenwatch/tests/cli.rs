@@ -575,6 +575,23 @@ fn simulate_scan_and_eval_beat_the_simple_rules() {
     ];
     eval.extend(files.iter().map(String::as_str));
     let reports: Vec<serde_json::Value> = serde_json::from_slice(&run(&eval)).unwrap();
+    // The feedback experiment's harness: week 2 with and without the learned weights.
+    let mut feedback = vec![
+        "eval",
+        "--format",
+        "json",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--feedback",
+        "--threshold",
+        "1.5",
+        "--scan",
+    ];
+    feedback.extend(files.iter().map(String::as_str));
+    let weeks: Vec<serde_json::Value> = serde_json::from_slice(&run(&feedback)).unwrap();
+    assert_eq!(weeks.len(), 2);
+    assert_eq!(weeks[0]["detector"], "week 2, weights before verdicts");
+    assert_eq!(weeks[1]["detector"], "week 2, weights learned from week 1");
     std::fs::remove_dir_all(&dir).ok();
     let metric = |report: &serde_json::Value, name: &str| report[name].as_f64().unwrap();
     let engine = &reports[0];

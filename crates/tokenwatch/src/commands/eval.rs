@@ -13,13 +13,13 @@ use tokenwatch_simulate::Label;
 use crate::cli::{EvalArgs, Format};
 use crate::output;
 
-type Key = (String, String);
+pub(crate) type Key = (String, String);
 
 /// What a detector flagged: session → when it was first flagged.
-type Flagged = HashMap<Key, DateTime<Utc>>;
+pub(crate) type Flagged = HashMap<Key, DateTime<Utc>>;
 
 #[derive(Debug, serde::Serialize)]
-struct Report {
+pub(crate) struct Report {
     detector: String,
     sessions_flagged: usize,
     true_positives: usize,
@@ -41,7 +41,7 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank - 1])
 }
 
-fn report(name: &str, flagged: &Flagged, labels: &[Label], user_days: f64) -> Report {
+pub(crate) fn report(name: &str, flagged: &Flagged, labels: &[Label], user_days: f64) -> Report {
     let attacks: HashMap<Key, &Label> = labels
         .iter()
         .filter(|l| l.label == "attack")
@@ -134,7 +134,7 @@ fn rules(events: &[(String, NormalizedEvent)]) -> (Flagged, Flagged) {
     (many_ips, many_places)
 }
 
-fn user_days(events: &[(String, NormalizedEvent)]) -> f64 {
+pub(crate) fn user_days(events: &[(String, NormalizedEvent)]) -> f64 {
     let days: BTreeSet<(&str, &str, i64)> = events
         .iter()
         .map(|(t, e)| {
@@ -194,9 +194,18 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
     } else {
         let ipdb = crate::commands::scan::load_ipdb(args.ipdb.as_deref())?;
         let (events, _) = crate::commands::scan::load_events(&args.scan, ipdb.as_ref(), "unknown")?;
+        let mut weights = WeightSet::default();
+        if let Some(threshold) = args.threshold {
+            anyhow::ensure!(threshold > 0.0, "--threshold must be above 0");
+            weights.threshold = threshold;
+        }
+        if args.feedback {
+            reports = crate::commands::feedback::experiment(events, &labels, &weights)?;
+            return print(&reports, args.format);
+        }
         let days = args.user_days.unwrap_or_else(|| user_days(&events));
         let (many_ips, many_places) = rules(&events);
-        let findings = tokenwatch_core::detect::run(events, WeightSet::default());
+        let findings = tokenwatch_core::detect::run(events, weights);
         let flagged: Flagged = findings
             .iter()
             .map(|f| ((f.tenant_id.clone(), f.session_id.clone()), f.detected_at))
@@ -211,8 +220,12 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
         ));
     }
 
-    match args.format {
-        Format::Json => output::json(&serde_json::to_value(&reports)?)?,
+    print(&reports, args.format)
+}
+
+fn print(reports: &[Report], format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => output::json(&serde_json::to_value(reports)?)?,
         Format::Table => {
             let rows: Vec<Vec<String>> = reports
                 .iter()
