@@ -1,0 +1,170 @@
+// Integration tests link every dependency of the package; only some are used here.
+#![allow(unused_crate_dependencies)]
+
+//! The Graph client against the local fake of the identity platform and Graph.
+
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use tokenwatch_graph::{Credentials, Endpoints, GraphClient, GraphError, RetryPolicy};
+use tokenwatch_msfake::MicrosoftFake;
+
+const TENANT: &str = "3f1c2a9e-5b7d-4c8e-9a1f-2b3c4d5e6f70";
+const APP: &str = "0a1b2c3d-0000-4000-8000-00000000a99e";
+const USER_ID: &str = "8d3e5b0c-1f7a-4a33-9c5e-2b4f6a7d8e90";
+const UPN: &str = "alice.smith@contoso.com";
+
+async fn setup() -> (MicrosoftFake, GraphClient) {
+    let fake = MicrosoftFake::start().await;
+    fake.add_app(TENANT, APP, "the-secret");
+    fake.add_user(TENANT, USER_ID, UPN);
+    let client = GraphClient::new(
+        Endpoints {
+            login_url: fake.url.clone(),
+            graph_url: fake.url.clone(),
+        },
+        RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(5),
+        },
+    )
+    .unwrap();
+    (fake, client)
+}
+
+fn credentials(secret: &str) -> Credentials {
+    Credentials {
+        tenant_id: TENANT.to_owned(),
+        client_id: APP.to_owned(),
+        client_secret: SecretString::from(secret.to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn actions_reach_graph_with_one_cached_token() {
+    let (fake, client) = setup().await;
+    let good = credentials("the-secret");
+    client.revoke_sign_in_sessions(&good, UPN).await.unwrap();
+    client
+        .set_account_enabled(&good, USER_ID, false)
+        .await
+        .unwrap();
+    assert!(!fake.user(TENANT, USER_ID).unwrap().account_enabled);
+    client
+        .set_account_enabled(&good, USER_ID, true)
+        .await
+        .unwrap();
+    client.confirm_compromised(&good, USER_ID).await.unwrap();
+    let user = fake.user(TENANT, USER_ID).unwrap();
+    assert_eq!(user.revocations, 1);
+    assert!(user.account_enabled && user.compromised);
+
+    let requests = fake.requests();
+    let tokens: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/token"))
+        .collect();
+    assert_eq!(tokens.len(), 1, "the token is reused");
+    assert_eq!(tokens[0].path, format!("/{TENANT}/oauth2/v2.0/token"));
+    assert!(tokens[0].body.contains("grant_type=client_credentials"));
+    assert!(
+        tokens[0].body.contains("scope=http%3A%2F%2F127.0.0.1"),
+        "{}",
+        tokens[0].body
+    );
+    let patch = requests.iter().find(|r| r.method == "PATCH").unwrap();
+    assert_eq!(patch.path, format!("/v1.0/users/{USER_ID}"));
+    assert_eq!(patch.body, r#"{"accountEnabled":false}"#);
+    assert!(
+        patch
+            .authorization
+            .as_deref()
+            .unwrap()
+            .starts_with("Bearer fake.")
+    );
+    let revoke = requests
+        .iter()
+        .find(|r| r.path.ends_with("/revokeSignInSessions"))
+        .unwrap();
+    assert_eq!(
+        revoke.path,
+        "/v1.0/users/alice.smith@contoso.com/revokeSignInSessions"
+    );
+}
+
+#[tokio::test]
+async fn microsoft_errors_come_back_precise() {
+    let (_fake, client) = setup().await;
+    match client
+        .revoke_sign_in_sessions(&credentials("wrong"), UPN)
+        .await
+    {
+        Err(GraphError::SignIn {
+            status: 401,
+            code,
+            description,
+        }) => {
+            assert_eq!(code, "invalid_client");
+            assert!(description.starts_with("AADSTS7000215"), "{description}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let elsewhere = Credentials {
+        tenant_id: "00000000-0000-4000-8000-000000000000".to_owned(),
+        ..credentials("the-secret")
+    };
+    match client.revoke_sign_in_sessions(&elsewhere, UPN).await {
+        Err(GraphError::SignIn {
+            status: 400, code, ..
+        }) => assert_eq!(code, "invalid_request"),
+        other => panic!("{other:?}"),
+    }
+    let error = client
+        .set_account_enabled(&credentials("the-secret"), "nobody@contoso.com", false)
+        .await
+        .unwrap_err();
+    assert!(error.is_not_found(), "{error:?}");
+    assert!(error.to_string().contains("Request_ResourceNotFound"));
+}
+
+#[tokio::test]
+async fn throttling_is_honoured_then_given_up() {
+    let (fake, client) = setup().await;
+    let good = credentials("the-secret");
+    // Two 429s asking for one second each, then the answer.
+    fake.fail_next("revokeSignInSessions", 429, Some(1), 2);
+    let started = Instant::now();
+    client.revoke_sign_in_sessions(&good, UPN).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "Retry-After was honoured"
+    );
+    assert_eq!(fake.user(TENANT, UPN).unwrap().revocations, 1);
+    let attempts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/revokeSignInSessions"))
+        .count();
+    assert_eq!(attempts, 3);
+
+    // 503s past the attempts: throttled, nothing done.
+    fake.fail_next("/v1.0/users/", 503, None, 3);
+    match client.set_account_enabled(&good, UPN, false).await {
+        Err(GraphError::Throttled { status: 503, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(fake.user(TENANT, UPN).unwrap().account_enabled);
+
+    // Asked to wait longer than the policy allows: give up at once.
+    fake.fail_next("/v1.0/users/", 429, Some(3600), 1);
+    let started = Instant::now();
+    match client.set_account_enabled(&good, UPN, false).await {
+        Err(GraphError::Throttled {
+            status: 429,
+            retry_after: Some(after),
+        }) => assert_eq!(after, Duration::from_secs(3600)),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

@@ -1,0 +1,461 @@
+//! A local fake of the parts of Microsoft's cloud tokenwatch calls, with their real request and
+//! response shapes, for tests (we cannot reach Microsoft from them):
+//!
+//! - the identity platform's client-credentials token endpoint,
+//!   `POST /{tenant}/oauth2/v2.0/token` (form body), answering `invalid_client` (401, AADSTS7000215)
+//!   for a wrong secret and `invalid_request` (400, AADSTS90002) for an unknown tenant;
+//! - Microsoft Graph v1.0: `POST /users/{id}/revokeSignInSessions` (200, `{"value": true}`),
+//!   `PATCH /users/{id}` (204), `POST /identityProtection/riskyUsers/confirmCompromised` (204),
+//!   with Graph's error body for an unknown user (404 `Request_ResourceNotFound`) and a missing or
+//!   unknown token (401 `InvalidAuthenticationToken`).
+//!
+//! Faults are scripted: the next N requests whose path contains a string get a status (429 or
+//! 503 with `Retry-After`, say). Every request is recorded for assertions.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{patch, post};
+use serde::Deserialize;
+use serde_json::json;
+
+/// A user of a fake tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeUser {
+    /// Object id.
+    pub id: String,
+    /// User principal name.
+    pub upn: String,
+    /// `accountEnabled`.
+    pub account_enabled: bool,
+    /// How many times its sessions were revoked.
+    pub revocations: u32,
+    /// Confirmed compromised in Identity Protection.
+    pub compromised: bool,
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Body as text (a form's secret included: tests check what was sent).
+    pub body: String,
+    /// `Authorization` header, if any.
+    pub authorization: Option<String>,
+}
+
+#[derive(Debug)]
+struct Fault {
+    path_contains: String,
+    status: u16,
+    retry_after: Option<u64>,
+    remaining: u32,
+}
+
+#[derive(Debug, Default)]
+struct Fake {
+    apps: HashMap<(String, String), String>,
+    users: HashMap<String, Vec<FakeUser>>,
+    tokens: HashMap<String, String>,
+    faults: VecDeque<Fault>,
+    requests: Vec<Recorded>,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+/// The running fake; stops when dropped.
+#[derive(Debug)]
+pub struct MicrosoftFake {
+    /// `http://127.0.0.1:PORT`: both the login and the Graph base URL.
+    pub url: String,
+    state: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MicrosoftFake {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MicrosoftFake {
+    /// Starts on a free loopback port.
+    pub async fn start() -> Self {
+        let state: Shared = Arc::default();
+        let app = Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route("/v1.0/users/{user}/revokeSignInSessions", post(revoke))
+            .route("/v1.0/users/{user}", patch(update_user))
+            .route(
+                "/v1.0/identityProtection/riskyUsers/confirmCompromised",
+                post(confirm_compromised),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&state),
+                record_and_fault,
+            ))
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MicrosoftFake { url, state, task }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Fake) -> T) -> T {
+        f(&mut self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Registers an app (client id and secret) in a tenant.
+    pub fn add_app(&self, tenant: &str, client_id: &str, secret: &str) {
+        self.with(|fake| {
+            fake.apps
+                .insert((tenant.to_owned(), client_id.to_owned()), secret.to_owned())
+        });
+    }
+
+    /// Adds an enabled user to a tenant.
+    pub fn add_user(&self, tenant: &str, id: &str, upn: &str) {
+        self.with(|fake| {
+            fake.users
+                .entry(tenant.to_owned())
+                .or_default()
+                .push(FakeUser {
+                    id: id.to_owned(),
+                    upn: upn.to_owned(),
+                    account_enabled: true,
+                    revocations: 0,
+                    compromised: false,
+                })
+        });
+    }
+
+    /// A user as the fake now has it (by object id or UPN).
+    pub fn user(&self, tenant: &str, user: &str) -> Option<FakeUser> {
+        self.with(|fake| find_user(fake, tenant, user).cloned())
+    }
+
+    /// The next `times` requests whose path contains `path_contains` get `status` (with
+    /// `Retry-After: retry_after` seconds when given) instead of an answer.
+    pub fn fail_next(
+        &self,
+        path_contains: &str,
+        status: u16,
+        retry_after: Option<u64>,
+        times: u32,
+    ) {
+        self.with(|fake| {
+            fake.faults.push_back(Fault {
+                path_contains: path_contains.to_owned(),
+                status,
+                retry_after,
+                remaining: times,
+            })
+        });
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.with(|fake| fake.requests.clone())
+    }
+}
+
+fn find_user<'f>(fake: &'f Fake, tenant: &str, user: &str) -> Option<&'f FakeUser> {
+    fake.users
+        .get(tenant)?
+        .iter()
+        .find(|u| u.id == user || u.upn.eq_ignore_ascii_case(user))
+}
+
+async fn record_and_fault(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let fault = {
+        let mut fake = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        fake.requests.push(Recorded {
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        });
+        let index = fake
+            .faults
+            .iter()
+            .position(|f| uri.path().contains(&f.path_contains));
+        index.map(|index| {
+            let fault = &mut fake.faults[index];
+            fault.remaining -= 1;
+            let answer = (fault.status, fault.retry_after);
+            if fault.remaining == 0 {
+                fake.faults.remove(index);
+            }
+            answer
+        })
+    };
+    if let Some((status, retry_after)) = fault {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let mut response = graph_error(
+            status,
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                "TooManyRequests"
+            } else {
+                "ServiceNotAvailable"
+            },
+            "The service is busy; retry after the delay the Retry-After header gives.",
+        );
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                "retry-after",
+                seconds.to_string().parse().expect("a header value"),
+            );
+        }
+        return response;
+    }
+    next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+        .await
+}
+
+/// Graph's error body.
+fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": "2026-11-27T12:00:00",
+                "request-id": uuid::Uuid::new_v4().to_string(),
+                "client-request-id": uuid::Uuid::new_v4().to_string(),
+            }
+        }
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// The identity platform's error body.
+fn token_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+    let body = json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: 2026-11-27 12:00:00Z", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()),
+        "error_codes": [code],
+        "timestamp": "2026-11-27 12:00:00Z",
+        "trace_id": uuid::Uuid::new_v4().to_string(),
+        "correlation_id": uuid::Uuid::new_v4().to_string(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    client_id: String,
+    client_secret: String,
+    scope: String,
+    grant_type: String,
+}
+
+async fn token(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if form.grant_type != "client_credentials" {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
+    }
+    if !form.scope.ends_with("/.default") {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
+        );
+    }
+    let mut fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !fake.apps.keys().any(|(t, _)| *t == tenant) {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    }
+    match fake.apps.get(&(tenant.clone(), form.client_id.clone())) {
+        None => token_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{}' was not found in the directory '{tenant}'.",
+                form.client_id
+            ),
+        ),
+        Some(secret) if *secret != form.client_secret => token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
+        ),
+        Some(_) => {
+            let access_token = format!("fake.{}", uuid::Uuid::new_v4().simple());
+            fake.tokens.insert(access_token.clone(), tenant);
+            axum::Json(json!({
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": access_token,
+            }))
+            .into_response()
+        }
+    }
+}
+
+/// The tenant a request's token was issued for, or Graph's 401.
+fn authenticated(fake: &Fake, headers: &HeaderMap) -> Result<String, Box<Response>> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if token.is_empty() {
+        return Err(Box::new(graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        )));
+    }
+    fake.tokens.get(token).cloned().ok_or_else(|| {
+        Box::new(graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "IDX14100: JWT is not well formed, there are no dots (.).",
+        ))
+    })
+}
+
+fn not_found(user: &str) -> Response {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{user}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+fn user_mut<'f>(fake: &'f mut Fake, tenant: &str, user: &str) -> Option<&'f mut FakeUser> {
+    fake.users
+        .get_mut(tenant)?
+        .iter_mut()
+        .find(|u| u.id == user || u.upn.eq_ignore_ascii_case(user))
+}
+
+async fn revoke(
+    State(state): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tenant = match authenticated(&fake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    match user_mut(&mut fake, &tenant, &user) {
+        Some(found) => {
+            found.revocations += 1;
+            axum::Json(json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean",
+                "value": true,
+            }))
+            .into_response()
+        }
+        None => not_found(&user),
+    }
+}
+
+async fn update_user(
+    State(state): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<serde_json::Value>,
+) -> Response {
+    let mut fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tenant = match authenticated(&fake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    let Some(found) = user_mut(&mut fake, &tenant, &user) else {
+        return not_found(&user);
+    };
+    if let Some(enabled) = body
+        .get("accountEnabled")
+        .and_then(serde_json::Value::as_bool)
+    {
+        found.account_enabled = enabled;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn confirm_compromised(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<serde_json::Value>,
+) -> Response {
+    let mut fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tenant = match authenticated(&fake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    let Some(ids) = body.get("userIds").and_then(serde_json::Value::as_array) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "The request body must contain userIds.",
+        );
+    };
+    for id in ids.iter().filter_map(serde_json::Value::as_str) {
+        if let Some(found) = user_mut(&mut fake, &tenant, id) {
+            found.compromised = true;
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
