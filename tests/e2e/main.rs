@@ -1,6 +1,7 @@
 //! End-to-end tests against the Postgres and Redis that `make test` starts.
 //!
 //! - `auth_matrix`: every RPC of every service × every role × own/other tenant × bad tokens;
+//! - `credentials`: Graph credentials sealed at rest, never returned;
 //! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
 //! - `pipeline`: online findings equal the offline scan, however the records arrive;
 //! - `storage`: migrations, primary keys, row-level security, partitions;
@@ -13,6 +14,7 @@ use futures as _;
 use serde_json as _;
 
 mod auth_matrix;
+mod credentials;
 mod ingest;
 mod pipeline;
 mod serving;

@@ -59,6 +59,7 @@ async fn migrations_apply_to_an_empty_database_and_again() {
             "engine_user_states",
             "events",
             "findings",
+            "graph_credentials",
             "incidents",
             "quarantine",
             "raw_records",

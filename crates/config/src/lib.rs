@@ -84,6 +84,12 @@ pub struct ServerConfig {
     /// Seconds between sweeps that step every tenant, announced or not.
     #[arg(long, env = "TOKENWATCH_SWEEP_SECONDS", default_value_t = 60)]
     pub sweep_seconds: u64,
+
+    /// Key that seals customer tenants' Graph credentials at rest: 32 bytes, base64
+    /// (`openssl rand -base64 32`). Without it, credentials cannot be set.
+    #[arg(long, env = "TOKENWATCH_CREDENTIALS_KEY", hide_env_values = true)]
+    #[serde(serialize_with = "redacted_secret")]
+    pub credentials_key: Option<SecretString>,
 }
 
 impl ServerConfig {
@@ -121,6 +127,17 @@ impl ServerConfig {
         }
         if self.database_max_connections == 0 {
             problems.push("TOKENWATCH_DATABASE_MAX_CONNECTIONS must be at least 1".to_owned());
+        }
+        if let Some(key) = &self.credentials_key {
+            use base64::Engine as _;
+            let decoded =
+                base64::engine::general_purpose::STANDARD.decode(key.expose_secret().trim());
+            if decoded.map_or(true, |bytes| bytes.len() != 32) {
+                problems.push(
+                    "--credentials-key / TOKENWATCH_CREDENTIALS_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)"
+                        .to_owned(),
+                );
+            }
         }
         ConfigError::check(problems)
     }
@@ -376,6 +393,7 @@ mod tests {
             ingest_rate: 0,
             pipeline_workers: 1,
             sweep_seconds: 60,
+            credentials_key: None,
         }
     }
 

@@ -39,6 +39,9 @@ pub enum ServerError {
     /// The IP data could not be loaded.
     #[error("ip data: {0}")]
     Enrich(#[from] EnrichError),
+    /// The credentials key is unusable.
+    #[error("credentials key: {0}")]
+    Seal(#[from] tokenwatch_seal::SealError),
 }
 
 /// A service `serve` can host. The tenant registry is always hosted.
@@ -148,6 +151,8 @@ pub struct Options {
     pub pipeline_workers: usize,
     /// How each worker behaves.
     pub pipeline: PipelineConfig,
+    /// The key sealing Graph credentials (none: credentials cannot be set).
+    pub credentials_key: Option<secrecy::SecretString>,
 }
 
 impl Default for Options {
@@ -156,6 +161,7 @@ impl Default for Options {
             ingest: IngestConfig::default(),
             pipeline_workers: 1,
             pipeline: PipelineConfig::default(),
+            credentials_key: None,
         }
     }
 }
@@ -204,7 +210,13 @@ pub fn compose(
         );
     }
     if hosts(ServiceName::Response) {
-        tokenwatch_response::add_to(&mut services, auth.clone());
+        let sealer = options
+            .credentials_key
+            .as_ref()
+            .map(tokenwatch_seal::Sealer::from_base64)
+            .transpose()?
+            .map(Arc::new);
+        tokenwatch_response::add_to(&mut services, stores.database.clone(), sealer, auth.clone());
     }
     if hosts(ServiceName::Feedback) {
         tokenwatch_feedback::add_to(&mut services, auth);

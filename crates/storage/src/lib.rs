@@ -16,8 +16,10 @@
 //! - `engine_state`: generations of the detection engine's state;
 //! - `findings`: findings, incidents, status workflow and history;
 //! - `weights`: versioned weight sets;
+//! - `credentials`: customer tenants' Graph credentials, sealed;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
+pub mod credentials;
 mod database;
 pub mod engine_state;
 mod error;

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use tokenwatch_types::TenantId;
 use uuid::Uuid;
 
@@ -13,6 +14,8 @@ pub struct Tenant {
     pub display_name: String,
     /// When it was registered.
     pub create_time: DateTime<Utc>,
+    /// When its Graph credentials were last set, if they are.
+    pub credentials_update_time: Option<DateTime<Utc>>,
 }
 
 /// One page of tenants.
@@ -29,6 +32,7 @@ struct TenantRow {
     tenant_id: Uuid,
     display_name: String,
     create_time: DateTime<Utc>,
+    credentials_update_time: Option<DateTime<Utc>>,
 }
 
 impl From<TenantRow> for Tenant {
@@ -37,9 +41,15 @@ impl From<TenantRow> for Tenant {
             tenant_id: TenantId::from_uuid(row.tenant_id),
             display_name: row.display_name,
             create_time: row.create_time,
+            credentials_update_time: row.credentials_update_time,
         }
     }
 }
+
+/// A tenant's columns, with when its credentials were set (never the credentials).
+const COLUMNS: &str = "t.tenant_id, t.display_name, t.create_time, \
+    (SELECT c.update_time FROM graph_credentials c WHERE c.tenant_id = t.tenant_id) \
+    AS credentials_update_time";
 
 /// Registers a tenant.
 pub async fn create_tenant(
@@ -52,7 +62,8 @@ pub async fn create_tenant(
     let row: Option<TenantRow> = sqlx::query_as(
         "INSERT INTO tenants (tenant_id, display_name) VALUES ($1, $2) \
          ON CONFLICT (tenant_id) DO NOTHING \
-         RETURNING tenant_id, display_name, create_time",
+         RETURNING tenant_id, display_name, create_time, \
+                   NULL::timestamptz AS credentials_update_time",
     )
     .bind(tenant_id.as_uuid())
     .bind(display_name)
@@ -82,7 +93,7 @@ pub async fn create_tenant(
 pub async fn get_tenant(database: &Database, tenant_id: TenantId) -> StorageResult<Tenant> {
     let mut tx = database.tenant_tx(tenant_id).await?;
     let row: Option<TenantRow> =
-        sqlx::query_as("SELECT tenant_id, display_name, create_time FROM tenants")
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants t")))
             .fetch_optional(&mut *tx)
             .await?;
     tx.commit().await?;
@@ -107,12 +118,12 @@ pub async fn list_tenants(
     let only: Option<Vec<Uuid>> = only.map(|ids| ids.iter().map(TenantId::as_uuid).collect());
     let limit = i64::try_from(page_size).unwrap_or(i64::MAX);
     let mut tx = database.owner_tx().await?;
-    let rows: Vec<TenantRow> = sqlx::query_as(
-        "SELECT tenant_id, display_name, create_time FROM tenants \
-         WHERE ($1::uuid IS NULL OR tenant_id > $1) \
-           AND ($2::uuid[] IS NULL OR tenant_id = ANY($2)) \
-         ORDER BY tenant_id LIMIT $3",
-    )
+    let rows: Vec<TenantRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tenants t \
+             WHERE ($1::uuid IS NULL OR t.tenant_id > $1) \
+               AND ($2::uuid[] IS NULL OR t.tenant_id = ANY($2)) \
+             ORDER BY t.tenant_id LIMIT $3"
+    )))
     .bind(after)
     .bind(only)
     .bind(limit + 1)

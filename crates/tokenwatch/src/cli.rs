@@ -249,6 +249,46 @@ pub(crate) enum TenantCommand {
     Show(TenantRefArgs),
     /// Remove a tenant and everything stored for it.
     Remove(TenantRefArgs),
+    /// Set or delete the tenant's Microsoft Graph app registration (msp_admin).
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CredentialsCommand {
+    /// Store the app registration's client id and secret, sealed at rest.
+    Set(CredentialsSetArgs),
+    /// Delete the stored credentials.
+    Delete(CredentialsDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CredentialsSetArgs {
+    /// The tenant's Entra tenant id (GUID).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// Application (client) id of the app registration in the tenant.
+    #[arg(long)]
+    pub(crate) client_id: String,
+
+    /// Name of the environment variable holding the client secret (never the secret itself on
+    /// the command line, where process listings and shell history would keep it).
+    #[arg(long)]
+    pub(crate) client_secret_env: String,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CredentialsDeleteArgs {
+    /// The tenant's Entra tenant id (GUID).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             rate_per_tenant: server.ingest_rate,
         },
         pipeline_workers: server.pipeline_workers,
+        credentials_key: server.credentials_key.clone(),
         pipeline: tokenwatch_server::PipelineConfig {
             sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
             ..Default::default()

@@ -91,6 +91,10 @@ async fn start_server_with(extra: &[(&str, &str)]) -> Server {
         ("TOKENWATCH_DEV_JWT_SECRET", SECRET.to_owned()),
         ("TOKENWATCH_JWT_ISSUER", "tokenwatch-local".to_owned()),
         ("TOKENWATCH_LOG_FORMAT", "json".to_owned()),
+        (
+            "TOKENWATCH_CREDENTIALS_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -152,6 +156,36 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
     let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
     assert_eq!(added[0]["tenant_id"], TENANT);
     assert_eq!(added[0]["credentials_set"], false);
+
+    // Graph credentials: the secret travels in an environment variable, never as an argument,
+    // and comes back only as "set, and when".
+    let set = server
+        .command(&[
+            "tenant",
+            "credentials",
+            "set",
+            "--tenant",
+            TENANT,
+            "--client-id",
+            "0a1b2c3d-0000-4000-8000-00000000a99e",
+            "--client-secret-env",
+            "CONTOSO_GRAPH_SECRET",
+        ])
+        .env("TOKENWATCH_TOKEN", admin)
+        .env("CONTOSO_GRAPH_SECRET", "not-for-your-eyes")
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let shown = server.run_with_token(admin, &["tenant", "show", TENANT, "--format", "json"]);
+    let text = String::from_utf8(shown.stdout).unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shown[0]["credentials_set"], true);
+    assert!(shown[0]["credentials_update_time"].is_string());
+    assert!(!text.contains("not-for-your-eyes"));
 
     let listed = server.run_with_token(admin, &["tenant", "list"]);
     let listed = String::from_utf8(listed.stdout).unwrap();
@@ -290,6 +324,8 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
         .unwrap();
     assert!(log.contains(r#""signal":"terminate""#), "{log}");
     assert!(log.contains("grpc server stopped"), "{log}");
+    assert!(log.contains("graph credentials set"), "{log}");
+    assert!(!log.contains("not-for-your-eyes"), "a secret reached the logs");
 }
 
 /// `findings list|show|watch` against a served pipeline print what `scan` prints for the same

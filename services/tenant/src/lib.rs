@@ -32,9 +32,10 @@ fn to_proto(tenant: tokenwatch_storage::Tenant) -> Tenant {
         tenant_id: tenant.tenant_id.to_string(),
         display_name: tenant.display_name,
         create_time: Some(tokenwatch_proto::to_timestamp(tenant.create_time)),
-        // Graph credentials arrive with the response service.
-        credentials_set: false,
-        credentials_update_time: None,
+        credentials_set: tenant.credentials_update_time.is_some(),
+        credentials_update_time: tenant
+            .credentials_update_time
+            .map(tokenwatch_proto::to_timestamp),
     }
 }
 

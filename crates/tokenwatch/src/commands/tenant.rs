@@ -4,7 +4,7 @@ use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_proto::tenant::v1::*;
 
-use crate::cli::{Format, TenantCommand};
+use crate::cli::{CredentialsCommand, Format, TenantCommand};
 use crate::output;
 
 type Client = TenantServiceClient<AuthedChannel>;
@@ -108,5 +108,60 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
             output::line(&format!("removed tenant {}", args.tenant()))?;
             Ok(())
         }
+        TenantCommand::Credentials(command) => credentials(command).await,
     }
+}
+
+async fn credentials(command: CredentialsCommand) -> anyhow::Result<()> {
+    use tokenwatch_proto::response::v1::response_service_client::ResponseServiceClient;
+    use tokenwatch_proto::response::v1::{
+        DeleteGraphCredentialsRequest, SetGraphCredentialsRequest, set_graph_credentials_request,
+    };
+    let connect = |config: &ClientConfig| {
+        let token = config.token.as_ref().map(|t| t.expose_secret().to_owned());
+        let server = config.server.clone();
+        async move {
+            let channel = tokenwatch_grpc::connect(&server, token.as_deref()).await?;
+            anyhow::Ok(ResponseServiceClient::new(channel))
+        }
+    };
+    match command {
+        CredentialsCommand::Set(args) => {
+            let secret = std::env::var(&args.client_secret_env).map_err(|_| {
+                anyhow::anyhow!(
+                    "the environment variable {} (--client-secret-env) is not set",
+                    args.client_secret_env
+                )
+            })?;
+            let response = connect(&args.client)
+                .await?
+                .set_graph_credentials(SetGraphCredentialsRequest {
+                    tenant_id: args.tenant.clone(),
+                    client_id: args.client_id,
+                    secret: Some(set_graph_credentials_request::Secret::ClientSecret(secret)),
+                })
+                .await?
+                .into_inner();
+            let time = response
+                .update_time
+                .as_ref()
+                .and_then(tokenwatch_proto::from_timestamp)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            output::line(&format!(
+                "credentials set for tenant {} at {time}",
+                args.tenant
+            ))?;
+        }
+        CredentialsCommand::Delete(args) => {
+            connect(&args.client)
+                .await?
+                .delete_graph_credentials(DeleteGraphCredentialsRequest {
+                    tenant_id: args.tenant.clone(),
+                })
+                .await?;
+            output::line(&format!("credentials deleted for tenant {}", args.tenant))?;
+        }
+    }
+    Ok(())
 }
