@@ -325,7 +325,10 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
     assert!(log.contains(r#""signal":"terminate""#), "{log}");
     assert!(log.contains("grpc server stopped"), "{log}");
     assert!(log.contains("graph credentials set"), "{log}");
-    assert!(!log.contains("not-for-your-eyes"), "a secret reached the logs");
+    assert!(
+        !log.contains("not-for-your-eyes"),
+        "a secret reached the logs"
+    );
 }
 
 /// `findings list|show|watch` against a served pipeline print what `scan` prints for the same
