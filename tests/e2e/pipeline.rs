@@ -644,3 +644,125 @@ async fn records_committed_without_an_announcement_are_found_by_the_sweep() {
     settle(&server, &tenant).await;
     assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
 }
+
+#[tokio::test]
+async fn verdicts_move_findings_and_weights_and_a_rollback_pins() {
+    use tokenwatch_proto::common::v1::VerdictKind;
+    use tokenwatch_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+    use tokenwatch_proto::feedback::v1::{
+        ListVerdictsRequest, ListWeightVersionsRequest, RollbackWeightsRequest,
+        SubmitVerdictRequest,
+    };
+
+    let (tenant, files) = simulated(19, 9);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    server.register(&[&tenant]).await;
+    ingest(&server, &tenant, &pieces(&files)).await;
+    settle(&server, &tenant).await;
+    let mut analyst_detection = detection(&server, &[&tenant]).await;
+    let findings = list_all(&mut analyst_detection, &tenant).await;
+    assert!(findings.len() >= 2, "{} findings", findings.len());
+
+    let analyst = server.tokens.valid(&[Role::Analyst], &[&tenant]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&analyst))
+        .await
+        .unwrap();
+    let mut feedback = FeedbackServiceClient::new(channel);
+    let submitted = feedback
+        .submit_verdict(SubmitVerdictRequest {
+            tenant_id: tenant.clone(),
+            finding_id: findings[0].finding_id.clone(),
+            kind: VerdictKind::FalsePositive.into(),
+            comment: "the user's own VPN".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let verdict = submitted.verdict.unwrap();
+    assert_eq!(verdict.weight_version, 1);
+    let learned = submitted.weight_set.unwrap();
+    assert_eq!((learned.version, learned.parent_version), (2, 1));
+    assert!(
+        learned.reason.contains(&verdict.verdict_id),
+        "{}",
+        learned.reason
+    );
+    assert_eq!(learned.created_by, "feedback:test@tokenwatch.local");
+    // The features the finding scored with lost weight; its score now falls short.
+    let defaults = tokenwatch_core::detect::WeightSet::default();
+    let top = &findings[0].contributions[0].feature;
+    assert!(learned.weights[top] < defaults.weight(top), "{top}");
+
+    let shown = analyst_detection
+        .get_finding(GetFindingRequest {
+            tenant_id: tenant.clone(),
+            finding_id: findings[0].finding_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        shown.finding.unwrap().status(),
+        FindingStatus::ResolvedFalsePositive
+    );
+    let listed = feedback
+        .list_verdicts(ListVerdictsRequest {
+            tenant_id: tenant.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .verdicts;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].comment, "the user's own VPN");
+
+    // A detection engineer rolls back to the defaults: a new, pinned version.
+    let engineer = server.tokens.valid(&[Role::DetectionEngineer], &[&tenant]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&engineer))
+        .await
+        .unwrap();
+    let mut engineering = FeedbackServiceClient::new(channel);
+    let rolled = engineering
+        .rollback_weights(RollbackWeightsRequest {
+            tenant_id: tenant.clone(),
+            version: 1,
+            reason: "too early to learn".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .weight_set
+        .unwrap();
+    assert_eq!(rolled.version, 3);
+    assert!(rolled.pinned);
+    assert_eq!(rolled.weights[top], defaults.weight(top));
+    let versions: Vec<i64> = engineering
+        .list_weight_versions(ListWeightVersionsRequest {
+            tenant_id: tenant.clone(),
+            page_size: 2,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .weight_sets
+        .iter()
+        .map(|w| w.version)
+        .collect();
+    assert_eq!(versions, [3, 2]);
+
+    // Pinned: the next verdict moves the finding, not the weights.
+    let next = feedback
+        .submit_verdict(SubmitVerdictRequest {
+            tenant_id: tenant.clone(),
+            finding_id: findings[1].finding_id.clone(),
+            kind: VerdictKind::FalsePositive.into(),
+            comment: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(next.weight_set.unwrap().version, 3);
+    assert_eq!(next.findings_changed, 0);
+}

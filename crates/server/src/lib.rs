@@ -219,7 +219,7 @@ pub fn compose(
         tokenwatch_response::add_to(&mut services, stores.database.clone(), sealer, auth.clone());
     }
     if hosts(ServiceName::Feedback) {
-        tokenwatch_feedback::add_to(&mut services, auth);
+        tokenwatch_feedback::add_to(&mut services, stores.database.clone(), auth);
     }
     Ok(services)
 }

@@ -404,6 +404,18 @@ pub async fn status_history(
         .collect())
 }
 
+/// The open and acknowledged findings' explanations (score, threshold and reasons), for
+/// re-evaluating them under other weights.
+pub async fn open_explanations(tx: &mut TenantTx) -> StorageResult<Vec<serde_json::Value>> {
+    let rows = sqlx::query_scalar(
+        "SELECT explanation FROM findings WHERE tenant_id = tokenwatch_current_tenant() \
+           AND status IN ('open', 'acknowledged')",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows)
+}
+
 /// What to list.
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {

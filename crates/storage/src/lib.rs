@@ -16,6 +16,7 @@
 //! - `engine_state`: generations of the detection engine's state;
 //! - `findings`: findings, incidents, status workflow and history;
 //! - `weights`: versioned weight sets;
+//! - `verdicts`: analysts' verdicts;
 //! - `credentials`: customer tenants' Graph credentials, sealed;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
@@ -28,6 +29,7 @@ pub mod findings;
 pub mod ingest;
 mod partitions;
 mod tenants;
+pub mod verdicts;
 pub mod weights;
 
 pub use database::{Database, TenantTx};

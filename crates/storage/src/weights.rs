@@ -28,6 +28,40 @@ pub struct WeightVersion {
     pub create_time: DateTime<Utc>,
 }
 
+impl WeightVersion {
+    /// The global defaults, as the version a tenant without its own is on (version 1, never
+    /// stored).
+    pub fn defaults() -> Self {
+        let defaults = tokenwatch_core::detect::WeightSet::default();
+        WeightVersion {
+            version: defaults.version,
+            weights: defaults.weights,
+            threshold: defaults.threshold,
+            reason: "defaults".to_owned(),
+            created_by: "tokenwatch".to_owned(),
+            pinned: false,
+            parent_version: 0,
+            create_time: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// As the engine's weight set.
+    pub fn weight_set(&self) -> tokenwatch_core::detect::WeightSet {
+        tokenwatch_core::detect::WeightSet {
+            version: self.version,
+            weights: self.weights.clone(),
+            threshold: self.threshold,
+        }
+    }
+}
+
+/// The version in force: the newest stored, else the defaults.
+pub async fn current_or_defaults(tx: &mut TenantTx) -> StorageResult<WeightVersion> {
+    Ok(current_weights(tx)
+        .await?
+        .unwrap_or_else(WeightVersion::defaults))
+}
+
 type Row = (
     i64,
     sqlx::types::Json<BTreeMap<String, f64>>,
@@ -66,6 +100,31 @@ pub async fn current_weights(tx: &mut TenantTx) -> StorageResult<Option<WeightVe
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.map(of_row))
+}
+
+/// Versions, newest first: a page after `before` (exclusive; from the newest when `None`).
+pub async fn list_versions(
+    tx: &mut TenantTx,
+    before: Option<i64>,
+    page_size: usize,
+) -> StorageResult<(Vec<WeightVersion>, Option<i64>)> {
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM weight_sets WHERE tenant_id = tokenwatch_current_tenant() \
+           AND ($1::bigint IS NULL OR version < $1) \
+         ORDER BY version DESC LIMIT $2"
+    )))
+    .bind(before)
+    .bind(page_size as i64 + 1)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut versions: Vec<WeightVersion> = rows.into_iter().map(of_row).collect();
+    let next = if versions.len() > page_size {
+        versions.truncate(page_size);
+        versions.last().map(|v| v.version)
+    } else {
+        None
+    };
+    Ok((versions, next))
 }
 
 /// One version.

@@ -105,21 +105,6 @@ fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
     }
 }
 
-/// The defaults, as the version a tenant without its own is on.
-fn default_version() -> WeightVersion {
-    let defaults = WeightSet::default();
-    WeightVersion {
-        version: defaults.version,
-        weights: defaults.weights,
-        threshold: defaults.threshold,
-        reason: "defaults".to_owned(),
-        created_by: "tokenwatch".to_owned(),
-        pinned: false,
-        parent_version: 0,
-        create_time: chrono::DateTime::UNIX_EPOCH,
-    }
-}
-
 #[tonic::async_trait]
 impl DetectionService for DetectionApi {
     async fn list_findings(
@@ -405,11 +390,11 @@ impl DetectionService for DetectionApi {
         let current = weights::current_weights(&mut tx).await.map_err(storage)?;
         let version = match (wanted, current) {
             (0, Some(current)) => current,
-            (0, None) => default_version(),
-            (v, _) if v == default_version().version => {
+            (0, None) => WeightVersion::defaults(),
+            (v, _) if v == WeightVersion::defaults().version => {
                 match weights::weights_version(&mut tx, v).await {
                     Ok(stored) => stored,
-                    Err(StorageError::NotFound { .. }) => default_version(),
+                    Err(StorageError::NotFound { .. }) => WeightVersion::defaults(),
                     Err(error) => return Err(storage(error)),
                 }
             }
@@ -443,7 +428,7 @@ impl DetectionService for DetectionApi {
         let current = weights::current_weights(&mut tx)
             .await
             .map_err(storage)?
-            .unwrap_or_else(default_version);
+            .unwrap_or_else(WeightVersion::defaults);
         if r.base_version != 0 && r.base_version != current.version {
             return Err(Status::failed_precondition(format!(
                 "base_version {} is not the version in force ({})",

@@ -127,6 +127,24 @@ pub fn update(
     Ok(None)
 }
 
+/// How many findings (their feature values) would land on the other side of the threshold
+/// under `new` than under `old`: what a weight change does to the open findings.
+pub fn threshold_crossings(
+    findings: &[BTreeMap<String, f64>],
+    old: &WeightSet,
+    new: &WeightSet,
+) -> usize {
+    let score = |weights: &WeightSet, values: &BTreeMap<String, f64>| -> f64 {
+        values.iter().map(|(f, v)| weights.weight(f) * v).sum()
+    };
+    findings
+        .iter()
+        .filter(|values| {
+            (score(old, values) >= old.threshold) != (score(new, values) >= new.threshold)
+        })
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +215,28 @@ mod tests {
         }
         // The replay example must still reach the threshold, however many verdicts say no.
         assert!(weights.check().is_ok());
+    }
+
+    #[test]
+    fn crossings_count_findings_that_change_side() {
+        let old = WeightSet::default();
+        let mut new = old.clone();
+        new.weights.insert("hosting_network".to_owned(), 0.25);
+        let vpn: BTreeMap<String, f64> = [
+            ("hosting_network", 1.0),
+            ("new_network", 1.0),
+            ("new_country", 1.0),
+            ("no_fresh_signin", 1.0),
+        ]
+        .iter()
+        .map(|(f, v)| ((*f).to_owned(), *v))
+        .collect();
+        let attack: BTreeMap<String, f64> = [("risky_after_change", 1.0), ("interleaving", 1.0)]
+            .iter()
+            .map(|(f, v)| ((*f).to_owned(), *v))
+            .collect();
+        // 3.4 → 2.65 crosses 3.0; 4.5 stays.
+        assert_eq!(threshold_crossings(&[vpn, attack], &old, &new), 1);
     }
 
     #[test]
