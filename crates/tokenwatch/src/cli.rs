@@ -39,6 +39,8 @@ pub(crate) enum Command {
     /// List, show and follow the findings of a running server.
     #[command(subcommand)]
     Findings(FindingsCommand),
+    /// Judge a finding: its status moves, and the tenant's weights learn from it (unless pinned).
+    Verdict(VerdictArgs),
     /// Run the detection over exported files, with no servers, and print the findings.
     Scan(ScanArgs),
     /// Write realistic labelled activity (UAL JSON, Graph sign-ins) and a labels file.
@@ -356,6 +358,41 @@ pub(crate) struct ConfigPrintArgs {
 
     #[command(flatten)]
     pub(crate) auth: AuthConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerdictArgs {
+    /// The finding's id.
+    pub(crate) finding: String,
+
+    /// What the analyst found.
+    #[arg(long, value_enum)]
+    pub(crate) label: VerdictLabel,
+
+    /// Why.
+    #[arg(long, default_value = "")]
+    pub(crate) comment: String,
+
+    /// The finding's tenant; looked up among the token's tenants when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+/// A verdict on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum VerdictLabel {
+    /// An attack.
+    TruePositive,
+    /// Not an attack.
+    FalsePositive,
+    /// Real but expected (a known trip).
+    Benign,
 }
 
 #[derive(Debug, Subcommand)]

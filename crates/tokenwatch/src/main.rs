@@ -44,6 +44,7 @@ async fn main() -> ExitCode {
         Command::Config(command) => commands::config::run(command),
         Command::Health(args) => commands::health::run(args).await,
         Command::Findings(command) => commands::findings::run(command).await,
+        Command::Verdict(args) => commands::findings::verdict(args).await,
         Command::Scan(args) => commands::scan::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Eval(args) => commands::eval::run(args),

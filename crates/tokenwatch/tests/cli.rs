@@ -446,6 +446,32 @@ async fn findings_list_show_and_watch_match_the_scan() {
     let table = server.run_with_token(admin, &["findings", "show", id]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("FEATURE"));
 
+    // A verdict: the finding's status moves, the tenant's weights get a new version.
+    let judged = server.run_with_token(
+        admin,
+        &[
+            "verdict",
+            id,
+            "--label",
+            "false-positive",
+            "--comment",
+            "known VPN",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        judged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&judged.stderr)
+    );
+    let judged: serde_json::Value = serde_json::from_slice(&judged.stdout).unwrap();
+    assert_eq!(judged["finding_id"], id);
+    assert_eq!(judged["weight_version"], 2);
+    let shown = server.run_with_token(admin, &["findings", "show", id, "--format", "json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["status"], "false_positive");
+
     // The watcher saw every finding created.
     let _ = watcher.kill();
     let output = watcher.wait_with_output().unwrap();

@@ -8,7 +8,7 @@ use tokenwatch_proto::common::v1::{FindingStatus, Severity};
 use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceClient;
 use tokenwatch_proto::detection::v1::*;
 
-use crate::cli::{FindingsCommand, Format, SeverityArg, StatusArg};
+use crate::cli::{FindingsCommand, Format, SeverityArg, StatusArg, VerdictArgs, VerdictLabel};
 use crate::output;
 
 type Client = DetectionServiceClient<AuthedChannel>;
@@ -183,6 +183,53 @@ pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `tokenwatch verdict FINDING --label ...`.
+pub(crate) async fn verdict(args: VerdictArgs) -> anyhow::Result<()> {
+    use tokenwatch_proto::common::v1::VerdictKind;
+    use tokenwatch_proto::feedback::v1::SubmitVerdictRequest;
+    use tokenwatch_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+    let tenant = match args.tenant.clone() {
+        Some(tenant) => tenant,
+        None => find_tenant(&mut client(&args.client).await?, &args.finding).await?,
+    };
+    let token = args
+        .client
+        .token
+        .as_ref()
+        .map(|t| t.expose_secret().to_owned());
+    let channel = tokenwatch_grpc::connect(&args.client.server, token.as_deref()).await?;
+    let kind = match args.label {
+        VerdictLabel::TruePositive => VerdictKind::TruePositive,
+        VerdictLabel::FalsePositive => VerdictKind::FalsePositive,
+        VerdictLabel::Benign => VerdictKind::BenignTruePositive,
+    };
+    let response = FeedbackServiceClient::new(channel)
+        .submit_verdict(SubmitVerdictRequest {
+            tenant_id: tenant,
+            finding_id: args.finding.clone(),
+            kind: kind.into(),
+            comment: args.comment,
+        })
+        .await?
+        .into_inner();
+    let verdict = response.verdict.unwrap_or_default();
+    let weights = response.weight_set.unwrap_or_default();
+    match args.format {
+        Format::Json => output::json(&serde_json::json!({
+            "verdict_id": verdict.verdict_id,
+            "finding_id": verdict.finding_id,
+            "label": format!("{:?}", verdict.kind()).to_lowercase(),
+            "weight_version": weights.version,
+            "findings_changed": response.findings_changed,
+        }))?,
+        Format::Table => output::line(&format!(
+            "verdict {} recorded on finding {}; weights now version {} ({} open findings would change)",
+            verdict.verdict_id, verdict.finding_id, weights.version, response.findings_changed
+        ))?,
+    }
+    Ok(())
 }
 
 /// Every page, or the first `limit` findings.
