@@ -20,19 +20,16 @@ pub mod session;
 pub mod weights;
 
 pub use engine::{
-    Change, Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState, finding_id,
+    Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState, finding_id,
     severity_rank,
 };
 pub use weights::WeightSet;
 
 use crate::event::NormalizedEvent;
 
-/// Runs the engine over events of any number of tenants and returns the findings, most severe
-/// first. The offline scan and the evaluation use this.
-///
-/// Events are taken as ingest stores them: one per tenant and record id (the first), in
+/// Puts events as ingest stores them: one per tenant and record id (the first), in
 /// (event time, record id) order per tenant — the order the online pipeline replays them in.
-pub fn run(mut events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Vec<Finding> {
+pub fn engine_order(events: &mut Vec<(String, NormalizedEvent)>) {
     let mut seen = std::collections::HashSet::new();
     events.retain(|(tenant, event)| seen.insert((tenant.clone(), event.record_id.clone())));
     events.sort_by(|(ta, a), (tb, b)| {
@@ -40,6 +37,12 @@ pub fn run(mut events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Ve
             .then(a.event_time.cmp(&b.event_time))
             .then_with(|| a.record_id.cmp(&b.record_id))
     });
+}
+
+/// Runs the engine over events of any number of tenants, in [`engine_order`], and returns the
+/// findings, most severe first. The offline scan and the evaluation use this.
+pub fn run(mut events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Vec<Finding> {
+    engine_order(&mut events);
     let mut engine = Engine::new(weights);
     for (tenant, event) in &events {
         engine.observe(tenant, event);

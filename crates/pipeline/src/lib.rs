@@ -20,14 +20,13 @@ mod state;
 mod step;
 mod worker;
 
-use chrono::{DateTime, Utc};
 use tokenwatch_cache::Cache;
 use tokenwatch_core::detect::{TenantEngine, TenantShared, UserState};
 use tokenwatch_error::{ServiceError, ServiceErrorCode};
 use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::TenantId;
 
-pub use step::{StepReport, finding_write, tenant_weights};
+pub use step::{StepReport, tenant_weights};
 pub use worker::{CONSUMER_GROUP, PipelineConfig, Worker, rebuild_tenant, touched_key};
 
 /// What can stop a pipeline step.
@@ -64,29 +63,14 @@ impl ServiceError for PipelineError {
     }
 }
 
-/// A tenant's hot state as an analyst or an RPC reads it.
-#[derive(Debug)]
-pub struct TenantView {
-    /// The engine's tenant-wide part.
-    pub shared: TenantShared,
-    /// The last event processed.
-    pub checkpoint: Option<DateTime<Utc>>,
-    /// The newest generation in Postgres.
-    pub generation: i64,
-}
-
-/// The tenant's hot tenant-wide state, if Redis has it.
-pub async fn tenant_view(
+/// The engine's tenant-wide state (population prior, events processed), if Redis has it.
+pub async fn tenant_shared(
     cache: &Cache,
     tenant: TenantId,
-) -> Result<Option<TenantView>, PipelineError> {
+) -> Result<Option<TenantShared>, PipelineError> {
     Ok(hot::load_head(cache, tenant)
         .await?
-        .map(|(_, head)| TenantView {
-            shared: head.shared,
-            checkpoint: head.meta.checkpoint.map(|c| c.time),
-            generation: head.meta.generation,
-        }))
+        .map(|(_, head)| head.shared))
 }
 
 /// One user's state: hot in Redis, else the newest generation in Postgres.
@@ -112,13 +96,13 @@ pub async fn engine_for_user(
     tenant: TenantId,
     user: &str,
 ) -> Result<Option<TenantEngine>, PipelineError> {
-    let Some(view) = tenant_view(cache, tenant).await? else {
+    let Some(shared) = tenant_shared(cache, tenant).await? else {
         return Ok(None);
     };
     let Some(state) = user_state(database, cache, tenant, user).await? else {
         return Ok(None);
     };
-    let mut engine = TenantEngine::from_parts(view.shared, Default::default());
+    let mut engine = TenantEngine::from_parts(shared, Default::default());
     engine.insert_user(user.to_owned(), state);
     Ok(Some(engine))
 }

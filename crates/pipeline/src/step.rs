@@ -186,7 +186,7 @@ where
 
         let mut changed: HashMap<Uuid, (Finding, bool)> = HashMap::new();
         for event in &events {
-            if let Some((_, finding)) = mem.engine.observe(&tenant_text, &weights, event) {
+            if let Some(finding) = mem.engine.observe(&tenant_text, &weights, event) {
                 let id = parse_id(&finding_id(
                     &tenant_text,
                     &finding.user,
@@ -259,7 +259,7 @@ fn parse_id(text: &str) -> Uuid {
 
 /// The stored form of an engine finding: the finding itself is the explanation, so the API
 /// shows exactly what `tokenwatch scan` shows.
-pub fn finding_write(id: Uuid, finding: &Finding) -> FindingWrite {
+pub(crate) fn finding_write(id: Uuid, finding: &Finding) -> FindingWrite {
     FindingWrite {
         finding_id: id,
         incident_id: parse_id(&finding.incident_id),

@@ -1,5 +1,9 @@
 //! One module per command that is not `serve`.
 
+use secrecy::ExposeSecret;
+use tokenwatch_config::ClientConfig;
+use tokenwatch_grpc::AuthedChannel;
+
 pub(crate) mod config;
 pub(crate) mod eval;
 pub(crate) mod feedback;
@@ -11,3 +15,9 @@ pub(crate) mod scan;
 pub(crate) mod simulate;
 pub(crate) mod tenant;
 pub(crate) mod token;
+
+/// A channel to the server the client flags name, with their token.
+pub(crate) async fn connect(config: &ClientConfig) -> anyhow::Result<AuthedChannel> {
+    let token = config.token.as_ref().map(|t| t.expose_secret().to_owned());
+    Ok(tokenwatch_grpc::connect(&config.server, token.as_deref()).await?)
+}

@@ -170,7 +170,7 @@ impl BaselineService for BaselineApi {
             Permission::BaselinesRead,
             &request.get_ref().tenant_id,
         )?;
-        let view = tokenwatch_pipeline::tenant_view(&self.cache, tenant)
+        let view = tokenwatch_pipeline::tenant_shared(&self.cache, tenant)
             .await
             .map_err(into_status)?;
         let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
@@ -180,13 +180,13 @@ impl BaselineService for BaselineApi {
         tx.commit()
             .await
             .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
-        let Some(view) = view else {
+        let Some(shared) = view else {
             return Ok(Response::new(GetBaselineStatsResponse {
                 last_snapshot_time: snapshot.map(to_timestamp),
                 ..Default::default()
             }));
         };
-        let profile = &view.shared.profile;
+        let profile = &shared.profile;
         let users: Vec<&str> = profile.user_names().collect();
         let states = tokenwatch_pipeline::hot_user_states(&self.cache, tenant, &users)
             .await

@@ -128,13 +128,6 @@ pub struct UserState {
     last_tidy: Option<DateTime<Utc>>,
 }
 
-impl UserState {
-    /// Open sessions (active in the last 30 days).
-    pub fn open_sessions(&self) -> usize {
-        self.sessions.len()
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct OpenSession {
     state: SessionState,
@@ -206,18 +199,6 @@ impl ScoreHistogram {
     }
 }
 
-/// How a finding changed with an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    /// The session just became a finding.
-    Created,
-    /// Its severity rose.
-    Escalated,
-    /// Its score, window or evidence changed.
-    Updated,
-}
-
 /// One tenant's detection state, between any two events: what the online pipeline keeps hot
 /// (one value per user plus [`TenantShared`]) and snapshots.
 #[derive(Debug, Clone, Default)]
@@ -265,13 +246,14 @@ impl TenantEngine {
     }
 
     /// Processes one event; a tenant's events must come in event-time order. Returns the
-    /// session's finding when the event created or changed it.
+    /// session's finding when the event created or changed it (whether it is new or escalated
+    /// is for the store to tell: it knows what it had).
     pub fn observe(
         &mut self,
         tenant_id: &str,
         weights: &WeightSet,
         event: &NormalizedEvent,
-    ) -> Option<(Change, &Finding)> {
+    ) -> Option<&Finding> {
         self.shared.events += 1;
         let time = event.event_time;
         let tenant = &mut self.shared;
@@ -348,7 +330,8 @@ impl TenantEngine {
             .sum();
         open.max_score = open.max_score.max(score);
         let cutoff = tenant.scores.cutoff(weights.threshold);
-        let change = if score >= cutoff || open.finding.is_some() {
+        let flagged = score >= cutoff || open.finding.is_some();
+        if flagged {
             let finding = build_finding(
                 tenant_id,
                 &event.user_id,
@@ -359,38 +342,25 @@ impl TenantEngine {
                 weights,
                 time,
             );
-            Some(match open.finding.as_deref_mut() {
+            match open.finding.as_deref_mut() {
+                // The finding keeps the reasons of its highest score, and follows the session.
+                Some(existing) if finding.score >= existing.score => {
+                    *existing = Finding {
+                        detected_at: existing.detected_at,
+                        ..finding
+                    };
+                }
                 Some(existing) => {
-                    let before = severity_rank(&existing.severity);
-                    if finding.score >= existing.score {
-                        *existing = Finding {
-                            detected_at: existing.detected_at,
-                            ..finding
-                        };
-                    } else {
-                        existing.last_seen = finding.last_seen;
-                        existing.evidence = finding.evidence;
-                    }
-                    if severity_rank(&existing.severity) > before {
-                        Change::Escalated
-                    } else {
-                        Change::Updated
-                    }
+                    existing.last_seen = finding.last_seen;
+                    existing.evidence = finding.evidence;
                 }
-                None => {
-                    open.finding = Some(Box::new(finding));
-                    Change::Created
-                }
-            })
+                None => open.finding = Some(Box::new(finding)),
+            }
         } else {
-            None
-        };
-        if change.is_none() {
             let first = user.baseline.observe(time.timestamp(), &values);
             tenant.profile.learn(&event.user_id, &first);
         }
-        let finding = open.finding.as_deref()?;
-        change.map(|change| (change, finding))
+        open.finding.as_deref().filter(|_| flagged)
     }
 
     /// Scores one open session now, against the current baseline and `weights`.
@@ -477,7 +447,7 @@ impl Engine {
     pub fn observe(&mut self, tenant_id: &str, event: &NormalizedEvent) {
         self.events += 1;
         let tenant = entry(&mut self.tenants, tenant_id, TenantEngine::default);
-        let Some((_, finding)) = tenant.observe(tenant_id, &self.weights, event) else {
+        let Some(finding) = tenant.observe(tenant_id, &self.weights, event) else {
             return;
         };
         // One finding per tenant, user and session, as the online store keeps them.

@@ -22,14 +22,7 @@ pub(crate) fn experiment(
     labels: &[Label],
     weights: &WeightSet,
 ) -> anyhow::Result<Vec<Report>> {
-    // The order and dedupe `detect::run` uses.
-    let mut seen = std::collections::HashSet::new();
-    events.retain(|(tenant, event)| seen.insert((tenant.clone(), event.record_id.clone())));
-    events.sort_by(|(ta, a), (tb, b)| {
-        ta.cmp(tb)
-            .then(a.event_time.cmp(&b.event_time))
-            .then_with(|| a.record_id.cmp(&b.record_id))
-    });
+    tokenwatch_core::detect::engine_order(&mut events);
 
     let before = run(&events, |_, _| weights);
     let first = before
@@ -146,7 +139,7 @@ fn run<'w>(
     let mut findings = HashMap::new();
     for (tenant, event) in events {
         let engine = tenants.entry(tenant.as_str()).or_default();
-        if let Some((_, finding)) = engine.observe(tenant, weights_for(tenant, event), event) {
+        if let Some(finding) = engine.observe(tenant, weights_for(tenant, event), event) {
             findings.insert(
                 (tenant.clone(), finding.session_id.clone()),
                 finding.clone(),

@@ -1,7 +1,6 @@
 //! `tokenwatch findings list|show|watch`: the findings of a running server. JSON output is the
 //! object `tokenwatch scan --format json` prints for a finding, plus its `id` and `status`.
 
-use secrecy::ExposeSecret;
 use tokenwatch_config::ClientConfig;
 use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_proto::common::v1::{FindingStatus, Severity};
@@ -14,8 +13,7 @@ use crate::output;
 type Client = DetectionServiceClient<AuthedChannel>;
 
 async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
-    let token = config.token.as_ref().map(|t| t.expose_secret().to_owned());
-    let channel = tokenwatch_grpc::connect(&config.server, token.as_deref()).await?;
+    let channel = crate::commands::connect(config).await?;
     Ok(DetectionServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
 }
 
@@ -190,16 +188,14 @@ pub(crate) async fn verdict(args: VerdictArgs) -> anyhow::Result<()> {
     use tokenwatch_proto::common::v1::VerdictKind;
     use tokenwatch_proto::feedback::v1::SubmitVerdictRequest;
     use tokenwatch_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+    let channel = crate::commands::connect(&args.client).await?;
     let tenant = match args.tenant.clone() {
         Some(tenant) => tenant,
-        None => find_tenant(&mut client(&args.client).await?, &args.finding).await?,
+        None => {
+            let mut findings = DetectionServiceClient::new(channel.clone());
+            find_tenant(&mut findings, &args.finding).await?
+        }
     };
-    let token = args
-        .client
-        .token
-        .as_ref()
-        .map(|t| t.expose_secret().to_owned());
-    let channel = tokenwatch_grpc::connect(&args.client.server, token.as_deref()).await?;
     let kind = match args.label {
         VerdictLabel::TruePositive => VerdictKind::TruePositive,
         VerdictLabel::FalsePositive => VerdictKind::FalsePositive,

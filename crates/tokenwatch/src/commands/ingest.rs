@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
 use tokenwatch_proto::Code;
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, IngestSummary, SourceFormat};
@@ -66,12 +65,7 @@ fn backoff(message: &str, attempt: u32) -> Duration {
 
 /// Ingests the files; returns whether any record was rejected.
 pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<bool> {
-    let token = args
-        .client
-        .token
-        .as_ref()
-        .map(|t| t.expose_secret().to_owned());
-    let channel = tokenwatch_grpc::connect(&args.client.server, token.as_deref()).await?;
+    let channel = crate::commands::connect(&args.client).await?;
     let mut client = IngestServiceClient::new(channel).max_decoding_message_size(64 << 20);
     let format = source_format(args.source_format);
     let interactive = std::io::stderr().is_terminal();

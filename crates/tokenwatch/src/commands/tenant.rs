@@ -1,4 +1,3 @@
-use secrecy::ExposeSecret;
 use tokenwatch_config::ClientConfig;
 use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
@@ -10,9 +9,9 @@ use crate::output;
 type Client = TenantServiceClient<AuthedChannel>;
 
 async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
-    let token = config.token.as_ref().map(|t| t.expose_secret().to_owned());
-    let channel = tokenwatch_grpc::connect(&config.server, token.as_deref()).await?;
-    Ok(TenantServiceClient::new(channel))
+    Ok(TenantServiceClient::new(
+        crate::commands::connect(config).await?,
+    ))
 }
 
 fn to_json(tenant: &Tenant) -> serde_json::Value {
@@ -117,13 +116,10 @@ async fn credentials(command: CredentialsCommand) -> anyhow::Result<()> {
     use tokenwatch_proto::response::v1::{
         DeleteGraphCredentialsRequest, SetGraphCredentialsRequest, set_graph_credentials_request,
     };
-    let connect = |config: &ClientConfig| {
-        let token = config.token.as_ref().map(|t| t.expose_secret().to_owned());
-        let server = config.server.clone();
-        async move {
-            let channel = tokenwatch_grpc::connect(&server, token.as_deref()).await?;
-            anyhow::Ok(ResponseServiceClient::new(channel))
-        }
+    let connect = async |config: &ClientConfig| {
+        anyhow::Ok(ResponseServiceClient::new(
+            crate::commands::connect(config).await?,
+        ))
     };
     match command {
         CredentialsCommand::Set(args) => {
