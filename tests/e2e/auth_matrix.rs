@@ -83,7 +83,8 @@ fn allowed_roles(method: &str) -> &'static [Role] {
         "GetWeights" | "ListWeightVersions" => EVERYONE,
         "SetWeights" | "RollbackWeights" => &[MspAdmin, DetectionEngineer],
 
-        "ProposeAction" => &[MspAdmin, Analyst, Service],
+        // Cancelling also needs to be the proposer, or someone who may approve.
+        "ProposeAction" | "CancelAction" => &[MspAdmin, Analyst, Service],
         "ApproveAction"
         | "ExecuteAction"
         | "SetResponsePolicy"

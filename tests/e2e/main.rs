@@ -17,6 +17,7 @@ mod auth_matrix;
 mod credentials;
 mod ingest;
 mod pipeline;
+mod response;
 mod serving;
 mod storage;
 mod tenants;

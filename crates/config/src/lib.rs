@@ -90,6 +90,24 @@ pub struct ServerConfig {
     #[arg(long, env = "TOKENWATCH_CREDENTIALS_KEY", hide_env_values = true)]
     #[serde(serialize_with = "redacted_secret")]
     pub credentials_key: Option<SecretString>,
+
+    /// Microsoft Graph base URL (`https://graph.microsoft.us` for US Government L4,
+    /// `https://microsoftgraph.chinacloudapi.cn` for the China cloud).
+    #[arg(
+        long,
+        env = "TOKENWATCH_GRAPH_URL",
+        default_value = "https://graph.microsoft.com"
+    )]
+    pub graph_url: String,
+
+    /// Microsoft identity platform base URL (`https://login.microsoftonline.us`,
+    /// `https://login.chinacloudapi.cn`).
+    #[arg(
+        long,
+        env = "TOKENWATCH_LOGIN_URL",
+        default_value = "https://login.microsoftonline.com"
+    )]
+    pub login_url: String,
 }
 
 impl ServerConfig {
@@ -125,6 +143,16 @@ impl ServerConfig {
         if let Err(error) = self.metrics_address() {
             problems.extend(error.problems);
         }
+        problems.extend(check_url(
+            "--graph-url / TOKENWATCH_GRAPH_URL",
+            Some(&self.graph_url),
+            &["https", "http"],
+        ));
+        problems.extend(check_url(
+            "--login-url / TOKENWATCH_LOGIN_URL",
+            Some(&self.login_url),
+            &["https", "http"],
+        ));
         if self.database_max_connections == 0 {
             problems.push("TOKENWATCH_DATABASE_MAX_CONNECTIONS must be at least 1".to_owned());
         }
@@ -394,6 +422,8 @@ mod tests {
             pipeline_workers: 1,
             sweep_seconds: 60,
             credentials_key: None,
+            graph_url: "https://graph.microsoft.com".to_owned(),
+            login_url: "https://login.microsoftonline.com".to_owned(),
         }
     }
 

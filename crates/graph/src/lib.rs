@@ -154,6 +154,33 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+#[derive(Deserialize)]
+struct UserId {
+    id: String,
+}
+
+/// Whose token: the app in the tenant, and which secret (a replaced secret must not keep
+/// using the old secret's token).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TokenKey {
+    tenant_id: String,
+    client_id: String,
+    secret_hash: u64,
+}
+
+impl TokenKey {
+    fn of(credentials: &Credentials) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        credentials.client_secret.expose_secret().hash(&mut hasher);
+        TokenKey {
+            tenant_id: credentials.tenant_id.clone(),
+            client_id: credentials.client_id.clone(),
+            secret_hash: hasher.finish(),
+        }
+    }
+}
+
 /// Tokens are renewed this long before they expire.
 const TOKEN_EARLY: Duration = Duration::from_secs(300);
 
@@ -163,7 +190,7 @@ pub struct GraphClient {
     http: reqwest::Client,
     endpoints: Endpoints,
     retry: RetryPolicy,
-    tokens: Mutex<HashMap<(String, String), CachedToken>>,
+    tokens: Mutex<HashMap<TokenKey, CachedToken>>,
 }
 
 impl GraphClient {
@@ -183,7 +210,7 @@ impl GraphClient {
 
     /// An app token for Graph in the credentials' tenant (cached).
     pub async fn token(&self, credentials: &Credentials) -> Result<String, GraphError> {
-        let key = (credentials.tenant_id.clone(), credentials.client_id.clone());
+        let key = TokenKey::of(credentials);
         if let Some(cached) = self.cached(&key) {
             return Ok(cached);
         }
@@ -237,7 +264,7 @@ impl GraphClient {
         Ok(token.access_token)
     }
 
-    fn cached(&self, key: &(String, String)) -> Option<String> {
+    fn cached(&self, key: &TokenKey) -> Option<String> {
         let tokens = self
             .tokens
             .lock()
@@ -273,6 +300,24 @@ impl GraphClient {
         self.call(credentials, reqwest::Method::PATCH, &path, Some(body))
             .await
             .map(drop)
+    }
+
+    /// `GET /users/{upn}?$select=id`: the object id some APIs insist on (confirmCompromised).
+    pub async fn user_object_id(
+        &self,
+        credentials: &Credentials,
+        user: &str,
+    ) -> Result<String, GraphError> {
+        let path = format!("/v1.0/users/{}?$select=id", encode(user));
+        let response = self
+            .call(credentials, reqwest::Method::GET, &path, None)
+            .await?;
+        let url = response.url().to_string();
+        let user: UserId = response
+            .json()
+            .await
+            .map_err(|source| GraphError::Transport { url, source })?;
+        Ok(user.id)
     }
 
     /// `POST /identityProtection/riskyUsers/confirmCompromised` for one user (its object id).
@@ -320,7 +365,7 @@ impl GraphClient {
                 self.tokens
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&(credentials.tenant_id.clone(), credentials.client_id.clone()));
+                    .remove(&TokenKey::of(credentials));
                 continue;
             }
             let detail: Option<GraphErrorBody> = response.json().await.ok();

@@ -92,7 +92,7 @@ impl MicrosoftFake {
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/v1.0/users/{user}/revokeSignInSessions", post(revoke))
-            .route("/v1.0/users/{user}", patch(update_user))
+            .route("/v1.0/users/{user}", patch(update_user).get(get_user))
             .route(
                 "/v1.0/identityProtection/riskyUsers/confirmCompromised",
                 post(confirm_compromised),
@@ -408,6 +408,48 @@ async fn revoke(
     }
 }
 
+/// `GET /users/{id | userPrincipalName}` (`$select` is honoured for `id`, `userPrincipalName`
+/// and `accountEnabled`).
+async fn get_user(
+    State(state): State<Shared>,
+    Path(user): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tenant = match authenticated(&fake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    let Some(found) = find_user(&fake, &tenant, &user) else {
+        return not_found(&user);
+    };
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".to_owned(),
+        "https://graph.microsoft.com/v1.0/$metadata#users/$entity".into(),
+    );
+    let select = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("$select=")))
+        .unwrap_or("id,userPrincipalName,accountEnabled");
+    for field in select.split(',') {
+        match field {
+            "id" => body.insert("id".to_owned(), found.id.clone().into()),
+            "userPrincipalName" => {
+                body.insert("userPrincipalName".to_owned(), found.upn.clone().into())
+            }
+            "accountEnabled" => {
+                body.insert("accountEnabled".to_owned(), found.account_enabled.into())
+            }
+            _ => None,
+        };
+    }
+    axum::Json(serde_json::Value::Object(body)).into_response()
+}
+
 async fn update_user(
     State(state): State<Shared>,
     Path(user): Path<String>,
@@ -452,8 +494,13 @@ async fn confirm_compromised(
             "The request body must contain userIds.",
         );
     };
+    // Graph takes object ids here, not UPNs.
     for id in ids.iter().filter_map(serde_json::Value::as_str) {
-        if let Some(found) = user_mut(&mut fake, &tenant, id) {
+        if let Some(found) = fake
+            .users
+            .get_mut(&tenant)
+            .and_then(|users| users.iter_mut().find(|u| u.id == id))
+        {
             found.compromised = true;
         }
     }

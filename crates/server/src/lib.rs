@@ -17,6 +17,7 @@ use tokenwatch_core::enrich::EnrichError;
 use tokenwatch_grpc::{GrpcError, ServiceSet};
 pub use tokenwatch_ingest::IngestConfig;
 pub use tokenwatch_pipeline::PipelineConfig;
+pub use tokenwatch_response::{Endpoints, ResponseConfig, RetryPolicy};
 use tokenwatch_storage::{Database, StorageError};
 use tokio::net::TcpListener;
 
@@ -42,6 +43,9 @@ pub enum ServerError {
     /// The credentials key is unusable.
     #[error("credentials key: {0}")]
     Seal(#[from] tokenwatch_seal::SealError),
+    /// The HTTP client for Microsoft could not be built.
+    #[error("microsoft graph client: {0}")]
+    Graph(#[from] reqwest::Error),
 }
 
 /// A service `serve` can host. The tenant registry is always hosted.
@@ -153,6 +157,8 @@ pub struct Options {
     pub pipeline: PipelineConfig,
     /// The key sealing Graph credentials (none: credentials cannot be set).
     pub credentials_key: Option<secrecy::SecretString>,
+    /// Where Microsoft is, and how the response service retries and sweeps.
+    pub response: ResponseConfig,
 }
 
 impl Default for Options {
@@ -162,6 +168,7 @@ impl Default for Options {
             pipeline_workers: 1,
             pipeline: PipelineConfig::default(),
             credentials_key: None,
+            response: ResponseConfig::default(),
         }
     }
 }
@@ -216,7 +223,13 @@ pub fn compose(
             .map(tokenwatch_seal::Sealer::from_base64)
             .transpose()?
             .map(Arc::new);
-        tokenwatch_response::add_to(&mut services, stores.database.clone(), sealer, auth.clone());
+        tokenwatch_response::add_to(
+            &mut services,
+            stores.database.clone(),
+            sealer,
+            &options.response,
+            auth.clone(),
+        )?;
     }
     if hosts(ServiceName::Feedback) {
         tokenwatch_feedback::add_to(&mut services, stores.database.clone(), auth);

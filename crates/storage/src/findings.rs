@@ -311,6 +311,21 @@ pub async fn get_finding(tx: &mut TenantTx, finding_id: Uuid) -> StorageResult<S
     finding_of_row(&row)
 }
 
+/// The open findings changed since `since`, oldest change first (at most 1,000).
+pub async fn open_since(
+    tx: &mut TenantTx,
+    since: DateTime<Utc>,
+) -> StorageResult<Vec<StoredFinding>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM findings WHERE tenant_id = tokenwatch_current_tenant() \
+           AND status = 'open' AND update_time >= $1 ORDER BY update_time LIMIT 1000"
+    )))
+    .bind(since)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(finding_of_row).collect()
+}
+
 /// One finding of any of the transaction's readable tenants (for the findings stream).
 pub async fn get_finding_in(
     tx: &mut TenantTx,

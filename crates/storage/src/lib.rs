@@ -15,16 +15,22 @@
 //! - `events`: stored events read back in the engine's order;
 //! - `engine_state`: generations of the detection engine's state;
 //! - `findings`: findings, incidents, status workflow and history;
+//! - `feed`: finding changes as they commit ([`Feed`]);
 //! - `weights`: versioned weight sets;
 //! - `verdicts`: analysts' verdicts;
 //! - `credentials`: customer tenants' Graph credentials, sealed;
+//! - `actions`: response actions and each tenant's response policy;
+//! - `audit`: the append-only audit log;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
+pub mod actions;
+pub mod audit;
 pub mod credentials;
 mod database;
 pub mod engine_state;
 mod error;
 pub mod events;
+mod feed;
 pub mod findings;
 pub mod ingest;
 mod partitions;
@@ -34,6 +40,7 @@ pub mod weights;
 
 pub use database::{Database, TenantTx};
 pub use error::{StorageError, StorageResult};
+pub use feed::{Announcement, Feed};
 pub use partitions::{drop_event_partitions_before, ensure_event_partitions};
 pub use tenants::{Tenant, TenantPage, create_tenant, delete_tenant, get_tenant, list_tenants};
 

@@ -62,17 +62,7 @@ pub async fn list_verdicts(
     page_size: usize,
     page_token: &str,
 ) -> StorageResult<(Vec<VerdictRow>, Option<String>)> {
-    let after = if page_token.is_empty() {
-        None
-    } else {
-        let (micros, id) = page_token
-            .split_once('/')
-            .ok_or(StorageError::InvalidPageToken)?;
-        let micros: i64 = micros.parse().map_err(|_| StorageError::InvalidPageToken)?;
-        let time = DateTime::from_timestamp_micros(micros).ok_or(StorageError::InvalidPageToken)?;
-        let id = Uuid::parse_str(id).map_err(|_| StorageError::InvalidPageToken)?;
-        Some((time, id))
-    };
+    let after = parse_page_token(page_token)?;
     let mut rows: Vec<VerdictRow> = sqlx::query_as(
         "SELECT verdict_id, finding_id, kind, comment, analyst, weight_version, create_time \
          FROM verdicts WHERE tenant_id = tokenwatch_current_tenant() \
@@ -94,4 +84,18 @@ pub async fn list_verdicts(
         None
     };
     Ok((rows, next))
+}
+
+/// A `micros/uuid` keyset token (time and id of the last row of the page); `None` when empty.
+pub(crate) fn parse_page_token(page_token: &str) -> StorageResult<Option<(DateTime<Utc>, Uuid)>> {
+    if page_token.is_empty() {
+        return Ok(None);
+    }
+    let (micros, id) = page_token
+        .split_once('/')
+        .ok_or(StorageError::InvalidPageToken)?;
+    let micros: i64 = micros.parse().map_err(|_| StorageError::InvalidPageToken)?;
+    let time = DateTime::from_timestamp_micros(micros).ok_or(StorageError::InvalidPageToken)?;
+    let id = Uuid::parse_str(id).map_err(|_| StorageError::InvalidPageToken)?;
+    Ok(Some((time, id)))
 }

@@ -160,14 +160,14 @@ impl Tokens {
 
     /// A valid token.
     pub fn valid(&self, roles: &[Role], tenants: &[&str]) -> String {
+        self.person("test@tokenwatch.local", roles, tenants)
+    }
+
+    /// A valid token of a named person (for flows that need two people).
+    pub fn person(&self, subject: &str, roles: &[Role], tenants: &[&str]) -> String {
         let tenants: Vec<String> = tenants.iter().map(|t| t.to_string()).collect();
         self.rsa
-            .issue(
-                "test@tokenwatch.local",
-                roles,
-                &tenants,
-                Duration::from_secs(600),
-            )
+            .issue(subject, roles, &tenants, Duration::from_secs(600))
             .unwrap()
     }
 

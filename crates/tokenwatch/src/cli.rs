@@ -41,6 +41,12 @@ pub(crate) enum Command {
     Findings(FindingsCommand),
     /// Judge a finding: its status moves, and the tenant's weights learn from it (unless pinned).
     Verdict(VerdictArgs),
+    /// Act on a finding's user through Microsoft Graph, under the tenant's response policy
+    /// (a new tenant's: a second person approves with `actions approve`).
+    Respond(RespondArgs),
+    /// List, show, approve, reject, cancel or retry response actions.
+    #[command(subcommand)]
+    Actions(ActionsCommand),
     /// Run the detection over exported files, with no servers, and print the findings.
     Scan(ScanArgs),
     /// Write realistic labelled activity (UAL JSON, Graph sign-ins) and a labels file.
@@ -393,6 +399,125 @@ pub(crate) enum VerdictLabel {
     FalsePositive,
     /// Real but expected (a known trip).
     Benign,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RespondArgs {
+    /// The finding whose user to act on.
+    pub(crate) finding: String,
+
+    /// What to do.
+    #[arg(long, value_enum)]
+    pub(crate) action: ActionArg,
+
+    /// Go through policy and approval, but call nothing at Microsoft.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Why (kept with the action and in the audit log).
+    #[arg(long, default_value = "")]
+    pub(crate) reason: String,
+
+    /// Idempotency key: repeating the command with the same key returns the first action
+    /// instead of creating another. A fresh one when omitted.
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
+
+    /// The finding's tenant; looked up among the token's tenants when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+/// A response action on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ActionArg {
+    /// Revoke every refresh token and session cookie of the user.
+    RevokeSessions,
+    /// Disable the account.
+    DisableUser,
+    /// Re-enable the account.
+    EnableUser,
+    /// Confirm the user compromised in Entra ID Protection (user risk high).
+    ConfirmCompromised,
+}
+
+/// An action's status on the command line (`pending`: awaiting approval).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ActionStatusArg {
+    Pending,
+    Approved,
+    Rejected,
+    Executing,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ActionsCommand {
+    /// List actions, newest first.
+    List(ActionsListArgs),
+    /// Show one action, with what Graph answered.
+    Show(ActionArgs),
+    /// Approve a pending action (as someone other than its proposer); it executes at once.
+    Approve(ActionArgs),
+    /// Reject a pending action.
+    Reject(ActionArgs),
+    /// Cancel an action not yet executed (its proposer, or an approver).
+    Cancel(ActionArgs),
+    /// Execute again an action that failed (after fixing credentials or permissions).
+    Retry(ActionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ActionsListArgs {
+    /// One tenant; every tenant the token may act for when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    /// Only actions in these statuses.
+    #[arg(long, value_enum)]
+    pub(crate) status: Vec<ActionStatusArg>,
+
+    /// Only actions on this user.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+
+    /// At most this many actions per tenant.
+    #[arg(long)]
+    pub(crate) limit: Option<usize>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ActionArgs {
+    /// The action's id.
+    pub(crate) action: String,
+
+    /// Why (approve, reject, cancel).
+    #[arg(long, default_value = "")]
+    pub(crate) comment: String,
+
+    /// The action's tenant; looked up among the token's tenants when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
 }
 
 #[derive(Debug, Subcommand)]

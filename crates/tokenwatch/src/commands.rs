@@ -4,6 +4,7 @@ use secrecy::ExposeSecret;
 use tokenwatch_config::ClientConfig;
 use tokenwatch_grpc::AuthedChannel;
 
+pub(crate) mod actions;
 pub(crate) mod config;
 pub(crate) mod eval;
 pub(crate) mod feedback;

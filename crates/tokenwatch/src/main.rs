@@ -45,6 +45,8 @@ async fn main() -> ExitCode {
         Command::Health(args) => commands::health::run(args).await,
         Command::Findings(command) => commands::findings::run(command).await,
         Command::Verdict(args) => commands::findings::verdict(args).await,
+        Command::Respond(args) => commands::actions::respond(args).await,
+        Command::Actions(command) => commands::actions::run(command).await,
         Command::Scan(args) => commands::scan::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Eval(args) => commands::eval::run(args),

@@ -38,6 +38,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         pipeline_workers: server.pipeline_workers,
         credentials_key: server.credentials_key.clone(),
+        response: tokenwatch_server::ResponseConfig {
+            endpoints: tokenwatch_server::Endpoints {
+                login_url: server.login_url.clone(),
+                graph_url: server.graph_url.clone(),
+            },
+            sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
+            ..Default::default()
+        },
         pipeline: tokenwatch_server::PipelineConfig {
             sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
             ..Default::default()

@@ -7,10 +7,8 @@
 //! # Layout
 //!
 //! - `convert`: stored findings → the contract;
-//! - `feed`: committed finding changes, for WatchFindings.
 
 mod convert;
-mod feed;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -35,7 +33,7 @@ use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::TenantId;
 use uuid::Uuid;
 
-use crate::feed::Feed;
+use tokenwatch_storage::Feed;
 
 /// Mounts the detection service, behind the auth interceptor, on `services`.
 pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth: AuthInterceptor) {

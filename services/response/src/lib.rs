@@ -1,14 +1,31 @@
 //! Response actions through Microsoft Graph under a per-tenant policy.
 //!
-//! The contract is whole (see `proto/tokenwatch/response/v1/response.proto`); every RPC already
-//! authenticates and checks the caller's role and tenant, and answers UNIMPLEMENTED until its
-//! body lands.
+//! An action is proposed (by an analyst, a service, or the tenant's policy when a finding is
+//! created or escalated), approved by a second person with the right role unless the policy
+//! acts automatically, executed against Graph, and ends succeeded (or a dry run's account of
+//! what it would have done), failed with Graph's error, rejected or cancelled. Proposals are
+//! idempotent by request id; every move is audited with who made it and what Graph said.
+//!
+//! # Layout
+//!
+//! - `policy`: a tenant's policy and its decisions (pure);
+//! - `execute`: running an action against Graph and recording the outcome;
+//! - `responder`: the policy's own responses to findings, and the sweep that resumes actions;
+//! - this file: the RPCs.
+
+mod execute;
+mod policy;
+mod responder;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokenwatch_auth::{AuthInterceptor, Permission, authorize};
-use tokenwatch_error::{into_status, invalid_argument, unimplemented};
+use tokenwatch_auth::{AuthInterceptor, Claims, Permission, authorize};
+use tokenwatch_error::{into_status, invalid_argument};
+use tokenwatch_graph::GraphClient;
+pub use tokenwatch_graph::{Endpoints, RetryPolicy};
 use tokenwatch_grpc::ServiceSet;
+use tokenwatch_proto::common::v1::Severity;
 use tokenwatch_proto::response::v1::response_service_server::{
     ResponseService, ResponseServiceServer,
 };
@@ -16,26 +33,277 @@ use tokenwatch_proto::response::v1::*;
 use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_seal::Sealer;
-use tokenwatch_storage::Database;
+use tokenwatch_storage::actions::{self, ActionFilter, ActionRow, NewAction, Transition};
 use tokenwatch_storage::credentials::{self, SealedCredentials};
+use tokenwatch_storage::{Database, Feed, StorageError, TenantTx, findings};
+use uuid::Uuid;
 
-/// Mounts the response service, behind the auth interceptor, on `services`. Without a
-/// `sealer` (no credentials key configured), Graph credentials cannot be set.
+use crate::execute::{Executor, Start};
+use crate::policy::{Decision, Mode, Policy};
+
+/// How the response service reaches Microsoft and how often it sweeps.
+#[derive(Debug, Clone)]
+pub struct ResponseConfig {
+    /// Login and Graph base URLs.
+    pub endpoints: Endpoints,
+    /// Retries of each Graph call.
+    pub retry: RetryPolicy,
+    /// Between sweeps for missed findings and unfinished actions.
+    pub sweep_interval: Duration,
+}
+
+impl Default for ResponseConfig {
+    fn default() -> Self {
+        ResponseConfig {
+            endpoints: Endpoints::default(),
+            retry: RetryPolicy::default(),
+            sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Mounts the response service, behind the auth interceptor, on `services`, and starts the
+/// policy's responder in the background (it stops when the server drains). Without a
+/// `sealer` (no credentials key configured), Graph credentials cannot be set or used.
 pub fn add_to(
     services: &mut ServiceSet,
     database: Database,
     sealer: Option<Arc<Sealer>>,
+    config: &ResponseConfig,
     auth: AuthInterceptor,
-) {
-    let api = ResponseApi { database, sealer };
+) -> Result<(), reqwest::Error> {
+    let graph = Arc::new(GraphClient::new(config.endpoints.clone(), config.retry)?);
+    let executor = Executor {
+        database: database.clone(),
+        graph,
+        sealer: sealer.clone(),
+    };
+    tokio::spawn(responder::run(
+        executor.clone(),
+        Feed::start(&database),
+        config.sweep_interval,
+        services.draining(),
+    ));
+    let api = ResponseApi {
+        database,
+        sealer,
+        executor,
+    };
     let server = tokenwatch_grpc::configure_service!(ResponseServiceServer::new(api));
     services.add(InterceptedService::new(server, auth));
+    Ok(())
 }
 
 #[derive(Debug)]
 struct ResponseApi {
     database: Database,
     sealer: Option<Arc<Sealer>>,
+    executor: Executor,
+}
+
+/// The tenant's policy, or the new tenant's default.
+pub(crate) async fn load_policy(tx: &mut TenantTx) -> Result<Policy, StorageError> {
+    Ok(match actions::get_policy(tx).await? {
+        // A stored policy always parsed when it was set; a newer field defaults.
+        Some((json, _)) => serde_json::from_value(json).unwrap_or_default(),
+        None => Policy::default(),
+    })
+}
+
+fn storage(error: impl Into<StorageError>) -> Status {
+    into_status(error.into())
+}
+
+fn kind_name(kind: ActionKind) -> Option<&'static str> {
+    match kind {
+        ActionKind::RevokeSessions => Some("revoke_sessions"),
+        ActionKind::DisableUser => Some("disable_user"),
+        ActionKind::EnableUser => Some("enable_user"),
+        ActionKind::ConfirmCompromised => Some("confirm_compromised"),
+        ActionKind::Unspecified => None,
+    }
+}
+
+fn kind_of(name: &str) -> ActionKind {
+    match name {
+        "revoke_sessions" => ActionKind::RevokeSessions,
+        "disable_user" => ActionKind::DisableUser,
+        "enable_user" => ActionKind::EnableUser,
+        "confirm_compromised" => ActionKind::ConfirmCompromised,
+        _ => ActionKind::Unspecified,
+    }
+}
+
+fn state_of(name: &str) -> ActionState {
+    match name {
+        "proposed" => ActionState::Proposed,
+        "approved" => ActionState::Approved,
+        "rejected" => ActionState::Rejected,
+        "executing" => ActionState::Executing,
+        "succeeded" => ActionState::Succeeded,
+        "failed" => ActionState::Failed,
+        "cancelled" => ActionState::Cancelled,
+        _ => ActionState::Unspecified,
+    }
+}
+
+fn state_name(state: ActionState) -> Option<&'static str> {
+    Some(match state {
+        ActionState::Proposed => "proposed",
+        ActionState::Approved => "approved",
+        ActionState::Rejected => "rejected",
+        ActionState::Executing => "executing",
+        ActionState::Succeeded => "succeeded",
+        ActionState::Failed => "failed",
+        ActionState::Cancelled => "cancelled",
+        ActionState::Unspecified => return None,
+    })
+}
+
+fn severity_of(name: &str) -> Severity {
+    match name {
+        "info" => Severity::Info,
+        "low" => Severity::Low,
+        "medium" => Severity::Medium,
+        "high" => Severity::High,
+        "critical" => Severity::Critical,
+        _ => Severity::Unspecified,
+    }
+}
+
+fn severity_name(severity: Severity) -> Option<&'static str> {
+    Some(match severity {
+        Severity::Info => "info",
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+        Severity::Critical => "critical",
+        Severity::Unspecified => return None,
+    })
+}
+
+fn mode_of(mode: Mode) -> ResponseMode {
+    match mode {
+        Mode::Notify => ResponseMode::Notify,
+        Mode::RequireApproval => ResponseMode::RequireApproval,
+        Mode::Automatic => ResponseMode::Automatic,
+    }
+}
+
+fn mode_from(mode: i32, field: &str) -> Result<Mode, Status> {
+    match ResponseMode::try_from(mode) {
+        Ok(ResponseMode::Notify) => Ok(Mode::Notify),
+        Ok(ResponseMode::RequireApproval) => Ok(Mode::RequireApproval),
+        Ok(ResponseMode::Automatic) => Ok(Mode::Automatic),
+        _ => Err(invalid_argument(
+            field,
+            "give notify, require approval or automatic",
+        )),
+    }
+}
+
+fn to_proto(tenant: &str, a: &ActionRow) -> Action {
+    Action {
+        action_id: a.action_id.to_string(),
+        tenant_id: tenant.to_owned(),
+        kind: kind_of(&a.kind).into(),
+        state: state_of(&a.state).into(),
+        user_id: a.user_id.clone(),
+        finding_id: a.finding_id.map(|f| f.to_string()).unwrap_or_default(),
+        reason: a.reason.clone(),
+        proposed_by: a.proposed_by.clone(),
+        approved_by: a.approved_by.clone().unwrap_or_default(),
+        create_time: Some(tokenwatch_proto::to_timestamp(a.create_time)),
+        update_time: Some(tokenwatch_proto::to_timestamp(a.update_time)),
+        result: a.result.clone(),
+        attempts: a.attempts,
+        dry_run: a.dry_run,
+        severity: severity_of(&a.severity).into(),
+        outcome_json: a
+            .outcome
+            .as_ref()
+            .map(|o| o.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn policy_to_proto(
+    tenant: &str,
+    policy: &Policy,
+    time: Option<chrono::DateTime<chrono::Utc>>,
+) -> ResponsePolicy {
+    ResponsePolicy {
+        tenant_id: tenant.to_owned(),
+        mode_by_severity: policy
+            .mode_by_severity
+            .iter()
+            .map(|(severity, mode)| (severity.clone(), mode_of(*mode).into()))
+            .collect(),
+        default_mode: mode_of(policy.default_mode).into(),
+        automatic_actions: policy
+            .automatic_actions
+            .iter()
+            .map(|k| kind_of(k).into())
+            .collect(),
+        excluded_users: policy.excluded_users.clone(),
+        min_severity: severity_of(&policy.min_severity).into(),
+        update_time: time.map(tokenwatch_proto::to_timestamp),
+        dry_run: policy.dry_run,
+    }
+}
+
+fn policy_from_proto(p: &ResponsePolicy) -> Result<Policy, Status> {
+    let mut mode_by_severity = std::collections::BTreeMap::new();
+    for (severity, mode) in &p.mode_by_severity {
+        mode_by_severity.insert(
+            severity.to_lowercase(),
+            mode_from(*mode, "policy.mode_by_severity")?,
+        );
+    }
+    let automatic_actions = p
+        .automatic_actions
+        .iter()
+        .map(|k| {
+            ActionKind::try_from(*k)
+                .ok()
+                .and_then(kind_name)
+                .map(str::to_owned)
+                .ok_or_else(|| invalid_argument("policy.automatic_actions", "unknown action"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let min_severity = Severity::try_from(p.min_severity)
+        .ok()
+        .and_then(severity_name)
+        .ok_or_else(|| invalid_argument("policy.min_severity", "is required"))?;
+    let policy = Policy {
+        default_mode: mode_from(p.default_mode, "policy.default_mode")?,
+        mode_by_severity,
+        automatic_actions,
+        excluded_users: p
+            .excluded_users
+            .iter()
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect(),
+        min_severity: min_severity.to_owned(),
+        dry_run: p.dry_run,
+    };
+    let problems = policy.problems();
+    if !problems.is_empty() {
+        return Err(invalid_argument("policy", problems.join("; ")));
+    }
+    Ok(policy)
+}
+
+fn parse_id(field: &str, id: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(id).map_err(|_| invalid_argument(field, "is not a UUID"))
+}
+
+fn may_approve(claims: &Claims) -> bool {
+    claims
+        .roles
+        .iter()
+        .any(|role| Permission::ActionsManage.granted_to(*role))
 }
 
 #[tonic::async_trait]
@@ -44,84 +312,348 @@ impl ResponseService for ResponseApi {
         &self,
         request: Request<ProposeActionRequest>,
     ) -> Result<Response<ProposeActionResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::ActionsPropose,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ProposeAction"))
+        let r = request.into_inner();
+        let kind = ActionKind::try_from(r.kind)
+            .ok()
+            .and_then(kind_name)
+            .ok_or_else(|| {
+                invalid_argument(
+                    "kind",
+                    "give revoke sessions, disable user, enable user or confirm compromised",
+                )
+            })?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let (user, finding_id, severity) = if r.finding_id.is_empty() {
+            (r.user_id.trim().to_owned(), None, String::new())
+        } else {
+            let id = parse_id("finding_id", &r.finding_id)?;
+            let finding = findings::get_finding(&mut tx, id)
+                .await
+                .map_err(into_status)?
+                .finding;
+            let requested = r.user_id.trim();
+            if !requested.is_empty() && !requested.eq_ignore_ascii_case(&finding.user_id) {
+                return Err(invalid_argument(
+                    "user_id",
+                    format!("the finding is about {}, not {requested}", finding.user_id),
+                ));
+            }
+            (finding.user_id, Some(id), finding.severity)
+        };
+        if user.is_empty() {
+            return Err(invalid_argument(
+                "user_id",
+                "give the user (UPN or object id) or a finding",
+            ));
+        }
+        let policy = load_policy(&mut tx).await.map_err(into_status)?;
+        let execute = policy.on_request(kind, &user, &severity) == Decision::Execute;
+        let request_id = if r.request_id.trim().is_empty() {
+            Uuid::new_v4().to_string()
+        } else {
+            r.request_id.trim().to_owned()
+        };
+        let (action, created) = actions::propose(
+            &mut tx,
+            &NewAction {
+                kind: kind.to_owned(),
+                user_id: user.clone(),
+                finding_id,
+                reason: r.reason.trim().to_owned(),
+                request_id,
+                proposed_by: claims.subject.clone(),
+                dry_run: r.dry_run || policy.dry_run,
+                severity,
+                state: if execute { "approved" } else { "proposed" }.to_owned(),
+                approved_by: execute.then(|| "policy:automatic".to_owned()),
+            },
+        )
+        .await
+        .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        if !created && (action.kind != kind || !action.user_id.eq_ignore_ascii_case(&user)) {
+            return Err(invalid_argument(
+                "request_id",
+                format!(
+                    "was used for action {} ({} of {}); a new action needs a new request id",
+                    action.action_id, action.kind, action.user_id
+                ),
+            ));
+        }
+        let action = if created && execute {
+            self.executor
+                .execute(tenant, action.action_id, &claims.subject, Start::Approved)
+                .await
+                .map_err(into_status)?
+        } else {
+            action
+        };
+        Ok(Response::new(ProposeActionResponse {
+            action: Some(to_proto(&tenant.to_string(), &action)),
+        }))
     }
 
     async fn approve_action(
         &self,
         request: Request<ApproveActionRequest>,
     ) -> Result<Response<ApproveActionResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::ActionsManage,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ApproveAction"))
+        let r = request.into_inner();
+        let id = parse_id("action_id", &r.action_id)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let action = actions::get(&mut tx, id, true).await.map_err(into_status)?;
+        if action.state != "proposed" {
+            // Approving again what this approver approved is a repeat, not an error.
+            if r.approve && action.approved_by.as_deref() == Some(claims.subject.as_str()) {
+                return Ok(Response::new(ApproveActionResponse {
+                    action: Some(to_proto(&tenant.to_string(), &action)),
+                }));
+            }
+            return Err(Status::failed_precondition(format!(
+                "action {id} is {}, not awaiting approval",
+                action.state
+            )));
+        }
+        if action.proposed_by == claims.subject {
+            return Err(Status::permission_denied(format!(
+                "{} proposed action {id}; a second person must approve or reject it",
+                claims.subject
+            )));
+        }
+        let moved = actions::transition(
+            &mut tx,
+            id,
+            &Transition {
+                from: &["proposed"],
+                to: if r.approve { "approved" } else { "rejected" },
+                actor: &claims.subject,
+                approves: r.approve,
+                starts_attempt: false,
+                result: (!r.approve)
+                    .then(|| format!("rejected by {}", claims.subject))
+                    .as_deref(),
+                outcome: None,
+                details: serde_json::json!({ "comment": r.comment }),
+            },
+        )
+        .await
+        .map_err(into_status)?
+        .ok_or_else(|| Status::aborted("the action changed meanwhile; try again"))?;
+        tx.commit().await.map_err(storage)?;
+        let action = if r.approve {
+            self.executor
+                .execute(tenant, id, &claims.subject, Start::Approved)
+                .await
+                .map_err(into_status)?
+        } else {
+            moved
+        };
+        Ok(Response::new(ApproveActionResponse {
+            action: Some(to_proto(&tenant.to_string(), &action)),
+        }))
     }
 
     async fn execute_action(
         &self,
         request: Request<ExecuteActionRequest>,
     ) -> Result<Response<ExecuteActionResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::ActionsManage,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ExecuteAction"))
+        let id = parse_id("action_id", &request.get_ref().action_id)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let current = actions::get(&mut tx, id, false)
+            .await
+            .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        if matches!(
+            current.state.as_str(),
+            "proposed" | "rejected" | "cancelled"
+        ) {
+            return Err(Status::failed_precondition(format!(
+                "action {id} is {}: only approved or failed actions execute",
+                current.state
+            )));
+        }
+        let action = self
+            .executor
+            .execute(tenant, id, &claims.subject, Start::Retry)
+            .await
+            .map_err(into_status)?;
+        Ok(Response::new(ExecuteActionResponse {
+            action: Some(to_proto(&tenant.to_string(), &action)),
+        }))
+    }
+
+    async fn cancel_action(
+        &self,
+        request: Request<CancelActionRequest>,
+    ) -> Result<Response<CancelActionResponse>, Status> {
+        let (tenant, claims) = authorize(
+            &request,
+            Permission::ActionsPropose,
+            &request.get_ref().tenant_id,
+        )?;
+        let r = request.into_inner();
+        let id = parse_id("action_id", &r.action_id)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let action = actions::get(&mut tx, id, true).await.map_err(into_status)?;
+        if action.proposed_by != claims.subject && !may_approve(&claims) {
+            return Err(Status::permission_denied(format!(
+                "{} proposed action {id}; only they or an approver may cancel it",
+                action.proposed_by
+            )));
+        }
+        let action = match action.state.as_str() {
+            "cancelled" => action,
+            "proposed" | "approved" => actions::transition(
+                &mut tx,
+                id,
+                &Transition {
+                    from: &["proposed", "approved"],
+                    to: "cancelled",
+                    actor: &claims.subject,
+                    approves: false,
+                    starts_attempt: false,
+                    result: Some(&format!("cancelled by {}", claims.subject)),
+                    outcome: None,
+                    details: serde_json::json!({ "comment": r.comment }),
+                },
+            )
+            .await
+            .map_err(into_status)?
+            .ok_or_else(|| Status::aborted("the action changed meanwhile; try again"))?,
+            other => {
+                return Err(Status::failed_precondition(format!(
+                    "action {id} is {other}; only proposed or approved actions can be cancelled"
+                )));
+            }
+        };
+        tx.commit().await.map_err(storage)?;
+        Ok(Response::new(CancelActionResponse {
+            action: Some(to_proto(&tenant.to_string(), &action)),
+        }))
     }
 
     async fn get_action(
         &self,
         request: Request<GetActionRequest>,
     ) -> Result<Response<GetActionResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::ActionsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("GetAction"))
+        let id = parse_id("action_id", &request.get_ref().action_id)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let action = actions::get(&mut tx, id, false)
+            .await
+            .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(Response::new(GetActionResponse {
+            action: Some(to_proto(&tenant.to_string(), &action)),
+        }))
     }
 
     async fn list_actions(
         &self,
         request: Request<ListActionsRequest>,
     ) -> Result<Response<ListActionsResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::ActionsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ListActions"))
+        let r = request.into_inner();
+        let states = r
+            .states
+            .iter()
+            .map(|s| {
+                ActionState::try_from(*s)
+                    .ok()
+                    .and_then(state_name)
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid_argument("states", "unknown state"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let filter = ActionFilter {
+            user_id: Some(r.user_id.trim().to_owned()).filter(|u| !u.is_empty()),
+            states,
+            finding_id: None,
+        };
+        let page_size = match r.page_size {
+            ..=0 => 100,
+            size => size.min(1_000) as usize,
+        };
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let (rows, next) = actions::list(&mut tx, &filter, page_size, &r.page_token)
+            .await
+            .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        let tenant = tenant.to_string();
+        Ok(Response::new(ListActionsResponse {
+            actions: rows.iter().map(|a| to_proto(&tenant, a)).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
     }
 
     async fn get_response_policy(
         &self,
         request: Request<GetResponsePolicyRequest>,
     ) -> Result<Response<GetResponsePolicyResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::ActionsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("GetResponsePolicy"))
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let stored = actions::get_policy(&mut tx).await.map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        let (policy, time) = match stored {
+            Some((json, time)) => (serde_json::from_value(json).unwrap_or_default(), Some(time)),
+            None => (Policy::default(), None),
+        };
+        Ok(Response::new(GetResponsePolicyResponse {
+            policy: Some(policy_to_proto(&tenant.to_string(), &policy, time)),
+        }))
     }
 
     async fn set_response_policy(
         &self,
         request: Request<SetResponsePolicyRequest>,
     ) -> Result<Response<SetResponsePolicyResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::ActionsManage,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("SetResponsePolicy"))
+        let r = request.into_inner();
+        let policy = policy_from_proto(
+            r.policy
+                .as_ref()
+                .ok_or_else(|| invalid_argument("policy", "is required"))?,
+        )?;
+        let json = serde_json::to_value(&policy).map_err(|e| Status::internal(e.to_string()))?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let time = actions::set_policy(&mut tx, &json, &claims.subject)
+            .await
+            .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        tracing::info!(actor = %claims.subject, policy = %json, "response policy set");
+        Ok(Response::new(SetResponsePolicyResponse {
+            policy: Some(policy_to_proto(&tenant.to_string(), &policy, Some(time))),
+        }))
     }
 
     async fn set_graph_credentials(
@@ -171,9 +703,7 @@ impl ResponseService for ResponseApi {
         let time = credentials::set_credentials(&mut tx, &sealed, &claims.subject)
             .await
             .map_err(into_status)?;
-        tx.commit()
-            .await
-            .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
+        tx.commit().await.map_err(storage)?;
         tracing::info!(actor = %claims.subject, kind, key_id = sealer.key_id(), "graph credentials set");
         Ok(Response::new(SetGraphCredentialsResponse {
             update_time: Some(tokenwatch_proto::to_timestamp(time)),
@@ -193,9 +723,7 @@ impl ResponseService for ResponseApi {
         let deleted = credentials::delete_credentials(&mut tx, &claims.subject)
             .await
             .map_err(into_status)?;
-        tx.commit()
-            .await
-            .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
+        tx.commit().await.map_err(storage)?;
         if !deleted {
             return Err(Status::not_found(format!(
                 "tenant {tenant} has no Graph credentials"

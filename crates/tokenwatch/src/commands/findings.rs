@@ -10,7 +10,7 @@ use tokenwatch_proto::detection::v1::*;
 use crate::cli::{FindingsCommand, Format, SeverityArg, StatusArg, VerdictArgs, VerdictLabel};
 use crate::output;
 
-type Client = DetectionServiceClient<AuthedChannel>;
+pub(crate) type Client = DetectionServiceClient<AuthedChannel>;
 
 async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
     let channel = crate::commands::connect(config).await?;
@@ -59,7 +59,7 @@ fn to_json(finding: &Finding) -> serde_json::Value {
     value
 }
 
-fn time(t: &Option<tokenwatch_proto::prost_types::Timestamp>) -> String {
+pub(crate) fn time(t: &Option<tokenwatch_proto::prost_types::Timestamp>) -> String {
     t.as_ref()
         .and_then(tokenwatch_proto::from_timestamp)
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -255,7 +255,7 @@ async fn list(
 }
 
 /// The tenant of a finding, among the token's tenants.
-async fn find_tenant(client: &mut Client, finding_id: &str) -> anyhow::Result<String> {
+pub(crate) async fn find_tenant(client: &mut Client, finding_id: &str) -> anyhow::Result<String> {
     let all = list(client, ListFindingsRequest::default(), None).await?;
     all.into_iter()
         .find(|f| f.finding_id == finding_id)

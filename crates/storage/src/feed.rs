@@ -1,11 +1,13 @@
-//! Finding changes as they commit, for WatchFindings: one Postgres LISTEN per process, fanned
-//! out to every subscriber through a broadcast channel.
+//! Finding changes as they commit (WatchFindings, automatic responses, webhooks): one Postgres
+//! LISTEN per process, fanned out to every subscriber through a broadcast channel. A change
+//! announced while the connection is being re-established is missed here; consumers that must
+//! not miss one also sweep the stored findings.
 
 use std::str::FromStr;
 
+use crate::Database;
+use crate::findings::FINDINGS_CHANNEL;
 use sqlx::postgres::PgListener;
-use tokenwatch_storage::Database;
-use tokenwatch_storage::findings::FINDINGS_CHANNEL;
 use tokenwatch_types::TenantId;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -15,21 +17,24 @@ const BUFFER: usize = 4_096;
 
 /// One committed change.
 #[derive(Debug, Clone)]
-pub(crate) struct Announcement {
-    pub(crate) tenant: TenantId,
-    pub(crate) finding_id: Uuid,
-    pub(crate) change: String,
+pub struct Announcement {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// The finding.
+    pub finding_id: Uuid,
+    /// `created`, `escalated`, or the status it moved to.
+    pub change: String,
 }
 
 /// The process's feed of finding changes.
 #[derive(Debug, Clone)]
-pub(crate) struct Feed {
+pub struct Feed {
     sender: broadcast::Sender<Announcement>,
 }
 
 impl Feed {
     /// Starts listening (in the background, reconnecting on failure).
-    pub(crate) fn start(database: &Database) -> Self {
+    pub fn start(database: &Database) -> Self {
         let (sender, _) = broadcast::channel(BUFFER);
         let pool = database.pool().clone();
         let feed = Feed { sender };
@@ -45,7 +50,7 @@ impl Feed {
         feed
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Announcement> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {
         self.sender.subscribe()
     }
 }
