@@ -333,7 +333,8 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
 
 /// `findings list|show|watch` against a served pipeline print what `scan` prints for the same
 /// files, plus each finding's id and status.
-#[tokio::test]
+// Multi-threaded: the Microsoft fake answers while the test blocks on the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn findings_list_show_and_watch_match_the_scan() {
     let dir = std::env::temp_dir().join(format!("tw-findings-{}", std::process::id()));
     let out = dir.to_str().unwrap().to_owned();
@@ -360,7 +361,13 @@ async fn findings_list_show_and_watch_match_the_scan() {
     }
     files.sort();
 
-    let server = start_server_with(&[("TOKENWATCH_SWEEP_SECONDS", "1")]).await;
+    let fake = tokenwatch_msfake::MicrosoftFake::start().await;
+    let server = start_server_with(&[
+        ("TOKENWATCH_SWEEP_SECONDS", "1"),
+        ("TOKENWATCH_GRAPH_URL", &fake.url),
+        ("TOKENWATCH_LOGIN_URL", &fake.url),
+    ])
+    .await;
     server.run_ok(&["health", "--wait", "60s"]);
     let admin = server.run_ok(&["token", "issue", "--role", "msp_admin"]);
     let admin = admin.trim();
@@ -471,6 +478,8 @@ async fn findings_list_show_and_watch_match_the_scan() {
     let shown = server.run_with_token(admin, &["findings", "show", id, "--format", "json"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["status"], "false_positive");
+
+    respond_and_approve(&server, admin, &tenant, &fake, &online[0]);
 
     // The watcher saw every finding created.
     let _ = watcher.kill();
@@ -678,4 +687,146 @@ fn simulate_scan_and_eval_beat_the_simple_rules() {
 /// `2026-03-02T08:00:00Z` or with a fraction: UTC, RFC 3339.
 fn chrono_like_rfc3339(text: &str) -> bool {
     text.len() >= 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T'
+}
+
+/// `respond` by one person, `actions approve` by another, against the Microsoft fake.
+fn respond_and_approve(
+    server: &Server,
+    admin: &str,
+    tenant: &str,
+    fake: &tokenwatch_msfake::MicrosoftFake,
+    finding: &serde_json::Value,
+) {
+    let id = finding["id"].as_str().unwrap();
+    let user = finding["user"].as_str().unwrap();
+    fake.add_app(
+        tenant,
+        "0a1b2c3d-0000-4000-8000-00000000a99e",
+        "graph-secret",
+    );
+    fake.add_user(tenant, "00000000-0000-4000-8000-0000000000a1", user);
+    let set = server
+        .command(&[
+            "tenant",
+            "credentials",
+            "set",
+            "--tenant",
+            tenant,
+            "--client-id",
+            "0a1b2c3d-0000-4000-8000-00000000a99e",
+            "--client-secret-env",
+            "GRAPH_SECRET",
+        ])
+        .env("TOKENWATCH_TOKEN", admin)
+        .env("GRAPH_SECRET", "graph-secret")
+        .output()
+        .unwrap();
+    assert!(set.status.success());
+    let person = |subject: &str, role: &str| {
+        server
+            .run_ok(&[
+                "token",
+                "issue",
+                "--role",
+                role,
+                "--tenant",
+                tenant,
+                "--subject",
+                subject,
+            ])
+            .trim()
+            .to_owned()
+    };
+    let (alice, bob) = (person("alice", "analyst"), person("bob", "msp_admin"));
+    let json = |token: &str, args: &[&str]| -> serde_json::Value {
+        let output = server.run_with_token(token, args);
+        assert!(
+            output.status.success(),
+            "tokenwatch {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+
+    let pending = json(
+        &alice,
+        &[
+            "respond",
+            id,
+            "--action",
+            "revoke-sessions",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["action"], "revoke-sessions");
+    assert_eq!(pending["user"], user);
+    assert_eq!(pending["finding_id"], id);
+    let action = pending["id"].as_str().unwrap();
+    assert_eq!(fake.user(tenant, user).unwrap().revocations, 0);
+
+    // The proposer cannot approve; a second person can, and Graph is called once.
+    let refused = server.run_with_token(&alice, &["actions", "approve", action]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("PermissionDenied"));
+    let done = json(&bob, &["actions", "approve", action, "--format", "json"]);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["approved_by"], "bob");
+    assert_eq!(fake.user(tenant, user).unwrap().revocations, 1);
+    let shown = json(&alice, &["actions", "show", action, "--format", "json"]);
+    assert_eq!(shown["status"], "succeeded");
+    let listed = json(&alice, &["actions", "list", "--format", "json"]);
+    assert!(listed.as_array().unwrap().iter().any(|a| a["id"] == action));
+
+    // A dry run goes through approval and calls nothing; a cancelled action never runs.
+    let dry = json(
+        &alice,
+        &[
+            "respond",
+            id,
+            "--action",
+            "disable-user",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    let dry = json(
+        &bob,
+        &[
+            "actions",
+            "approve",
+            dry["id"].as_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        (dry["status"].as_str(), dry["dry_run"].as_bool()),
+        (Some("succeeded"), Some(true))
+    );
+    let withdrawn = json(
+        &alice,
+        &[
+            "respond",
+            id,
+            "--action",
+            "disable-user",
+            "--format",
+            "json",
+        ],
+    );
+    let withdrawn = json(
+        &alice,
+        &[
+            "actions",
+            "cancel",
+            withdrawn["id"].as_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(withdrawn["status"], "cancelled");
+    assert!(fake.user(tenant, user).unwrap().account_enabled);
 }
