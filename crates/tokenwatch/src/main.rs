@@ -24,6 +24,8 @@ use crate::cli::{Cli, Command};
 #[cfg(test)]
 use tokenwatch_test_utils as _;
 #[cfg(test)]
+use tokenwatch_msfake as _;
+#[cfg(test)]
 use uuid as _;
 
 /// Exit code of `ingest` when every file was sent but some records were rejected.
