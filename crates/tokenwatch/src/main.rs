@@ -22,9 +22,9 @@ use crate::cli::{Cli, Command};
 
 // Used by the integration tests in tests/, which share this package's dev-dependencies.
 #[cfg(test)]
-use tokenwatch_test_utils as _;
-#[cfg(test)]
 use tokenwatch_msfake as _;
+#[cfg(test)]
+use tokenwatch_test_utils as _;
 #[cfg(test)]
 use uuid as _;
 
