@@ -89,8 +89,10 @@ fn allowed_roles(method: &str) -> &'static [Role] {
         | "ExecuteAction"
         | "SetResponsePolicy"
         | "SetGraphCredentials"
-        | "DeleteGraphCredentials" => &[MspAdmin],
-        "GetAction" | "ListActions" | "GetResponsePolicy" => EVERYONE,
+        | "DeleteGraphCredentials"
+        | "AddWebhook"
+        | "DeleteWebhook" => &[MspAdmin],
+        "GetAction" | "ListActions" | "GetResponsePolicy" | "ListWebhooks" => EVERYONE,
 
         "SubmitVerdict" => &[MspAdmin, Analyst],
         "ListVerdicts" => EVERYONE,

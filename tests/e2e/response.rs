@@ -28,6 +28,10 @@ struct Setup {
 
 impl Setup {
     async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    async fn start_with(msp_webhook: Option<tokenwatch_server::MspWebhook>) -> Self {
         let fake = MicrosoftFake::start().await;
         let mut options = test_options();
         options.credentials_key = Some(secrecy::SecretString::from(KEY.to_owned()));
@@ -42,6 +46,7 @@ impl Setup {
                 max_delay: Duration::from_secs(5),
             },
             sweep_interval: Duration::from_millis(500),
+            msp_webhook,
         };
         let server = TestServer::spawn_with_options(&[ServiceName::Response], options).await;
         let tenant = random_tenant();
@@ -88,12 +93,23 @@ impl Setup {
             .unwrap();
     }
 
-    /// Stores a finding as the pipeline would (announced to the responder).
+    /// Stores a finding as the pipeline would (announced to the responder); the same user
+    /// and session keep their finding id, as the pipeline's derived ids do.
     async fn finding(&self, user: &str, session: &str, severity: &str) -> String {
         let tenant = TenantId::parse(&self.tenant).unwrap();
         let now = chrono::Utc::now();
+        let mut tx = self.server.database.tenant_tx(tenant).await.unwrap();
+        let existing: Option<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT finding_id FROM findings WHERE user_id = $1 AND session_id = $2",
+        )
+        .bind(user)
+        .bind(session)
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+        drop(tx);
         let write = FindingWrite {
-            finding_id: uuid::Uuid::new_v4(),
+            finding_id: existing.unwrap_or_else(uuid::Uuid::new_v4),
             incident_id: uuid::Uuid::new_v4(),
             user_id: user.to_owned(),
             session_id: session.to_owned(),
@@ -705,4 +721,228 @@ async fn another_tenants_actions_cannot_be_seen_approved_or_run() {
     assert_eq!(unknown.code(), Code::NotFound);
     let state = setup.actions("adele@contoso.com").await;
     assert_eq!(state[0].state(), ActionState::Proposed);
+}
+
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// A webhook receiver: records every request; answers 500 to the first `fail` requests.
+struct Receiver {
+    url: String,
+    received: Requests,
+}
+
+impl Receiver {
+    async fn start(fail: u32) -> Self {
+        use std::sync::atomic::Ordering;
+        let received: Requests = Default::default();
+        let fail = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(fail));
+        let (r, f) = (std::sync::Arc::clone(&received), fail);
+        let app = axum::Router::new().route(
+            "/hooks/{secret_path}",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (r, f) = (std::sync::Arc::clone(&r), std::sync::Arc::clone(&f));
+                    async move {
+                        r.lock().unwrap().push((headers, body.to_vec()));
+                        let failing = f
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                            .is_ok();
+                        if failing {
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                        } else {
+                            axum::http::StatusCode::NO_CONTENT
+                        }
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/hooks/T0AB-c0ffee",
+            listener.local_addr().unwrap()
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, received }
+    }
+
+    /// Every request, failed ones too: (event, event id, signature, body).
+    fn delivered(&self) -> Vec<(String, String, String, Vec<u8>)> {
+        let header = |h: &axum::http::HeaderMap, name: &str| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let all = self.received.lock().unwrap().clone();
+        all.iter()
+            .map(|(h, body)| {
+                (
+                    header(h, "x-tokenwatch-event"),
+                    header(h, "x-tokenwatch-event-id"),
+                    header(h, "x-tokenwatch-signature"),
+                    body.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn webhooks_hear_of_findings_and_actions_signed_retried_and_once() {
+    const HOOK_SECRET: &str = "whsec-0123456789abcdef";
+    const MSP_SECRET: &str = "msp-whsec-0123456789abcdef";
+    let tenant_hook = Receiver::start(1).await;
+    let msp_hook = Receiver::start(0).await;
+    let setup = Setup::start_with(Some(tokenwatch_server::MspWebhook {
+        url: msp_hook.url.clone(),
+        format: tokenwatch_server::PayloadFormat::Slack,
+        secret: secrecy::SecretString::from(MSP_SECRET.to_owned()),
+        min_severity: "high".to_owned(),
+    }))
+    .await;
+    let tenant = setup.tenant.clone();
+    let mut admin = setup.client("root", Role::MspAdmin).await;
+
+    // Bad requests are refused with their reason.
+    let mut add = AddWebhookRequest {
+        tenant_id: tenant.clone(),
+        url: tenant_hook.url.clone(),
+        format: WebhookFormat::Generic.into(),
+        secret: "short".to_owned(),
+        min_severity: Severity::Low.into(),
+    };
+    let short = admin.add_webhook(add.clone()).await.unwrap_err();
+    assert_eq!(short.code(), Code::InvalidArgument);
+    add.secret = HOOK_SECRET.to_owned();
+    let webhook = admin
+        .add_webhook(add)
+        .await
+        .unwrap()
+        .into_inner()
+        .webhook
+        .unwrap();
+    // Readers see the origin only: the path of a Slack or Teams URL is a secret.
+    let listed = setup
+        .client("viewer", Role::TenantViewer)
+        .await
+        .list_webhooks(ListWebhooksRequest {
+            tenant_id: tenant.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .webhooks;
+    assert_eq!(listed.len(), 1);
+    assert!(!listed[0].url.contains("c0ffee") && listed[0].url.starts_with("http://127.0.0.1"));
+    assert!(!format!("{listed:?}").contains(HOOK_SECRET));
+
+    // A medium finding: the tenant's webhook hears of it after one failed try; the MSP-wide
+    // one (high and above) does not.
+    let medium = setup
+        .finding("ben@contoso.com", "sess-hook-1", "medium")
+        .await;
+    let started = Instant::now();
+    let deliveries = wait_for("the finding event", || {
+        let d = tenant_hook.delivered();
+        (d.len() >= 2).then_some(d)
+    })
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "retried after a backoff"
+    );
+    let (event, id, signature, body) = &deliveries[1];
+    assert_eq!(event, "finding.created");
+    assert_eq!(&deliveries[0].1, id, "the retry is the same event");
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        tokenwatch_notify::verify(HOOK_SECRET.as_bytes(), signature, body, now, 300),
+        Ok(())
+    );
+    assert!(tokenwatch_notify::verify(b"another-secret-value", signature, body, now, 300).is_err());
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(body["event"], "finding.created");
+    assert_eq!(body["tenant_id"], tenant);
+    assert_eq!(body["finding"]["id"], medium);
+    assert_eq!(body["finding"]["user"], "ben@contoso.com");
+
+    // A high finding reaches both; the default policy proposes a revocation, which the
+    // tenant's webhook hears of as pending; the MSP's Slack body has Slack's shape.
+    let high = setup
+        .finding("adele@contoso.com", "sess-hook-2", "high")
+        .await;
+    let slack = wait_for("the MSP's Slack message", || {
+        msp_hook
+            .delivered()
+            .into_iter()
+            .find(|(e, ..)| e == "finding.created")
+    })
+    .await;
+    let message: serde_json::Value = serde_json::from_slice(&slack.3).unwrap();
+    assert!(
+        message["text"]
+            .as_str()
+            .unwrap()
+            .contains("adele@contoso.com"),
+        "{message}"
+    );
+    assert!(message["blocks"].is_array());
+    assert_eq!(
+        tokenwatch_notify::verify(MSP_SECRET.as_bytes(), &slack.2, &slack.3, now, 300),
+        Ok(())
+    );
+    let pending = wait_for("the pending action", || {
+        tenant_hook
+            .delivered()
+            .into_iter()
+            .find(|(e, ..)| e == "action.pending")
+    })
+    .await;
+    let pending: serde_json::Value = serde_json::from_slice(&pending.3).unwrap();
+    assert_eq!(pending["action"]["finding_id"], high);
+    assert_eq!(pending["action"]["action"], "revoke-sessions");
+    assert_eq!(pending["action"]["status"], "pending");
+
+    // Once each: a few sweeps later, no event was delivered twice after succeeding.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let mut ids: Vec<String> = tenant_hook.delivered().into_iter().map(|d| d.1).collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(total, ids.len() + 1, "one retry, otherwise once per event");
+    assert_eq!(
+        msp_hook
+            .delivered()
+            .iter()
+            .filter(|(e, ..)| e.starts_with("finding."))
+            .count(),
+        1,
+        "the medium finding is below the MSP's minimum"
+    );
+
+    // Deleted: nothing more arrives.
+    admin
+        .delete_webhook(DeleteWebhookRequest {
+            tenant_id: tenant.clone(),
+            webhook_id: webhook.webhook_id.clone(),
+        })
+        .await
+        .unwrap();
+    let before = tenant_hook.delivered().len();
+    setup
+        .finding("ben@contoso.com", "sess-hook-3", "critical")
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(tenant_hook.delivered().len(), before);
 }

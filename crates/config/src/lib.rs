@@ -108,6 +108,24 @@ pub struct ServerConfig {
         default_value = "https://login.microsoftonline.com"
     )]
     pub login_url: String,
+
+    /// The MSP-wide webhook: every tenant's new findings and actions are POSTed here.
+    #[arg(long, env = "TOKENWATCH_WEBHOOK_URL")]
+    #[serde(serialize_with = "redacted_webhook")]
+    pub webhook_url: Option<String>,
+
+    /// Body of the MSP-wide webhook: generic (JSON event), slack or teams.
+    #[arg(long, env = "TOKENWATCH_WEBHOOK_FORMAT", default_value = "generic")]
+    pub webhook_format: String,
+
+    /// HMAC-SHA256 key signing the MSP-wide webhook's deliveries (`X-Tokenwatch-Signature`).
+    #[arg(long, env = "TOKENWATCH_WEBHOOK_SECRET", hide_env_values = true)]
+    #[serde(serialize_with = "redacted_secret")]
+    pub webhook_secret: Option<SecretString>,
+
+    /// Finding events below this severity are not sent to the MSP-wide webhook.
+    #[arg(long, env = "TOKENWATCH_WEBHOOK_MIN_SEVERITY", default_value = "low")]
+    pub webhook_min_severity: String,
 }
 
 impl ServerConfig {
@@ -153,6 +171,37 @@ impl ServerConfig {
             Some(&self.login_url),
             &["https", "http"],
         ));
+        if let Some(url) = &self.webhook_url {
+            problems.extend(check_url(
+                "--webhook-url / TOKENWATCH_WEBHOOK_URL",
+                Some(url),
+                &["https", "http"],
+            ));
+            if self
+                .webhook_secret
+                .as_ref()
+                .is_none_or(|s| s.expose_secret().len() < 16)
+            {
+                problems.push(
+                    "--webhook-secret / TOKENWATCH_WEBHOOK_SECRET must be set (16 characters or more) with a webhook URL"
+                        .to_owned(),
+                );
+            }
+        }
+        if !["generic", "slack", "teams"].contains(&self.webhook_format.as_str()) {
+            problems.push(
+                "--webhook-format / TOKENWATCH_WEBHOOK_FORMAT must be generic, slack or teams"
+                    .to_owned(),
+            );
+        }
+        if !["info", "low", "medium", "high", "critical"]
+            .contains(&self.webhook_min_severity.as_str())
+        {
+            problems.push(
+                "--webhook-min-severity / TOKENWATCH_WEBHOOK_MIN_SEVERITY must be info, low, medium, high or critical"
+                    .to_owned(),
+            );
+        }
         if self.database_max_connections == 0 {
             problems.push("TOKENWATCH_DATABASE_MAX_CONNECTIONS must be at least 1".to_owned());
         }
@@ -195,6 +244,25 @@ fn check_url(name: &str, url: Option<&str>, schemes: &[&str]) -> Option<String> 
             "{name} must start with {}://",
             schemes.join(":// or ")
         )),
+    }
+}
+
+/// A webhook URL shows its origin only: Slack's and Teams' carry a secret in the path.
+fn redacted_webhook<S: serde::Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => {
+            let origin: String = url
+                .split_once("://")
+                .map(|(scheme, rest)| {
+                    format!(
+                        "{scheme}://{}/…",
+                        rest.split('/').next().unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            s.serialize_some(&origin)
+        }
+        None => s.serialize_none(),
     }
 }
 
@@ -424,6 +492,10 @@ mod tests {
             credentials_key: None,
             graph_url: "https://graph.microsoft.com".to_owned(),
             login_url: "https://login.microsoftonline.com".to_owned(),
+            webhook_url: None,
+            webhook_format: "generic".to_owned(),
+            webhook_secret: None,
+            webhook_min_severity: "low".to_owned(),
         }
     }
 

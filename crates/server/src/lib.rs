@@ -17,7 +17,7 @@ use tokenwatch_core::enrich::EnrichError;
 use tokenwatch_grpc::{GrpcError, ServiceSet};
 pub use tokenwatch_ingest::IngestConfig;
 pub use tokenwatch_pipeline::PipelineConfig;
-pub use tokenwatch_response::{Endpoints, ResponseConfig, RetryPolicy};
+pub use tokenwatch_response::{Endpoints, MspWebhook, PayloadFormat, ResponseConfig, RetryPolicy};
 use tokenwatch_storage::{Database, StorageError};
 use tokio::net::TcpListener;
 

@@ -112,6 +112,9 @@ pub async fn propose(tx: &mut TenantTx, new: &NewAction) -> StorageResult<(Actio
                 }),
             )
             .await?;
+            if action.state == "proposed" {
+                enqueue(tx, &action).await?;
+            }
             Ok((action, true))
         }
         None => {
@@ -209,8 +212,45 @@ pub async fn transition(
             details,
         )
         .await?;
+        if matches!(t.to, "succeeded" | "failed" | "rejected" | "cancelled") {
+            enqueue(tx, action).await?;
+        }
     }
     Ok(moved)
+}
+
+/// Tells webhooks about an action that awaits approval or has ended.
+async fn enqueue(tx: &mut TenantTx, action: &ActionRow) -> StorageResult<()> {
+    let status = if action.state == "proposed" {
+        "pending"
+    } else {
+        action.state.as_str()
+    };
+    let payload = serde_json::json!({
+        "id": action.action_id,
+        "status": status,
+        "action": action.kind.replace('_', "-"),
+        "user": action.user_id,
+        "finding_id": action.finding_id,
+        "severity": action.severity,
+        "dry_run": action.dry_run,
+        "reason": action.reason,
+        "proposed_by": action.proposed_by,
+        "approved_by": action.approved_by,
+        "result": action.result,
+        "attempts": action.attempts,
+    });
+    crate::notifications::enqueue(
+        tx,
+        &format!(
+            "action:{}:{}:{}",
+            action.action_id, action.state, action.attempts
+        ),
+        &format!("action.{status}"),
+        &action.severity,
+        &payload,
+    )
+    .await
 }
 
 /// Which actions to list.

@@ -193,8 +193,57 @@ pub async fn upsert_finding(
     refresh_incident_severity(tx, tenant, finding.incident_id).await?;
     if matches!(change, Upserted::Created | Upserted::Escalated) {
         notify(tx, tenant, finding.finding_id, change.as_str()).await?;
+        crate::notifications::enqueue(
+            tx,
+            &format!(
+                "finding:{}:{}:{}",
+                finding.finding_id,
+                change.as_str(),
+                finding.severity
+            ),
+            &format!("finding.{}", change.as_str()),
+            &finding.severity,
+            &finding_event(tenant, finding),
+        )
+        .await?;
     }
     Ok(change)
+}
+
+/// A finding as webhooks receive it: what an analyst needs to decide, not the whole evidence.
+fn finding_event(tenant: TenantId, finding: &FindingWrite) -> serde_json::Value {
+    let explanation = &finding.explanation;
+    let reasons: Vec<serde_json::Value> = explanation["reasons"]
+        .as_array()
+        .map(|reasons| {
+            reasons
+                .iter()
+                .take(5)
+                .map(|r| {
+                    serde_json::json!({
+                        "feature": r["feature"], "contribution": r["contribution"],
+                        "baseline": r["baseline"],
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({
+        "id": finding.finding_id,
+        "tenant_id": tenant.to_string(),
+        "incident_id": finding.incident_id,
+        "user": finding.user_id,
+        "session_id": finding.session_id,
+        "severity": finding.severity,
+        "score": finding.score,
+        "threshold": finding.threshold,
+        "first_seen": finding.first_seen,
+        "last_seen": finding.last_seen,
+        "detected_at": finding.detected_at,
+        "reasons": reasons,
+        "networks": explanation["evidence"]["networks"],
+        "countries": explanation["evidence"]["countries"],
+    })
 }
 
 async fn refresh_incident_severity(

@@ -21,6 +21,7 @@
 //! - `credentials`: customer tenants' Graph credentials, sealed;
 //! - `actions`: response actions and each tenant's response policy;
 //! - `audit`: the append-only audit log;
+//! - `notifications`: the webhook outbox, webhooks and deliveries;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
 pub mod actions;
@@ -33,6 +34,7 @@ pub mod events;
 mod feed;
 pub mod findings;
 pub mod ingest;
+pub mod notifications;
 mod partitions;
 mod tenants;
 pub mod verdicts;

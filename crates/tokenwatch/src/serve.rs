@@ -44,6 +44,18 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 graph_url: server.graph_url.clone(),
             },
             sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
+            msp_webhook: server
+                .webhook_url
+                .as_ref()
+                .map(|url| tokenwatch_server::MspWebhook {
+                    url: url.clone(),
+                    format: server
+                        .webhook_format
+                        .parse()
+                        .unwrap_or(tokenwatch_server::PayloadFormat::Generic),
+                    secret: server.webhook_secret.clone().unwrap_or_default(),
+                    min_severity: server.webhook_min_severity.clone(),
+                }),
             ..Default::default()
         },
         pipeline: tokenwatch_server::PipelineConfig {

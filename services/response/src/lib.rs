@@ -11,8 +11,10 @@
 //! - `policy`: a tenant's policy and its decisions (pure);
 //! - `execute`: running an action against Graph and recording the outcome;
 //! - `responder`: the policy's own responses to findings, and the sweep that resumes actions;
+//! - `deliver`: webhook notifications of findings and actions;
 //! - this file: the RPCs.
 
+mod deliver;
 mod execute;
 mod policy;
 mod responder;
@@ -35,11 +37,14 @@ use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::actions::{self, ActionFilter, ActionRow, NewAction, Transition};
 use tokenwatch_storage::credentials::{self, SealedCredentials};
-use tokenwatch_storage::{Database, Feed, StorageError, TenantTx, findings};
+use tokenwatch_storage::{Database, Feed, StorageError, TenantTx, findings, notifications};
 use uuid::Uuid;
 
+use crate::deliver::Deliverer;
+pub use crate::deliver::MspWebhook;
 use crate::execute::{Executor, Start};
 use crate::policy::{Decision, Mode, Policy};
+pub use tokenwatch_notify::Format as PayloadFormat;
 
 /// How the response service reaches Microsoft and how often it sweeps.
 #[derive(Debug, Clone)]
@@ -48,8 +53,10 @@ pub struct ResponseConfig {
     pub endpoints: Endpoints,
     /// Retries of each Graph call.
     pub retry: RetryPolicy,
-    /// Between sweeps for missed findings and unfinished actions.
+    /// Between sweeps for missed findings, unfinished actions and webhook retries.
     pub sweep_interval: Duration,
+    /// The MSP-wide webhook (every tenant's events), if configured.
+    pub msp_webhook: Option<MspWebhook>,
 }
 
 impl Default for ResponseConfig {
@@ -58,6 +65,7 @@ impl Default for ResponseConfig {
             endpoints: Endpoints::default(),
             retry: RetryPolicy::default(),
             sweep_interval: Duration::from_secs(60),
+            msp_webhook: None,
         }
     }
 }
@@ -84,6 +92,8 @@ pub fn add_to(
         config.sweep_interval,
         services.draining(),
     ));
+    let deliverer = Deliverer::new(database.clone(), sealer.clone(), config.msp_webhook.clone())?;
+    tokio::spawn(deliverer.run(config.sweep_interval, services.draining()));
     let api = ResponseApi {
         database,
         sealer,
@@ -731,5 +741,125 @@ impl ResponseService for ResponseApi {
         }
         tracing::info!(actor = %claims.subject, "graph credentials deleted");
         Ok(Response::new(DeleteGraphCredentialsResponse {}))
+    }
+
+    async fn add_webhook(
+        &self,
+        request: Request<AddWebhookRequest>,
+    ) -> Result<Response<AddWebhookResponse>, Status> {
+        let (tenant, claims) = authorize(
+            &request,
+            Permission::ActionsManage,
+            &request.get_ref().tenant_id,
+        )?;
+        let sealer = self.sealer.as_ref().ok_or_else(|| {
+            Status::failed_precondition(
+                "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY): webhook secrets cannot be stored",
+            )
+        })?;
+        let r = request.into_inner();
+        let url = r.url.trim();
+        let parsed = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+            .ok_or_else(|| invalid_argument("url", "give an http or https URL"))?;
+        let format = match WebhookFormat::try_from(r.format) {
+            Ok(WebhookFormat::Generic) => "generic",
+            Ok(WebhookFormat::Slack) => "slack",
+            Ok(WebhookFormat::Teams) => "teams",
+            _ => return Err(invalid_argument("format", "give generic, slack or teams")),
+        };
+        if r.secret.len() < 16 {
+            return Err(invalid_argument(
+                "secret",
+                "give an HMAC key of at least 16 characters (openssl rand -hex 32)",
+            ));
+        }
+        let min_severity = Severity::try_from(r.min_severity)
+            .ok()
+            .and_then(severity_name)
+            .unwrap_or("low");
+        let webhook = notifications::WebhookRow {
+            webhook_id: Uuid::new_v4(),
+            url: parsed.to_string(),
+            format: format.to_owned(),
+            min_severity: min_severity.to_owned(),
+            sealed_secret: sealer.seal(&tenant.to_string(), r.secret.as_bytes()),
+            key_id: sealer.key_id().to_owned(),
+            created_by: claims.subject.clone(),
+            create_time: chrono::Utc::now(),
+        };
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        notifications::add_webhook(&mut tx, &webhook)
+            .await
+            .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        tracing::info!(actor = %claims.subject, format, host = parsed.host_str().unwrap_or_default(), "webhook added");
+        Ok(Response::new(AddWebhookResponse {
+            webhook: Some(webhook_to_proto(&tenant.to_string(), &webhook)),
+        }))
+    }
+
+    async fn list_webhooks(
+        &self,
+        request: Request<ListWebhooksRequest>,
+    ) -> Result<Response<ListWebhooksResponse>, Status> {
+        let (tenant, _) = authorize(
+            &request,
+            Permission::ActionsRead,
+            &request.get_ref().tenant_id,
+        )?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let webhooks = notifications::list_webhooks(&mut tx)
+            .await
+            .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        let tenant = tenant.to_string();
+        Ok(Response::new(ListWebhooksResponse {
+            webhooks: webhooks
+                .iter()
+                .map(|w| webhook_to_proto(&tenant, w))
+                .collect(),
+        }))
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<DeleteWebhookRequest>,
+    ) -> Result<Response<DeleteWebhookResponse>, Status> {
+        let (tenant, claims) = authorize(
+            &request,
+            Permission::ActionsManage,
+            &request.get_ref().tenant_id,
+        )?;
+        let id = parse_id("webhook_id", &request.get_ref().webhook_id)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        notifications::delete_webhook(&mut tx, id, &claims.subject)
+            .await
+            .map_err(into_status)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(Response::new(DeleteWebhookResponse {}))
+    }
+}
+
+/// A webhook as readers see it: the URL's origin only (Slack and Teams URLs carry a secret in
+/// their path), never the HMAC key.
+fn webhook_to_proto(tenant: &str, w: &notifications::WebhookRow) -> Webhook {
+    let origin = reqwest::Url::parse(&w.url)
+        .map(|u| format!("{}/…", u.origin().ascii_serialization()))
+        .unwrap_or_default();
+    Webhook {
+        webhook_id: w.webhook_id.to_string(),
+        tenant_id: tenant.to_owned(),
+        url: origin,
+        format: match w.format.as_str() {
+            "slack" => WebhookFormat::Slack,
+            "teams" => WebhookFormat::Teams,
+            _ => WebhookFormat::Generic,
+        }
+        .into(),
+        min_severity: severity_of(&w.min_severity).into(),
+        created_by: w.created_by.clone(),
+        create_time: Some(tokenwatch_proto::to_timestamp(w.create_time)),
     }
 }
