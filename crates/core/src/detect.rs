@@ -7,6 +7,7 @@
 //! - `session`: what one session has shown so far, in time order;
 //! - `features`: a session's deviations from its user's normal, each in [0, 1];
 //! - `weights`: the versioned, tunable weight set and threshold;
+//! - `suppress`: contexts analysts marked as expected, which count for less;
 //! - `learn`: weights that learn from analysts' verdicts, within bounds;
 //! - `geo`: country centroids, for travel speed;
 //! - `engine`: events in time order → scored sessions → findings.
@@ -17,12 +18,14 @@ pub mod features;
 pub mod geo;
 pub mod learn;
 pub mod session;
+pub mod suppress;
 pub mod weights;
 
 pub use engine::{
     Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState, finding_id,
     severity_rank,
 };
+pub use suppress::{Suppression, Suppressions};
 pub use weights::WeightSet;
 
 use crate::event::NormalizedEvent;

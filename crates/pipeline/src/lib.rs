@@ -26,7 +26,7 @@ use tokenwatch_error::{ServiceError, ServiceErrorCode};
 use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::TenantId;
 
-pub use step::{StepReport, tenant_weights};
+pub use step::{StepReport, tenant_suppressions, tenant_weights};
 pub use worker::{CONSUMER_GROUP, PipelineConfig, Worker, rebuild_tenant, touched_key};
 
 /// What can stop a pipeline step.

@@ -13,10 +13,11 @@ use tokenwatch_cache::Cache;
 use tokenwatch_core::detect::{
     Finding, TenantEngine, TenantShared, UserState, WeightSet, finding_id,
 };
+use tokenwatch_core::detect::{Suppression, Suppressions};
 use tokenwatch_storage::engine_state::{self, Generation};
 use tokenwatch_storage::events::{EventKey, count_events_between, events_after};
 use tokenwatch_storage::findings::{FindingWrite, Upserted, retract_findings, upsert_finding};
-use tokenwatch_storage::{Database, weights};
+use tokenwatch_storage::{Database, suppressions, weights};
 use tokenwatch_types::TenantId;
 use uuid::Uuid;
 
@@ -135,6 +136,7 @@ where
         },
     };
     let weights = tenant_weights(&stores.database, tenant).await?;
+    let suppressions = tenant_suppressions(&stores.database, tenant).await?;
 
     // Late records: has Postgres more events in the late range than the engine processed?
     // First from the earliest announced time (cheap, and the usual case), then, on a sweep,
@@ -186,7 +188,10 @@ where
 
         let mut changed: HashMap<Uuid, (Finding, bool)> = HashMap::new();
         for event in &events {
-            if let Some(finding) = mem.engine.observe(&tenant_text, &weights, event) {
+            if let Some(finding) = mem
+                .engine
+                .observe(&tenant_text, &weights, &suppressions, event)
+            {
                 let id = parse_id(&finding_id(
                     &tenant_text,
                     &finding.user,
@@ -291,6 +296,30 @@ pub async fn tenant_weights(
             threshold: version.threshold,
         },
         None => WeightSet::default(),
+    })
+}
+
+/// How far back suppressions that expired still matter: events that old can be replayed.
+const SUPPRESSION_HORIZON: Duration = Duration::days(30);
+
+/// The tenant's suppressions (those expired before the replay horizon left out).
+pub async fn tenant_suppressions(
+    database: &Database,
+    tenant: TenantId,
+) -> Result<Suppressions, PipelineError> {
+    let mut tx = database.tenant_tx(tenant).await?;
+    let rows = suppressions::for_engine(&mut tx, Utc::now() - SUPPRESSION_HORIZON).await?;
+    tx.commit().await?;
+    Ok(Suppressions {
+        list: rows
+            .into_iter()
+            .filter_map(|row| {
+                let target =
+                    serde_json::from_value(serde_json::Value::String(row.context_kind)).ok()?;
+                let user = Some(row.user_id).filter(|u| !u.is_empty());
+                Suppression::new(user, target, &row.context_value, row.expire_time).ok()
+            })
+            .collect(),
     })
 }
 

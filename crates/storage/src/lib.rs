@@ -18,6 +18,7 @@
 //! - `feed`: finding changes as they commit ([`Feed`]);
 //! - `weights`: versioned weight sets;
 //! - `verdicts`: analysts' verdicts;
+//! - `suppressions`: contexts marked as expected;
 //! - `credentials`: customer tenants' Graph credentials, sealed;
 //! - `actions`: response actions and each tenant's response policy;
 //! - `audit`: the append-only audit log;
@@ -36,6 +37,7 @@ pub mod findings;
 pub mod ingest;
 pub mod notifications;
 mod partitions;
+pub mod suppressions;
 mod tenants;
 pub mod verdicts;
 pub mod weights;

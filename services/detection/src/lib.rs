@@ -349,12 +349,23 @@ impl DetectionService for DetectionApi {
         let weights = tokenwatch_pipeline::tenant_weights(&self.database, tenant)
             .await
             .map_err(into_status)?;
+        let suppressions = tokenwatch_pipeline::tenant_suppressions(&self.database, tenant)
+            .await
+            .map_err(into_status)?;
         let engine =
             tokenwatch_pipeline::engine_for_user(&self.database, &self.cache, tenant, &user)
                 .await
                 .map_err(into_status)?;
         let evaluation = engine
-            .and_then(|engine| engine.evaluate(&tenant.to_string(), &weights, &user, &r.session_id))
+            .and_then(|engine| {
+                engine.evaluate(
+                    &tenant.to_string(),
+                    &weights,
+                    &suppressions,
+                    &user,
+                    &r.session_id,
+                )
+            })
             .ok_or_else(|| {
                 Status::not_found(format!(
                     "no open session {} of {user} in tenant {tenant}",

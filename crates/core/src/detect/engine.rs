@@ -16,6 +16,7 @@ use crate::detect::session::{
     INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, SessionState, download_or_delete,
     risky_operation, see,
 };
+use crate::detect::suppress::Suppressions;
 use crate::detect::weights::WeightSet;
 use crate::event::NormalizedEvent;
 use crate::ip::prefix;
@@ -252,6 +253,7 @@ impl TenantEngine {
         &mut self,
         tenant_id: &str,
         weights: &WeightSet,
+        suppressions: &Suppressions,
         event: &NormalizedEvent,
     ) -> Option<&Finding> {
         self.shared.events += 1;
@@ -323,7 +325,11 @@ impl TenantEngine {
         );
         open.sized = false;
 
-        let scored = features(&open.state, &user.baseline);
+        let scored = features(
+            &open.state,
+            &user.baseline,
+            suppressions.for_user(&event.user_id, time),
+        );
         let score: f64 = scored
             .iter()
             .map(|f| weights.weight(f.feature) * f.value)
@@ -368,12 +374,17 @@ impl TenantEngine {
         &self,
         tenant_id: &str,
         weights: &WeightSet,
+        suppressions: &Suppressions,
         user_id: &str,
         session_id: &str,
     ) -> Option<Evaluation> {
         let user = self.users.get(user_id)?;
         let open = user.sessions.get(session_id)?;
-        let scored = features(&open.state, &user.baseline);
+        let scored = features(
+            &open.state,
+            &user.baseline,
+            suppressions.for_user(user_id, open.state.last_seen),
+        );
         let score: f64 = scored
             .iter()
             .map(|f| weights.weight(f.feature) * f.value)
@@ -447,7 +458,8 @@ impl Engine {
     pub fn observe(&mut self, tenant_id: &str, event: &NormalizedEvent) {
         self.events += 1;
         let tenant = entry(&mut self.tenants, tenant_id, TenantEngine::default);
-        let Some(finding) = tenant.observe(tenant_id, &self.weights, event) else {
+        let Some(finding) = tenant.observe(tenant_id, &self.weights, Suppressions::none(), event)
+        else {
             return;
         };
         // One finding per tenant, user and session, as the online store keeps them.
@@ -940,6 +952,80 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The score of a session that moves from home to a network abroad, under `suppressions`.
+    fn score_of_a_move(suppressions: &Suppressions) -> f64 {
+        let (user, weights) = ("user3@contoso.com", WeightSet::default());
+        let mut engine = TenantEngine::default();
+        let home = |session: &str, minute: i64| {
+            event(
+                user,
+                session,
+                minute,
+                "31.149.3.10",
+                1136,
+                "NL",
+                CHROME,
+                "FileAccessed",
+            )
+        };
+        for day in 0..14 {
+            for i in 0..5 {
+                let e = home(&format!("s-{day}"), day * 1440 + i * 20);
+                engine.observe(TENANT, &weights, suppressions, &e);
+            }
+        }
+        let day = 14 * 1440;
+        engine.observe(TENANT, &weights, suppressions, &home("s-vpn", day));
+        let moved = event(
+            user,
+            "s-vpn",
+            day + 30,
+            "20.1.2.3",
+            8075,
+            "DE",
+            CHROME,
+            "FileAccessed",
+        );
+        engine.observe(TENANT, &weights, suppressions, &moved);
+        engine
+            .evaluate(TENANT, &weights, suppressions, user, "s-vpn")
+            .unwrap()
+            .finding
+            .score
+    }
+
+    #[test]
+    fn a_suppressed_context_counts_for_less_but_never_for_nothing() {
+        use crate::detect::suppress::{Suppression, Target};
+        let suppress = |user: Option<&str>, target, value: &str, expires| Suppressions {
+            list: vec![Suppression::new(user.map(str::to_owned), target, value, expires).unwrap()],
+        };
+        let plain = score_of_a_move(Suppressions::none());
+        assert!(plain > 0.0);
+        let vpn = score_of_a_move(&suppress(None, Target::Asn, "AS8075", None));
+        assert!(vpn < plain * 0.8, "{vpn} vs {plain}");
+        assert!(vpn > 0.0, "the new country still counts");
+        let both = score_of_a_move(&Suppressions {
+            list: [
+                suppress(Some("user3@contoso.com"), Target::Asn, "8075", None).list,
+                suppress(Some("user3@contoso.com"), Target::Country, "de", None).list,
+            ]
+            .concat(),
+        });
+        assert!(both < vpn && both > 0.0, "{both} vs {vpn}");
+        // Another user's, or one that expired before the session: no effect.
+        let other = score_of_a_move(&suppress(
+            Some("user4@contoso.com"),
+            Target::Asn,
+            "AS8075",
+            None,
+        ));
+        assert_eq!(other, plain);
+        let expired = Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).unwrap();
+        let old = score_of_a_move(&suppress(None, Target::Asn, "AS8075", Some(expired)));
+        assert_eq!(old, plain);
     }
 
     #[test]

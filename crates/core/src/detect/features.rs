@@ -3,6 +3,7 @@
 
 use crate::detect::baseline::{Kind, UserBaseline};
 use crate::detect::session::{MASS_OPERATIONS, REVIVAL_GAP_HOURS, SessionState};
+use crate::detect::suppress::Suppressed;
 
 /// One feature's value for a session.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -13,15 +14,20 @@ pub struct FeatureValue {
     pub value: f64,
 }
 
-fn max_of<'a>(values: impl Iterator<Item = &'a f64>) -> f64 {
-    values.fold(0.0, |a, b| a.max(*b))
+fn max_of(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, f64::max)
 }
 
 /// Travel faster than this between country centroids is impossible (km/h).
 const IMPOSSIBLE_KMH: f64 = 1000.0;
 
-/// Computes every feature of a session.
-pub fn features(session: &SessionState, baseline: &UserBaseline) -> Vec<FeatureValue> {
+/// Computes every feature of a session; suppressed contexts count for less.
+pub fn features(
+    session: &SessionState,
+    baseline: &UserBaseline,
+    suppressed: Suppressed<'_>,
+) -> Vec<FeatureValue> {
+    let novelty = |kind: Kind, seen: &crate::detect::session::Seen| suppressed.novelty(kind, seen);
     let mut out = Vec::with_capacity(14);
     let mut push = |feature: &'static str, value: f64| {
         out.push(FeatureValue {
@@ -34,9 +40,27 @@ pub fn features(session: &SessionState, baseline: &UserBaseline) -> Vec<FeatureV
     // changing Wi-Fi; it counts half. A move within the same network to an address new to the
     // user counts a little less (it is also what a residential proxy on the user's own ISP
     // looks like), and so does a known network used with a client the user never used there.
-    let moved_network = max_of(session.networks.iter().skip(1).map(|n| &n.novelty));
-    let moved_prefix = max_of(session.prefixes.iter().skip(1).map(|p| &p.novelty)) * 0.8;
-    let moved_pair = max_of(session.pairs.iter().skip(1).map(|p| &p.novelty)) * 0.8;
+    let moved_network = max_of(
+        session
+            .networks
+            .iter()
+            .skip(1)
+            .map(|n| novelty(Kind::Network, n)),
+    );
+    let moved_prefix = max_of(
+        session
+            .prefixes
+            .iter()
+            .skip(1)
+            .map(|p| novelty(Kind::Prefix, p)),
+    ) * 0.8;
+    let moved_pair = max_of(
+        session
+            .pairs
+            .iter()
+            .skip(1)
+            .map(|p| novelty(Kind::NetworkClient, p)),
+    ) * 0.8;
     let moved = moved_network.max(moved_prefix).max(moved_pair);
     let plain_move =
         session.clients.len() <= 1 && session.devices.len() <= 1 && session.interleavings == 0;
@@ -45,8 +69,20 @@ pub fn features(session: &SessionState, baseline: &UserBaseline) -> Vec<FeatureV
         if plain_move { moved * 0.5 } else { moved },
     );
 
-    let client_change = max_of(session.clients.iter().skip(1).map(|c| &c.novelty));
-    let device_change = max_of(session.devices.iter().skip(1).map(|d| &d.novelty));
+    let client_change = max_of(
+        session
+            .clients
+            .iter()
+            .skip(1)
+            .map(|c| novelty(Kind::Client, c)),
+    );
+    let device_change = max_of(
+        session
+            .devices
+            .iter()
+            .skip(1)
+            .map(|d| novelty(Kind::Device, d)),
+    );
     push("client_change", client_change.max(device_change));
 
     push("interleaving", f64::from(session.interleavings) / 2.0);
@@ -60,23 +96,23 @@ pub fn features(session: &SessionState, baseline: &UserBaseline) -> Vec<FeatureV
         .networks
         .iter()
         .filter(|n| n.note.contains("hosting"))
-        .map(|n| &n.novelty);
+        .map(|n| novelty(Kind::Network, n));
     push("hosting_network", max_of(hosting));
 
     push(
         "new_country",
-        max_of(session.countries.iter().map(|c| &c.novelty)),
+        max_of(session.countries.iter().map(|c| novelty(Kind::Country, c))),
     );
     push(
         "new_network",
-        max_of(session.networks.iter().map(|n| &n.novelty)),
+        max_of(session.networks.iter().map(|n| novelty(Kind::Network, n))),
     );
 
     let tool = session
         .clients
         .iter()
         .filter(|c| c.value.ends_with("/tool"))
-        .map(|c| &c.novelty);
+        .map(|c| novelty(Kind::Client, c));
     push("tool_client", max_of(tool));
 
     let unsigned = session
@@ -85,7 +121,7 @@ pub fn features(session: &SessionState, baseline: &UserBaseline) -> Vec<FeatureV
         .enumerate()
         .skip(1)
         .filter(|(i, _)| !session.signin_networks.contains(i))
-        .map(|(_, n)| &n.novelty);
+        .map(|(_, n)| novelty(Kind::Network, n));
     push("no_fresh_signin", max_of(unsigned));
 
     push("revived_session", session.revived_novelty);

@@ -139,7 +139,12 @@ fn run<'w>(
     let mut findings = HashMap::new();
     for (tenant, event) in events {
         let engine = tenants.entry(tenant.as_str()).or_default();
-        if let Some(finding) = engine.observe(tenant, weights_for(tenant, event), event) {
+        if let Some(finding) = engine.observe(
+            tenant,
+            weights_for(tenant, event),
+            tokenwatch_core::detect::Suppressions::none(),
+            event,
+        ) {
             findings.insert(
                 (tenant.clone(), finding.session_id.clone()),
                 finding.clone(),

@@ -1,0 +1,281 @@
+//! Suppressions: contexts an analyst marked as expected (the tenant's VPN egress ASN, a
+//! travelling user's country, a known device), for the whole tenant or one user, until they
+//! expire. A suppressed context still counts, at a quarter of its novelty: a suppression lowers
+//! the evidence of the features it touches and never hides a session, so an attacker who
+//! happens to come from a suppressed network still shows every other change.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::detect::baseline::Kind;
+use crate::detect::session::Seen;
+
+/// What is left of a suppressed context's novelty.
+pub const SUPPRESSED_NOVELTY: f64 = 0.25;
+
+/// What a suppression matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// An ASN (`AS8075`): the network, and its prefixes and network-client pairs.
+    Asn,
+    /// An IP prefix (`203.0.113.0/24`, `2001:db8:1::/48`), as the engine cuts them.
+    Prefix,
+    /// A country code (`NL`).
+    Country,
+    /// A browser family (`Firefox`), on any OS.
+    Browser,
+    /// An OS family (`Linux`), with any browser.
+    Os,
+    /// A device id.
+    Device,
+    /// A network with a client (`AS3320#Chrome/Windows/browser`).
+    NetworkClient,
+}
+
+/// One suppression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suppression {
+    /// The user it applies to (compared case-insensitively); the whole tenant when `None`.
+    pub user: Option<String>,
+    /// What it matches.
+    pub target: Target,
+    /// The value, normalized by [`Suppression::new`].
+    pub value: String,
+    /// Events at or after this time are no longer suppressed.
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl Suppression {
+    /// A suppression with its value checked and normalized; the error says what is wrong.
+    pub fn new(
+        user: Option<String>,
+        target: Target,
+        value: &str,
+        expires: Option<DateTime<Utc>>,
+    ) -> Result<Self, String> {
+        let value = value.trim();
+        let value = match target {
+            Target::Asn => {
+                let digits = value
+                    .strip_prefix("AS")
+                    .or_else(|| value.strip_prefix("as"))
+                    .unwrap_or(value);
+                let asn: u32 = digits
+                    .parse()
+                    .map_err(|_| format!("{value:?} is not an ASN (AS8075 or 8075)"))?;
+                format!("AS{asn}")
+            }
+            Target::Prefix => {
+                let (address, bits) = value
+                    .split_once('/')
+                    .ok_or_else(|| format!("{value:?} is not a prefix (203.0.113.0/24)"))?;
+                let address: std::net::IpAddr = address
+                    .parse()
+                    .map_err(|_| format!("{value:?} is not a prefix (203.0.113.0/24)"))?;
+                let bits: u8 = bits
+                    .parse()
+                    .map_err(|_| format!("{value:?} is not a prefix (203.0.113.0/24)"))?;
+                // The engine keeps /24 (IPv4) and /48 (IPv6) prefixes.
+                let cut = crate::ip::prefix(address);
+                if (address.is_ipv4() && bits != 24) || (address.is_ipv6() && bits != 48) {
+                    return Err(format!(
+                        "{value:?}: give the /24 (IPv4) or /48 (IPv6) prefix the engine keeps, here {cut}"
+                    ));
+                }
+                cut
+            }
+            Target::Country => {
+                if value.len() != 2 || !value.chars().all(|c| c.is_ascii_alphabetic()) {
+                    return Err(format!("{value:?} is not a two-letter country code"));
+                }
+                value.to_ascii_uppercase()
+            }
+            Target::Browser | Target::Os | Target::Device | Target::NetworkClient => {
+                if value.is_empty() {
+                    return Err("the value is empty".to_owned());
+                }
+                value.to_owned()
+            }
+        };
+        Ok(Suppression {
+            user: user
+                .map(|u| u.trim().to_lowercase())
+                .filter(|u| !u.is_empty()),
+            target,
+            value,
+            expires,
+        })
+    }
+
+    fn applies(&self, user: &str, at: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|expires| at < expires)
+            && self
+                .user
+                .as_deref()
+                .is_none_or(|u| u.eq_ignore_ascii_case(user))
+    }
+
+    /// Whether a context the engine keeps as `kind` with `value` is this suppression's.
+    fn matches(&self, kind: Kind, value: &str) -> bool {
+        let v = self.value.as_str();
+        match (self.target, kind) {
+            (Target::Asn, Kind::Network) => value == v,
+            (Target::Asn, Kind::Prefix | Kind::NetworkClient) => value
+                .split_once('#')
+                .is_some_and(|(network, _)| network == v),
+            // A network without an ASN is its prefix.
+            (Target::Prefix, Kind::Network) => value == v,
+            (Target::Prefix, Kind::Prefix) => value.rsplit_once('|').is_some_and(|(_, p)| p == v),
+            (Target::Country, Kind::Country) => value == v,
+            (Target::Browser, Kind::Client) => value
+                .split('/')
+                .next()
+                .is_some_and(|b| b.eq_ignore_ascii_case(v)),
+            (Target::Os, Kind::Client) => value
+                .split('/')
+                .nth(1)
+                .is_some_and(|os| os.eq_ignore_ascii_case(v)),
+            (Target::Device, Kind::Device) => value == v,
+            (Target::NetworkClient, Kind::NetworkClient) => value == v,
+            _ => false,
+        }
+    }
+}
+
+/// A tenant's suppressions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Suppressions {
+    /// All of them, expired or not (expiry is checked against each event's time).
+    pub list: Vec<Suppression>,
+}
+
+impl Suppressions {
+    /// No suppressions.
+    pub fn none() -> &'static Suppressions {
+        static NONE: Suppressions = Suppressions { list: Vec::new() };
+        &NONE
+    }
+
+    /// The view the features of one user's session at `at` see.
+    pub fn for_user<'a>(&'a self, user: &'a str, at: DateTime<Utc>) -> Suppressed<'a> {
+        Suppressed {
+            suppressions: self,
+            user,
+            at,
+        }
+    }
+}
+
+/// Suppressions as they apply to one user at one time.
+#[derive(Debug, Clone, Copy)]
+pub struct Suppressed<'a> {
+    suppressions: &'a Suppressions,
+    user: &'a str,
+    at: DateTime<Utc>,
+}
+
+impl Suppressed<'_> {
+    /// Nothing suppressed.
+    pub fn nothing() -> Suppressed<'static> {
+        Suppressed {
+            suppressions: Suppressions::none(),
+            user: "",
+            at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    /// Whether the context is suppressed.
+    pub fn covers(&self, kind: Kind, value: &str) -> bool {
+        self.suppressions
+            .list
+            .iter()
+            .any(|s| s.applies(self.user, self.at) && s.matches(kind, value))
+    }
+
+    /// A context's novelty, lowered when it is suppressed.
+    pub fn novelty(&self, kind: Kind, seen: &Seen) -> f64 {
+        if self.covers(kind, &seen.value) {
+            seen.novelty * SUPPRESSED_NOVELTY
+        } else {
+            seen.novelty
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time(day: u32) -> DateTime<Utc> {
+        chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, day, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn values_are_checked_and_normalized() {
+        let asn = Suppression::new(None, Target::Asn, "8075", None).unwrap();
+        assert_eq!(asn.value, "AS8075");
+        assert_eq!(
+            Suppression::new(None, Target::Country, "nl", None)
+                .unwrap()
+                .value,
+            "NL"
+        );
+        assert!(Suppression::new(None, Target::Asn, "Microsoft", None).is_err());
+        assert!(Suppression::new(None, Target::Country, "NLD", None).is_err());
+        let wide = Suppression::new(None, Target::Prefix, "203.0.113.0/16", None).unwrap_err();
+        assert!(wide.contains("203.0.113.0/24"), "{wide}");
+        let user = Suppression::new(
+            Some(" Adele@Contoso.com ".into()),
+            Target::Os,
+            "Linux",
+            None,
+        );
+        assert_eq!(user.unwrap().user.as_deref(), Some("adele@contoso.com"));
+    }
+
+    #[test]
+    fn an_asn_covers_its_prefixes_and_pairs_for_its_user_until_it_expires() {
+        let suppressions = Suppressions {
+            list: vec![
+                Suppression::new(
+                    Some("adele@contoso.com".into()),
+                    Target::Asn,
+                    "AS8075",
+                    Some(time(20)),
+                )
+                .unwrap(),
+            ],
+        };
+        let adele = suppressions.for_user("Adele@contoso.com", time(10));
+        assert!(adele.covers(Kind::Network, "AS8075"));
+        assert!(adele.covers(Kind::NetworkClient, "AS8075#Chrome/Windows/browser"));
+        assert!(adele.covers(Kind::Prefix, "AS8075#Chrome/Windows/browser|20.1.2.0/24"));
+        assert!(!adele.covers(Kind::Network, "AS80750"));
+        assert!(!adele.covers(Kind::Country, "AS8075"));
+        assert!(
+            !suppressions
+                .for_user("ben@contoso.com", time(10))
+                .covers(Kind::Network, "AS8075")
+        );
+        assert!(
+            !suppressions
+                .for_user("adele@contoso.com", time(20))
+                .covers(Kind::Network, "AS8075")
+        );
+    }
+
+    #[test]
+    fn browsers_and_systems_match_their_part_of_the_client() {
+        let suppressions = Suppressions {
+            list: vec![
+                Suppression::new(None, Target::Browser, "firefox", None).unwrap(),
+                Suppression::new(None, Target::Os, "Linux", None).unwrap(),
+            ],
+        };
+        let any = suppressions.for_user("x", time(1));
+        assert!(any.covers(Kind::Client, "Firefox/Windows/browser"));
+        assert!(any.covers(Kind::Client, "Chrome/Linux/browser"));
+        assert!(!any.covers(Kind::Client, "Chrome/Windows/browser"));
+    }
+}
