@@ -61,7 +61,7 @@ pub struct Label {
     /// `attack` or `benign`.
     pub label: String,
     /// The kind: aitm, stealthy_replay, token_replay_later, low_and_slow; travel, coffee_shop,
-    /// new_laptop, cleanup_day, commercial_vpn, sase_hopping.
+    /// new_laptop, cleanup_day, commercial_vpn, sase_hopping, team_vpn.
     pub kind: String,
     /// For attacks, the event time of the first attacker record.
     pub attack_start: Option<DateTime<Utc>>,
@@ -148,6 +148,31 @@ pub fn simulate(config: Config) -> Simulation {
         }
     }
 
+    // A recurring look-alike: in each tenant without SASE, a remote team whose members connect
+    // to the company's VPN part-way through some working days, week after week. Its draws
+    // come from a stream of their own, so the rest of the simulation does not change with it.
+    let mut side = StdRng::seed_from_u64(config.seed ^ 0x7ea3_5eed);
+    let teams: Vec<(Vec<usize>, Option<Net>)> = world
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(t, tenant)| {
+            if tenant.sase || tenant.users.len() < 10 {
+                return (Vec::new(), None);
+            }
+            let size = (tenant.users.len() / 20).clamp(3, 8);
+            let mut members = Vec::new();
+            while members.len() < size {
+                let u = side.random_range(0..tenant.users.len());
+                if !members.contains(&u) && !plan.iter().any(|(pt, pu, _, _)| *pt == t && *pu == u)
+                {
+                    members.push(u);
+                }
+            }
+            (members, Some(nets.vpn(&mut side)))
+        })
+        .collect();
+
     for day in 0..config.days {
         let date = start + Duration::days(day as i64);
         for (t, tenant) in world.tenants.iter().enumerate() {
@@ -158,6 +183,8 @@ pub fn simulate(config: Config) -> Simulation {
                         *pt == t && *pu == u && (*pd == day || (*pd < day && day <= *pd + 4))
                     })
                     .map(|(_, _, pd, kind)| (*kind, day - pd));
+                let (team, team_vpn) = &teams[t];
+                let on_vpn = team.contains(&u) && side.random_bool(0.3);
                 simulate_user_day(
                     &mut rng,
                     &nets,
@@ -165,6 +192,7 @@ pub fn simulate(config: Config) -> Simulation {
                     user,
                     date,
                     special,
+                    team_vpn.as_ref().filter(|_| on_vpn),
                     &mut out,
                     &mut labels,
                 );
@@ -248,6 +276,7 @@ fn simulate_user_day(
     user: &User,
     date: DateTime<Utc>,
     special: Option<(&str, usize)>,
+    team_vpn: Option<&Net>,
     out: &mut Emitter,
     labels: &mut Vec<Label>,
 ) {
@@ -307,10 +336,21 @@ fn simulate_user_day(
     } else {
         None
     };
+    // The team's VPN: the laptop connects to it part-way through the session (instead of
+    // any other move that day).
+    let team_move = team_vpn
+        .filter(|_| kind.is_none() && weekday && events > 3)
+        .map(|vpn| (events / 3, vpn));
+    let move_at = move_at.filter(|_| team_move.is_none());
     let coffee = nets.coffee_shop(rng, &user.home);
     let cleanup = kind == Some("cleanup_day") && offset == 0;
     for i in 0..events {
         time += Duration::seconds((step * rng.random_range(0.3..1.7)) as i64);
+        if let Some((at, vpn)) = team_move
+            && at == i
+        {
+            place = vpn;
+        }
         if move_at == Some(i) {
             place = if kind == Some("coffee_shop") {
                 &coffee
@@ -355,6 +395,7 @@ fn simulate_user_day(
         Some(k @ ("coffee_shop" | "cleanup_day")) if offset == 0 => {
             label(labels, tenant, user, &session, k, None)
         }
+        _ if team_move.is_some() => label(labels, tenant, user, &session, "team_vpn", None),
         _ => {}
     }
     out.remember_session(&tenant.id, &user.upn, &session, date);

@@ -56,8 +56,8 @@ pub struct LearnConfig {
 impl Default for LearnConfig {
     fn default() -> Self {
         LearnConfig {
-            rate: 0.5,
-            floor: 0.25,
+            rate: 0.1,
+            floor: 0.5,
             ceiling: 2.0,
             margin: 0.1,
         }

@@ -14,7 +14,7 @@ use crate::detect::session::Seen;
 pub const SUPPRESSED_NOVELTY: f64 = 0.25;
 
 /// What a suppression matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     /// An ASN (`AS8075`): the network, and its prefixes and network-client pairs.
@@ -203,12 +203,169 @@ impl Suppressed<'_> {
     }
 }
 
+/// A judged finding, as suggestions see it.
+#[derive(Debug, Clone)]
+pub struct Judged<'a> {
+    /// Its id.
+    pub finding_id: &'a str,
+    /// Its user.
+    pub user: &'a str,
+    /// Whether the analyst called it an attack.
+    pub attack: bool,
+    /// The contexts its session showed: (kind, value, novelty), as the engine explains them
+    /// (`network`, `country`, `device`...).
+    pub contexts: Vec<(&'a str, &'a str, f64)>,
+}
+
+/// A suppression the analysts' verdicts argue for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// The suppression (no expiry: the caller picks one).
+    pub suppression: Suppression,
+    /// The false-positive findings sharing the context.
+    pub finding_ids: Vec<String>,
+}
+
+/// Contexts new to their users in this many false positives (or benign ones) are suggested.
+pub const SUGGEST_AFTER: usize = 2;
+/// Only contexts at least this new in a finding count: a known network present in every
+/// session explains nothing.
+const SUGGEST_NOVELTY: f64 = 0.5;
+
+/// Suppressions suggested by repeated false positives sharing a context: a network (ASN or
+/// prefix) or device new to its users in at least [`SUGGEST_AFTER`] of them (tenant-wide when
+/// several users share it, else for the one user), a country for one travelling user. A context
+/// that was also new in a true positive is never suggested: that is where an attacker came
+/// from. Suggestions already in `existing` are left out; most supported first.
+pub fn suggest(judged: &[Judged<'_>], existing: &Suppressions) -> Vec<Suggestion> {
+    use std::collections::{BTreeMap, BTreeSet, HashSet};
+    let target_of = |kind: &str, value: &str| match kind {
+        "network" if value.starts_with("AS") => Some(Target::Asn),
+        "network" => Some(Target::Prefix),
+        "country" => Some(Target::Country),
+        "device" => Some(Target::Device),
+        _ => None,
+    };
+    let novel = |j: &Judged<'_>| -> Vec<(Target, String)> {
+        j.contexts
+            .iter()
+            .filter(|(_, _, novelty)| *novelty >= SUGGEST_NOVELTY)
+            .filter_map(|(kind, value, _)| Some((target_of(kind, value)?, (*value).to_owned())))
+            .collect()
+    };
+    let attackers: HashSet<(Target, String)> =
+        judged.iter().filter(|j| j.attack).flat_map(novel).collect();
+    // (target, value) → user → finding ids.
+    let mut shared: BTreeMap<(Target, String), BTreeMap<String, BTreeSet<String>>> =
+        BTreeMap::new();
+    for j in judged.iter().filter(|j| !j.attack) {
+        for context in novel(j) {
+            if attackers.contains(&context) {
+                continue;
+            }
+            shared
+                .entry(context)
+                .or_default()
+                .entry(j.user.to_lowercase())
+                .or_default()
+                .insert(j.finding_id.to_owned());
+        }
+    }
+    let mut suggestions = Vec::new();
+    for ((target, value), users) in shared {
+        let mut scopes: Vec<(Option<String>, Vec<String>)> = Vec::new();
+        if users.len() >= 2 && target != Target::Country {
+            scopes.push((None, users.values().flatten().cloned().collect()));
+        } else {
+            for (user, ids) in &users {
+                scopes.push((Some(user.clone()), ids.iter().cloned().collect()));
+            }
+        }
+        for (user, finding_ids) in scopes {
+            if finding_ids.len() < SUGGEST_AFTER {
+                continue;
+            }
+            let Ok(suppression) = Suppression::new(user, target, &value, None) else {
+                continue;
+            };
+            let covered = existing.list.iter().any(|s| {
+                s.target == suppression.target
+                    && s.value == suppression.value
+                    && (s.user.is_none() || s.user == suppression.user)
+            });
+            if !covered {
+                suggestions.push(Suggestion {
+                    suppression,
+                    finding_ids,
+                });
+            }
+        }
+    }
+    suggestions.sort_by(|a, b| b.finding_ids.len().cmp(&a.finding_ids.len()));
+    suggestions
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn time(day: u32) -> DateTime<Utc> {
         chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, day, 12, 0, 0).unwrap()
+    }
+
+    fn judged<'a>(
+        id: &'a str,
+        user: &'a str,
+        attack: bool,
+        contexts: &[(&'a str, &'a str, f64)],
+    ) -> Judged<'a> {
+        Judged {
+            finding_id: id,
+            user,
+            attack,
+            contexts: contexts.to_vec(),
+        }
+    }
+
+    #[test]
+    fn repeated_false_positives_suggest_their_shared_new_context_never_an_attackers() {
+        let home = ("network", "AS1136", 0.0);
+        let vpn = ("network", "AS64500", 0.9);
+        let trip = ("country", "JP", 1.0);
+        let attacker = ("network", "AS14061", 1.0);
+        let verdicts = [
+            judged("f1", "adele@contoso.com", false, &[home, vpn]),
+            judged("f2", "ben@contoso.com", false, &[home, vpn]),
+            judged("f3", "carl@contoso.com", false, &[vpn, trip]),
+            judged("f4", "carl@contoso.com", false, &[trip, attacker]),
+            judged("f5", "dana@contoso.com", true, &[home, attacker]),
+            judged("f6", "erin@contoso.com", false, &[("country", "FR", 1.0)]),
+        ];
+        let suggestions = suggest(&verdicts, Suppressions::none());
+        let shown: Vec<(Option<&str>, Target, &str, usize)> = suggestions
+            .iter()
+            .map(|s| {
+                (
+                    s.suppression.user.as_deref(),
+                    s.suppression.target,
+                    s.suppression.value.as_str(),
+                    s.finding_ids.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (None, Target::Asn, "AS64500", 3),
+                (Some("carl@contoso.com"), Target::Country, "JP", 2),
+            ],
+            "the attacker's ASN, a known network and a single trip are not suggested"
+        );
+        // Once suppressed, not suggested again.
+        let existing = Suppressions {
+            list: vec![suggestions[0].suppression.clone()],
+        };
+        assert_eq!(suggest(&verdicts, &existing).len(), 1);
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! `tokenwatch eval --scan FILES --feedback`: do analysts' verdicts make the following week
 //! better? The engine runs over the events with the given weights; every finding of the first
 //! week of findings gets the verdict its label implies (an attack: true positive; a benign
-//! look-alike or an unlabelled session: false positive); each tenant's weights learn from its
-//! own verdicts (`detect::learn`), and from the end of that week on the tenant is scored with
-//! them. Reported: the following week's findings with and without the learned weights.
+//! look-alike or an unlabelled session: false positive). From each tenant's own verdicts, its
+//! weights learn (`detect::learn`) and the suppressions they suggest are accepted (30 days,
+//! `detect::suppress::suggest`); from the end of that week on the tenant is scored with them.
+//! Reported: the following week's findings before verdicts, with the learned weights, with the
+//! suppressions, and with both (what the feedback service does online).
 
 use std::collections::HashMap;
 use std::io::Write;
 
 use chrono::Duration;
 use tokenwatch_core::detect::learn::{Judged, Label as Verdict, LearnConfig, update};
+use tokenwatch_core::detect::suppress::{self, Suppressions};
 use tokenwatch_core::detect::{Finding, TenantEngine, WeightSet};
 use tokenwatch_core::event::NormalizedEvent;
 use tokenwatch_simulate::Label;
@@ -24,7 +27,8 @@ pub(crate) fn experiment(
 ) -> anyhow::Result<Vec<Report>> {
     tokenwatch_core::detect::engine_order(&mut events);
 
-    let before = run(&events, |_, _| weights);
+    let none = Suppressions::default();
+    let before = run(&events, |_, _| (weights, &none));
     let first = before
         .values()
         .map(|f| f.detected_at)
@@ -40,6 +44,47 @@ pub(crate) fn experiment(
     let mut verdicts: HashMap<String, Vec<Judged>> = HashMap::new();
     let mut week_one: Vec<&Finding> = before.values().filter(|f| f.detected_at < split).collect();
     week_one.sort_by_key(|f| f.detected_at);
+    let mut suppressed: HashMap<String, Suppressions> = HashMap::new();
+    {
+        let mut judged: HashMap<&str, Vec<suppress::Judged<'_>>> = HashMap::new();
+        for finding in &week_one {
+            let key = (finding.tenant_id.clone(), finding.session_id.clone());
+            judged
+                .entry(finding.tenant_id.as_str())
+                .or_default()
+                .push(suppress::Judged {
+                    finding_id: &finding.session_id,
+                    user: &finding.user,
+                    attack: attacks.contains_key(&key),
+                    contexts: finding
+                        .evidence
+                        .contexts
+                        .iter()
+                        .map(|c| (c.kind.as_str(), c.value.as_str(), c.novelty))
+                        .collect(),
+                });
+        }
+        let mut err = std::io::stderr().lock();
+        for (tenant, judged) in judged {
+            let accepted: Vec<_> = suppress::suggest(&judged, &none)
+                .into_iter()
+                .map(|s| suppress::Suppression {
+                    expires: Some(split + Duration::days(30)),
+                    ..s.suppression
+                })
+                .collect();
+            for s in &accepted {
+                writeln!(
+                    err,
+                    "tenant {tenant}: suppress {:?} {} for {} (30 days)",
+                    s.target,
+                    s.value,
+                    s.user.as_deref().unwrap_or("every user")
+                )?;
+            }
+            suppressed.insert(tenant.to_owned(), Suppressions { list: accepted });
+        }
+    }
     for finding in week_one {
         let key = (finding.tenant_id.clone(), finding.session_id.clone());
         verdicts
@@ -86,13 +131,19 @@ pub(crate) fn experiment(
         }
     }
     drop(err);
-    let after = run(&events, |tenant, event| {
-        if event.event_time >= split {
-            learned.get(tenant).unwrap_or(weights)
-        } else {
-            weights
-        }
-    });
+    let tuned = |learn: bool, suppress: bool| {
+        run(&events, |tenant, event| {
+            if event.event_time < split {
+                return (weights, &none);
+            }
+            (
+                learned.get(tenant).filter(|_| learn).unwrap_or(weights),
+                suppressed.get(tenant).filter(|_| suppress).unwrap_or(&none),
+            )
+        })
+    };
+    let (learned_only, suppressed_only, both) =
+        (tuned(true, false), tuned(false, true), tuned(true, true));
 
     // Week two: sessions flagged from the split on, attacks that started from it.
     let week_two_labels: Vec<Label> = labels
@@ -122,29 +173,37 @@ pub(crate) fn experiment(
         ),
         report(
             "week 2, weights learned from week 1",
-            &flagged(&after),
+            &flagged(&learned_only),
+            &week_two_labels,
+            days,
+        ),
+        report(
+            "week 2, suggested suppressions",
+            &flagged(&suppressed_only),
+            &week_two_labels,
+            days,
+        ),
+        report(
+            "week 2, learned weights + suppressions",
+            &flagged(&both),
             &week_two_labels,
             days,
         ),
     ])
 }
 
-/// The engine over sorted events with the weights `weights_for` picks per event; findings by
-/// (tenant, session).
+/// The engine over sorted events with the weights and suppressions `tuning_for` picks per
+/// event; findings by (tenant, session).
 fn run<'w>(
     events: &[(String, NormalizedEvent)],
-    weights_for: impl Fn(&str, &NormalizedEvent) -> &'w WeightSet,
+    tuning_for: impl Fn(&str, &NormalizedEvent) -> (&'w WeightSet, &'w Suppressions),
 ) -> HashMap<Key, Finding> {
     let mut tenants: HashMap<&str, TenantEngine> = HashMap::new();
     let mut findings = HashMap::new();
     for (tenant, event) in events {
         let engine = tenants.entry(tenant.as_str()).or_default();
-        if let Some(finding) = engine.observe(
-            tenant,
-            weights_for(tenant, event),
-            tokenwatch_core::detect::Suppressions::none(),
-            event,
-        ) {
+        let (weights, suppressions) = tuning_for(tenant, event);
+        if let Some(finding) = engine.observe(tenant, weights, suppressions, event) {
             findings.insert(
                 (tenant.clone(), finding.session_id.clone()),
                 finding.clone(),
