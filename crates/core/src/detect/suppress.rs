@@ -301,7 +301,7 @@ pub fn suggest(judged: &[Judged<'_>], existing: &Suppressions) -> Vec<Suggestion
             }
         }
     }
-    suggestions.sort_by(|a, b| b.finding_ids.len().cmp(&a.finding_ids.len()));
+    suggestions.sort_by_key(|s| std::cmp::Reverse(s.finding_ids.len()));
     suggestions
 }
 
