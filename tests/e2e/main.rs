@@ -15,6 +15,7 @@ use serde_json as _;
 
 mod auth_matrix;
 mod credentials;
+mod feedback;
 mod ingest;
 mod pipeline;
 mod response;

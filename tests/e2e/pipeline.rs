@@ -667,6 +667,25 @@ async fn verdicts_move_findings_and_weights_and_a_rollback_pins() {
         .await
         .unwrap();
     let mut feedback = FeedbackServiceClient::new(channel);
+    let score_of = |finding: &Finding| (finding.score, finding.weight_version);
+    let reader = analyst_detection.clone();
+    let get = |id: String| {
+        let mut client = reader.clone();
+        let tenant = tenant.clone();
+        async move {
+            client
+                .get_finding(GetFindingRequest {
+                    tenant_id: tenant,
+                    finding_id: id,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .finding
+                .unwrap()
+        }
+    };
+    let original = score_of(&findings[1]);
     let submitted = feedback
         .submit_verdict(SubmitVerdictRequest {
             tenant_id: tenant.clone(),
@@ -691,6 +710,20 @@ async fn verdicts_move_findings_and_weights_and_a_rollback_pins() {
     let defaults = tokenwatch_core::detect::WeightSet::default();
     let top = &findings[0].contributions[0].feature;
     assert!(learned.weights[top] < defaults.weight(top), "{top}");
+    // The other open finding was re-scored in place with the new weights.
+    let rescored = get(findings[1].finding_id.clone()).await;
+    let expected: f64 = rescored
+        .contributions
+        .iter()
+        .map(|c| c.value * learned.weights[&c.feature])
+        .sum();
+    assert_eq!(rescored.weight_version, 2);
+    assert!(
+        (rescored.score - expected).abs() < 0.01,
+        "{} vs {expected}",
+        rescored.score
+    );
+    assert!(rescored.score <= original.0);
 
     let shown = analyst_detection
         .get_finding(GetFindingRequest {
@@ -736,6 +769,15 @@ async fn verdicts_move_findings_and_weights_and_a_rollback_pins() {
     assert_eq!(rolled.version, 3);
     assert!(rolled.pinned);
     assert_eq!(rolled.weights[top], defaults.weight(top));
+    // Rolling back restores the scores.
+    let restored = get(findings[1].finding_id.clone()).await;
+    assert!(
+        (restored.score - original.0).abs() < 0.01,
+        "{} vs {}",
+        restored.score,
+        original.0
+    );
+    assert_eq!(restored.weight_version, 3);
     let versions: Vec<i64> = engineering
         .list_weight_versions(ListWeightVersionsRequest {
             tenant_id: tenant.clone(),
@@ -764,4 +806,147 @@ async fn verdicts_move_findings_and_weights_and_a_rollback_pins() {
         .into_inner();
     assert_eq!(next.weight_set.unwrap().version, 3);
     assert_eq!(next.findings_changed, 0);
+}
+
+#[tokio::test]
+async fn a_suppression_lowers_its_contexts_evidence_until_deleted() {
+    use tokenwatch_proto::baseline::v1::RebuildBaselinesRequest;
+    use tokenwatch_proto::baseline::v1::baseline_service_client::BaselineServiceClient;
+    use tokenwatch_proto::common::v1::{ContextKind, ContextValue};
+    use tokenwatch_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
+    use tokenwatch_proto::feedback::v1::{
+        CreateSuppressionRequest, DeleteSuppressionRequest, ListSuppressionsRequest,
+    };
+
+    let (tenant, files) = simulated(17, 9);
+    let server = TestServer::spawn_with_options(&[], pipeline_options(1)).await;
+    server.register(&[&tenant]).await;
+    ingest(&server, &tenant, &pieces(&files)).await;
+    settle(&server, &tenant).await;
+    let before = online(&server, &tenant).await;
+
+    // A finding that counted a network new to its user: all its new ASNs get suppressed.
+    let mut client = detection(&server, &[&tenant]).await;
+    let (key, asns) = list_all(&mut client, &tenant)
+        .await
+        .iter()
+        .find_map(|f| {
+            let engine: tokenwatch_core::detect::Finding =
+                serde_json::from_str(&f.explanation_json).ok()?;
+            engine
+                .reasons
+                .iter()
+                .find(|r| r.feature == "new_network" && r.value > 0.0)?;
+            let asns: Vec<String> = engine
+                .evidence
+                .contexts
+                .iter()
+                .filter(|c| c.kind == "network" && c.value.starts_with("AS") && c.novelty > 0.0)
+                .map(|c| c.value.clone())
+                .collect();
+            (!asns.is_empty()).then(|| ((f.user_id.clone(), f.session_id.clone()), asns))
+        })
+        .expect("a finding on a new ASN");
+
+    let analyst = server.tokens.valid(&[Role::Analyst], &[&tenant]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&analyst))
+        .await
+        .unwrap();
+    let mut feedback = FeedbackServiceClient::new(channel);
+    let asn_context = |value: &str| ContextValue {
+        kind: ContextKind::Asn.into(),
+        value: value.to_owned(),
+    };
+    let wrong = feedback
+        .create_suppression(CreateSuppressionRequest {
+            tenant_id: tenant.clone(),
+            user_id: String::new(),
+            context: Some(asn_context("Microsoft")),
+            reason: String::new(),
+            expire_time: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+    let mut created = Vec::new();
+    for asn in &asns {
+        let suppression = feedback
+            .create_suppression(CreateSuppressionRequest {
+                tenant_id: tenant.clone(),
+                user_id: key.0.clone(),
+                context: Some(asn_context(asn)),
+                reason: "the user's VPN".to_owned(),
+                expire_time: Some(tokenwatch_proto::to_timestamp(
+                    chrono::Utc::now() + chrono::Duration::days(30),
+                )),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .suppression
+            .unwrap();
+        assert_eq!(suppression.created_by, "test@tokenwatch.local");
+        created.push(suppression);
+    }
+
+    // Replayed with the suppression: the session counts for less (or no longer reaches the
+    // threshold); the others are still found.
+    let engineer = server.tokens.valid(&[Role::DetectionEngineer], &[&tenant]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&engineer))
+        .await
+        .unwrap();
+    let mut baselines = BaselineServiceClient::new(channel);
+    let rebuild = RebuildBaselinesRequest {
+        tenant_id: tenant.clone(),
+        user_id: String::new(),
+    };
+    baselines.rebuild_baselines(rebuild.clone()).await.unwrap();
+    let suppressed = online(&server, &tenant).await;
+    assert!(
+        suppressed
+            .get(&key)
+            .is_none_or(|score| *score < before[&key]),
+        "{key:?}: {:?} vs {}",
+        suppressed.get(&key),
+        before[&key]
+    );
+    assert!(!suppressed.is_empty());
+
+    // Deleted (and audited), and replayed: exactly the findings of before.
+    for suppression in &created {
+        feedback
+            .delete_suppression(DeleteSuppressionRequest {
+                tenant_id: tenant.clone(),
+                suppression_id: suppression.suppression_id.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    let listed = feedback
+        .list_suppressions(ListSuppressionsRequest {
+            tenant_id: tenant.clone(),
+            include_expired: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .suppressions;
+    assert!(listed.is_empty());
+    let mut tx = server
+        .database
+        .tenant_tx(TenantId::parse(&tenant).unwrap())
+        .await
+        .unwrap();
+    let trail: Vec<String> =
+        tokenwatch_storage::audit::history(&mut tx, "suppression", &created[0].suppression_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+    drop(tx);
+    assert_eq!(trail, ["suppression.create", "suppression.delete"]);
+    baselines.rebuild_baselines(rebuild).await.unwrap();
+    assert_eq!(online(&server, &tenant).await, before);
 }

@@ -123,6 +123,9 @@ where
 {
     let mut report = StepReport::default();
     let redis_version = hot::version(&stores.cache, tenant).await?;
+    // Set when the engine replays from an earlier state: findings after that point that the
+    // replay does not yield again are retracted (a rebuild under new suppressions, say).
+    let mut replay_after: Option<DateTime<Utc>> = None;
     let mut mem = match memory.take() {
         Some(mem) if mem.version == redis_version && mem.meta.epoch == trigger.epoch => mem,
         _ => match hot::load_head(&stores.cache, tenant).await? {
@@ -131,7 +134,14 @@ where
             }
             _ => {
                 report.restored = true;
-                restore(stores, tenant, trigger.epoch, redis_version, None).await?
+                let mem = restore(stores, tenant, trigger.epoch, redis_version, None).await?;
+                replay_after = Some(
+                    mem.meta
+                        .checkpoint
+                        .as_ref()
+                        .map_or(DateTime::<Utc>::UNIX_EPOCH, |c| c.time),
+                );
+                mem
             }
         },
     };
@@ -141,7 +151,6 @@ where
     // Late records: has Postgres more events in the late range than the engine processed?
     // First from the earliest announced time (cheap, and the usual case), then, on a sweep,
     // over the whole history (records whose announcement was lost).
-    let mut replay_after: Option<DateTime<Utc>> = None;
     if let Some(checkpoint) = mem.meta.checkpoint.clone() {
         let announced = trigger
             .earliest
@@ -314,10 +323,13 @@ pub async fn tenant_suppressions(
         list: rows
             .into_iter()
             .filter_map(|row| {
-                let target =
-                    serde_json::from_value(serde_json::Value::String(row.context_kind)).ok()?;
-                let user = Some(row.user_id).filter(|u| !u.is_empty());
-                Suppression::new(user, target, &row.context_value, row.expire_time).ok()
+                Suppression::from_stored(
+                    &row.user_id,
+                    &row.context_kind,
+                    &row.context_value,
+                    row.expire_time,
+                )
+                .ok()
             })
             .collect(),
     })

@@ -160,14 +160,14 @@ pub fn simulate(config: Config) -> Simulation {
             if tenant.sase || tenant.users.len() < 10 {
                 return (Vec::new(), None);
             }
+            // Users with nothing else planned, a few of them (none in a tenant too small).
+            let mut free: Vec<usize> = (0..tenant.users.len())
+                .filter(|u| !plan.iter().any(|(pt, pu, _, _)| *pt == t && pu == u))
+                .collect();
             let size = (tenant.users.len() / 20).clamp(3, 8);
             let mut members = Vec::new();
-            while members.len() < size {
-                let u = side.random_range(0..tenant.users.len());
-                if !members.contains(&u) && !plan.iter().any(|(pt, pu, _, _)| *pt == t && *pu == u)
-                {
-                    members.push(u);
-                }
+            while members.len() < size && !free.is_empty() {
+                members.push(free.swap_remove(side.random_range(0..free.len())));
             }
             (members, Some(nets.vpn(&mut side)))
         })

@@ -468,16 +468,41 @@ pub async fn status_history(
         .collect())
 }
 
-/// The open and acknowledged findings' explanations (score, threshold and reasons), for
-/// re-evaluating them under other weights.
-pub async fn open_explanations(tx: &mut TenantTx) -> StorageResult<Vec<serde_json::Value>> {
-    let rows = sqlx::query_scalar(
-        "SELECT explanation FROM findings WHERE tenant_id = tokenwatch_current_tenant() \
-           AND status IN ('open', 'acknowledged')",
-    )
+/// Open and acknowledged findings (what a weight change re-scores).
+pub async fn unresolved(tx: &mut TenantTx) -> StorageResult<Vec<StoredFinding>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM findings WHERE tenant_id = tokenwatch_current_tenant() \
+           AND status IN ('open', 'acknowledged') ORDER BY finding_id"
+    )))
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows)
+    rows.iter().map(finding_of_row).collect()
+}
+
+/// Stores a finding's new score under other weights (its session and evidence unchanged).
+pub async fn update_scoring(
+    tx: &mut TenantTx,
+    finding_id: Uuid,
+    score: f64,
+    threshold: f64,
+    severity: &str,
+    weight_version: i64,
+    explanation: &serde_json::Value,
+) -> StorageResult<()> {
+    sqlx::query(
+        "UPDATE findings SET score = $2, threshold = $3, severity = $4, weight_version = $5, \
+           explanation = $6, update_time = now() \
+         WHERE tenant_id = tokenwatch_current_tenant() AND finding_id = $1",
+    )
+    .bind(finding_id)
+    .bind(score)
+    .bind(threshold)
+    .bind(severity)
+    .bind(weight_version)
+    .bind(explanation)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// What to list.

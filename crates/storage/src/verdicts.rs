@@ -99,3 +99,33 @@ pub(crate) fn parse_page_token(page_token: &str) -> StorageResult<Option<(DateTi
     let id = Uuid::parse_str(id).map_err(|_| StorageError::InvalidPageToken)?;
     Ok(Some((time, id)))
 }
+
+/// A verdict with its finding's explanation, for suppression suggestions.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JudgedFinding {
+    /// The finding.
+    pub finding_id: Uuid,
+    /// Its user.
+    pub user_id: String,
+    /// The latest verdict's kind.
+    pub kind: String,
+    /// The engine's explanation (reasons and evidence).
+    pub explanation: serde_json::Value,
+}
+
+/// Findings judged since `since`, each with its latest verdict.
+pub async fn judged_since(
+    tx: &mut TenantTx,
+    since: DateTime<Utc>,
+) -> StorageResult<Vec<JudgedFinding>> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT ON (v.finding_id) v.finding_id, f.user_id, v.kind, f.explanation \
+         FROM verdicts v JOIN findings f \
+           ON f.tenant_id = v.tenant_id AND f.finding_id = v.finding_id \
+         WHERE v.tenant_id = tokenwatch_current_tenant() AND v.create_time >= $1 \
+         ORDER BY v.finding_id, v.create_time DESC",
+    )
+    .bind(since)
+    .fetch_all(&mut **tx)
+    .await?)
+}

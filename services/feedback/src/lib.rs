@@ -1,7 +1,9 @@
-//! Verdicts and weight history: analysts judge findings, each verdict moves the finding's
-//! status and (unless the tenant's weights are pinned) the tenant's weights, within bounds
-//! (`tokenwatch_core::detect::learn`); a detection engineer lists and rolls back versions.
-//! Suppressions answer UNIMPLEMENTED until they land.
+//! Verdicts, weight history and suppressions: analysts judge findings, each verdict moves the
+//! finding's status and (unless the tenant's weights are pinned) the tenant's weights, within
+//! bounds (`tokenwatch_core::detect::learn`), and every weight change re-scores the open
+//! findings in place; a detection engineer lists and rolls back versions. Analysts mark contexts
+//! as expected (suppressions, which the pipeline applies from its next step), and the service
+//! suggests the ones repeated false positives share (`tokenwatch_core::detect::suppress`).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -9,10 +11,11 @@ use std::str::FromStr;
 use chrono::Utc;
 use tokenwatch_auth::{AuthInterceptor, Permission, authorize};
 use tokenwatch_core::detect::learn::{Judged, Label, LearnConfig, threshold_crossings, update};
+use tokenwatch_core::detect::suppress::{self, Suppression, Suppressions, Target};
 use tokenwatch_core::detect::{Finding, WeightSet};
-use tokenwatch_error::{into_status, invalid_argument, unimplemented};
+use tokenwatch_error::{into_status, invalid_argument};
 use tokenwatch_grpc::ServiceSet;
-use tokenwatch_proto::common::v1::{self as common, VerdictKind};
+use tokenwatch_proto::common::v1::{self as common, ContextKind, VerdictKind};
 use tokenwatch_proto::feedback::v1::feedback_service_server::{
     FeedbackService, FeedbackServiceServer,
 };
@@ -20,6 +23,7 @@ use tokenwatch_proto::feedback::v1::*;
 use tokenwatch_proto::to_timestamp;
 use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
+use tokenwatch_storage::suppressions::{self, SuppressionRow};
 use tokenwatch_storage::verdicts::{self, VerdictRow};
 use tokenwatch_storage::weights::{self, WeightVersion};
 use tokenwatch_storage::{Database, StorageError, TenantTx, findings};
@@ -79,23 +83,41 @@ fn verdict(tenant: TenantId, row: &VerdictRow) -> Verdict {
     }
 }
 
-/// The open findings whose side of the threshold differs between two weight sets.
-async fn findings_changed(
+/// Re-scores the unresolved findings with the new weights, in place; returns how many changed
+/// side of the threshold (those an analyst may want to look at again).
+async fn rescore_unresolved(
     tx: &mut TenantTx,
     old: &WeightSet,
     new: &WeightSet,
 ) -> Result<i64, Status> {
-    let explanations = findings::open_explanations(tx).await.map_err(storage)?;
-    let values: Vec<BTreeMap<String, f64>> = explanations
-        .into_iter()
-        .filter_map(|e| serde_json::from_value::<Finding>(e).ok())
-        .map(|f| {
-            f.reasons
-                .into_iter()
-                .map(|r| (r.feature, r.value))
-                .collect()
-        })
-        .collect();
+    let stored = findings::unresolved(tx).await.map_err(storage)?;
+    let mut values: Vec<BTreeMap<String, f64>> = Vec::with_capacity(stored.len());
+    for row in stored {
+        let Ok(finding) = serde_json::from_value::<Finding>(row.finding.explanation) else {
+            continue;
+        };
+        values.push(
+            finding
+                .reasons
+                .iter()
+                .map(|r| (r.feature.clone(), r.value))
+                .collect(),
+        );
+        let rescored = finding.rescored(new);
+        let explanation =
+            serde_json::to_value(&rescored).map_err(|e| Status::internal(e.to_string()))?;
+        findings::update_scoring(
+            tx,
+            row.finding.finding_id,
+            rescored.score,
+            rescored.threshold,
+            &rescored.severity,
+            rescored.weight_version,
+            &explanation,
+        )
+        .await
+        .map_err(storage)?;
+    }
     Ok(threshold_crossings(&values, old, new) as i64)
 }
 
@@ -176,7 +198,6 @@ impl FeedbackService for FeedbackApi {
             let learned = update(&base, &prior, &[judged], &LearnConfig::default())
                 .map_err(|e| Status::internal(e.to_string()))?;
             if let Some(next) = learned {
-                changed = findings_changed(&mut tx, &base, &next).await?;
                 in_force = WeightVersion {
                     version: current.version + 1,
                     weights: next.weights,
@@ -193,6 +214,7 @@ impl FeedbackService for FeedbackApi {
                 weights::insert_weights(&mut tx, &in_force)
                     .await
                     .map_err(storage)?;
+                changed = rescore_unresolved(&mut tx, &base, &in_force.weight_set()).await?;
             }
         }
         tx.commit().await.map_err(commit_error)?;
@@ -309,11 +331,11 @@ impl FeedbackService for FeedbackApi {
             parent_version: current.version,
             create_time: Utc::now(),
         };
-        let changed =
-            findings_changed(&mut tx, &current.weight_set(), &rolled.weight_set()).await?;
         weights::insert_weights(&mut tx, &rolled)
             .await
             .map_err(storage)?;
+        let changed =
+            rescore_unresolved(&mut tx, &current.weight_set(), &rolled.weight_set()).await?;
         tx.commit().await.map_err(commit_error)?;
         Ok(Response::new(RollbackWeightsResponse {
             weight_set: Some(weight_set(tenant, &rolled)),
@@ -325,47 +347,231 @@ impl FeedbackService for FeedbackApi {
         &self,
         request: Request<CreateSuppressionRequest>,
     ) -> Result<Response<CreateSuppressionResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::SuppressionsManage,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("CreateSuppression"))
+        let r = request.into_inner();
+        let context = r
+            .context
+            .as_ref()
+            .ok_or_else(|| invalid_argument("context", "is required"))?;
+        let target = target_of(context.kind())?;
+        let expires = match &r.expire_time {
+            Some(time) => Some(
+                tokenwatch_proto::from_timestamp(time)
+                    .filter(|t| *t > Utc::now())
+                    .ok_or_else(|| invalid_argument("expire_time", "must be in the future"))?,
+            ),
+            None => None,
+        };
+        let user = Some(r.user_id.clone()).filter(|u| !u.trim().is_empty());
+        let checked = Suppression::new(user, target, &context.value, expires)
+            .map_err(|problem| invalid_argument("context.value", problem))?;
+        let row = SuppressionRow {
+            suppression_id: Uuid::new_v4(),
+            user_id: checked.user.clone().unwrap_or_default(),
+            context_kind: checked.target_name().to_owned(),
+            context_value: checked.value.clone(),
+            reason: r.reason.trim().to_owned(),
+            created_by: claims.subject.clone(),
+            create_time: Utc::now(),
+            expire_time: expires,
+        };
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        suppressions::create(&mut tx, &row).await.map_err(storage)?;
+        tx.commit().await.map_err(commit_error)?;
+        tracing::info!(actor = %claims.subject, kind = %row.context_kind, value = %row.context_value, "suppression created");
+        Ok(Response::new(CreateSuppressionResponse {
+            suppression: Some(suppression(tenant, &row)),
+        }))
     }
 
     async fn list_suppressions(
         &self,
         request: Request<ListSuppressionsRequest>,
     ) -> Result<Response<ListSuppressionsResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::SuppressionsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ListSuppressions"))
+        let page_size = tokenwatch_grpc::page_size(request.get_ref().page_size)?;
+        let r = request.into_inner();
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let (rows, next) = suppressions::list(&mut tx, r.include_expired, page_size, &r.page_token)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(commit_error)?;
+        Ok(Response::new(ListSuppressionsResponse {
+            suppressions: rows.iter().map(|row| suppression(tenant, row)).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
     }
 
     async fn delete_suppression(
         &self,
         request: Request<DeleteSuppressionRequest>,
     ) -> Result<Response<DeleteSuppressionResponse>, Status> {
-        authorize(
+        let (tenant, claims) = authorize(
             &request,
             Permission::SuppressionsManage,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("DeleteSuppression"))
+        let id = Uuid::from_str(&request.get_ref().suppression_id)
+            .map_err(|_| invalid_argument("suppression_id", "must be a UUID"))?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        suppressions::delete(&mut tx, id, &claims.subject)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(commit_error)?;
+        Ok(Response::new(DeleteSuppressionResponse {}))
     }
 
     async fn list_suppression_suggestions(
         &self,
         request: Request<ListSuppressionSuggestionsRequest>,
     ) -> Result<Response<ListSuppressionSuggestionsResponse>, Status> {
-        authorize(
+        let (tenant, _) = authorize(
             &request,
             Permission::SuppressionsRead,
             &request.get_ref().tenant_id,
         )?;
-        Err(unimplemented("ListSuppressionSuggestions"))
+        let now = Utc::now();
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let judged_rows = verdicts::judged_since(&mut tx, now - SUGGESTION_WINDOW)
+            .await
+            .map_err(storage)?;
+        let active = suppressions::for_engine(&mut tx, now)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(commit_error)?;
+        let existing = Suppressions {
+            list: active.iter().filter_map(engine_suppression).collect(),
+        };
+        let explained: Vec<(String, String, bool, Finding)> = judged_rows
+            .into_iter()
+            .filter_map(|row| {
+                let finding = serde_json::from_value::<Finding>(row.explanation).ok()?;
+                Some((
+                    row.finding_id.to_string(),
+                    row.user_id,
+                    row.kind == "true_positive",
+                    finding,
+                ))
+            })
+            .collect();
+        let judged: Vec<suppress::Judged<'_>> = explained
+            .iter()
+            .map(|(id, user, attack, finding)| suppress::Judged {
+                finding_id: id,
+                user,
+                attack: *attack,
+                contexts: finding
+                    .evidence
+                    .contexts
+                    .iter()
+                    .map(|c| (c.kind.as_str(), c.value.as_str(), c.novelty))
+                    .collect(),
+            })
+            .collect();
+        let suggestions = suppress::suggest(&judged, &existing)
+            .into_iter()
+            .map(|s| {
+                let false_positives = s.finding_ids.len() as i32;
+                let row = SuppressionRow {
+                    suppression_id: Uuid::nil(),
+                    user_id: s.suppression.user.clone().unwrap_or_default(),
+                    context_kind: s.suppression.target_name().to_owned(),
+                    context_value: s.suppression.value.clone(),
+                    reason: format!(
+                        "{false_positives} false positives share this context, new to their users"
+                    ),
+                    created_by: "suggestion".to_owned(),
+                    create_time: now,
+                    expire_time: Some(now + SUGGESTED_EXPIRY),
+                };
+                SuppressionSuggestion {
+                    suppression: Some(suppression(tenant, &row)),
+                    finding_ids: s.finding_ids,
+                    false_positives,
+                }
+            })
+            .collect();
+        Ok(Response::new(ListSuppressionSuggestionsResponse {
+            suggestions,
+        }))
+    }
+}
+
+/// Verdicts this recent feed suggestions.
+const SUGGESTION_WINDOW: chrono::Duration = chrono::Duration::days(30);
+/// A suggested suppression lasts this long unless the analyst picks another expiry.
+const SUGGESTED_EXPIRY: chrono::Duration = chrono::Duration::days(30);
+
+fn target_of(kind: ContextKind) -> Result<Target, Status> {
+    Ok(match kind {
+        ContextKind::Asn => Target::Asn,
+        ContextKind::Prefix => Target::Prefix,
+        ContextKind::Country => Target::Country,
+        ContextKind::Browser => Target::Browser,
+        ContextKind::Os => Target::Os,
+        ContextKind::Device => Target::Device,
+        ContextKind::NetworkClient => Target::NetworkClient,
+        ContextKind::Ip | ContextKind::UserAgent | ContextKind::Unspecified => {
+            return Err(invalid_argument(
+                "context.kind",
+                "suppress an ASN, prefix, country, browser, OS, device or network-client pair \
+                 (a single IP or a full user agent is too narrow to match what the engine compares)",
+            ));
+        }
+    })
+}
+
+fn context_kind(name: &str) -> ContextKind {
+    match name {
+        "asn" => ContextKind::Asn,
+        "prefix" => ContextKind::Prefix,
+        "country" => ContextKind::Country,
+        "browser" => ContextKind::Browser,
+        "os" => ContextKind::Os,
+        "device" => ContextKind::Device,
+        "network_client" => ContextKind::NetworkClient,
+        _ => ContextKind::Unspecified,
+    }
+}
+
+/// A stored suppression as the engine applies it.
+fn engine_suppression(row: &SuppressionRow) -> Option<Suppression> {
+    Suppression::from_stored(
+        &row.user_id,
+        &row.context_kind,
+        &row.context_value,
+        row.expire_time,
+    )
+    .ok()
+}
+
+fn suppression(
+    tenant: TenantId,
+    row: &SuppressionRow,
+) -> tokenwatch_proto::feedback::v1::Suppression {
+    tokenwatch_proto::feedback::v1::Suppression {
+        suppression_id: if row.suppression_id.is_nil() {
+            String::new()
+        } else {
+            row.suppression_id.to_string()
+        },
+        tenant_id: tenant.to_string(),
+        user_id: row.user_id.clone(),
+        context: Some(common::ContextValue {
+            kind: context_kind(&row.context_kind).into(),
+            value: row.context_value.clone(),
+        }),
+        reason: row.reason.clone(),
+        created_by: row.created_by.clone(),
+        create_time: Some(to_timestamp(row.create_time)),
+        expire_time: row.expire_time.map(to_timestamp),
     }
 }

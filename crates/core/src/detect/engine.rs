@@ -735,6 +735,48 @@ fn is_interactive_signin(event: &NormalizedEvent) -> bool {
     }
 }
 
+/// critical: risky operations after a change and twice the threshold; high: either; medium:
+/// from 1.3× the threshold; else low.
+fn severity(score: f64, threshold: f64, reasons: &[Reason]) -> &'static str {
+    let ratio = score / threshold;
+    let risky_after = reasons.iter().any(|r| r.feature == "risky_after_change");
+    if risky_after && ratio >= 2.0 {
+        "critical"
+    } else if risky_after || ratio >= 2.0 {
+        "high"
+    } else if ratio >= 1.3 {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
+impl Finding {
+    /// The finding scored again with other weights, from the feature values it recorded
+    /// (its evidence and times unchanged): what a weight change does to an open finding.
+    pub fn rescored(&self, weights: &WeightSet) -> Finding {
+        let mut reasons: Vec<Reason> = self
+            .reasons
+            .iter()
+            .map(|r| Reason {
+                weight: weights.weight(&r.feature),
+                contribution: round(r.value * weights.weight(&r.feature)),
+                ..r.clone()
+            })
+            .collect();
+        reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+        let score = round(reasons.iter().map(|r| r.value * r.weight).sum());
+        Finding {
+            score,
+            threshold: weights.threshold,
+            severity: severity(score, weights.threshold, &reasons).to_owned(),
+            weight_version: weights.version,
+            reasons,
+            ..self.clone()
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_finding(
     tenant_id: &str,
@@ -758,17 +800,7 @@ fn build_finding(
         })
         .collect();
     reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-    let ratio = score / weights.threshold;
-    let risky_after = reasons.iter().any(|r| r.feature == "risky_after_change");
-    let severity = if risky_after && ratio >= 2.0 {
-        "critical"
-    } else if risky_after || ratio >= 2.0 {
-        "high"
-    } else if ratio >= 1.3 {
-        "medium"
-    } else {
-        "low"
-    };
+    let severity = severity(score, weights.threshold, &reasons);
     let describe = |list: &[crate::detect::session::Seen]| -> Vec<String> {
         list.iter()
             .map(|s| {

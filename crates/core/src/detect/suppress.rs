@@ -108,6 +108,33 @@ impl Suppression {
         })
     }
 
+    /// A suppression as stored: the target by name (`asn`, `network_client`...), the user
+    /// empty for the whole tenant.
+    pub fn from_stored(
+        user: &str,
+        target: &str,
+        value: &str,
+        expires: Option<DateTime<Utc>>,
+    ) -> Result<Self, String> {
+        let target: Target = serde_json::from_value(serde_json::Value::String(target.to_owned()))
+            .map_err(|_| format!("unknown suppression kind {target:?}"))?;
+        let user = Some(user.to_owned()).filter(|u| !u.is_empty());
+        Suppression::new(user, target, value, expires)
+    }
+
+    /// The target's stored name.
+    pub fn target_name(&self) -> &'static str {
+        match self.target {
+            Target::Asn => "asn",
+            Target::Prefix => "prefix",
+            Target::Country => "country",
+            Target::Browser => "browser",
+            Target::Os => "os",
+            Target::Device => "device",
+            Target::NetworkClient => "network_client",
+        }
+    }
+
     fn applies(&self, user: &str, at: DateTime<Utc>) -> bool {
         self.expires.is_none_or(|expires| at < expires)
             && self
