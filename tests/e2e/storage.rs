@@ -61,12 +61,15 @@ async fn migrations_apply_to_an_empty_database_and_again() {
             "findings",
             "graph_credentials",
             "incidents",
+            "notification_deliveries",
+            "notifications",
             "quarantine",
             "raw_records",
             "response_policies",
             "suppressions",
             "tenants",
             "verdicts",
+            "webhooks",
             "weight_sets",
         ]
     );

@@ -649,7 +649,8 @@ fn simulate_scan_and_eval_beat_the_simple_rules() {
     ];
     eval.extend(files.iter().map(String::as_str));
     let reports: Vec<serde_json::Value> = serde_json::from_slice(&run(&eval)).unwrap();
-    // The feedback experiment's harness: week 2 with and without the learned weights.
+    // The feedback experiment: week 2 before verdicts, with learned weights, with the suggested
+    // suppressions, with both; the bar is half the false positives at the same recall.
     let mut feedback = vec![
         "eval",
         "--format",
@@ -663,11 +664,29 @@ fn simulate_scan_and_eval_beat_the_simple_rules() {
     ];
     feedback.extend(files.iter().map(String::as_str));
     let weeks: Vec<serde_json::Value> = serde_json::from_slice(&run(&feedback)).unwrap();
-    assert_eq!(weeks.len(), 2);
-    assert_eq!(weeks[0]["detector"], "week 2, weights before verdicts");
-    assert_eq!(weeks[1]["detector"], "week 2, weights learned from week 1");
+    let names: Vec<&str> = weeks
+        .iter()
+        .map(|w| w["detector"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "week 2, weights before verdicts",
+            "week 2, weights learned from week 1",
+            "week 2, suggested suppressions",
+            "week 2, learned weights + suppressions",
+        ]
+    );
     std::fs::remove_dir_all(&dir).ok();
     let metric = |report: &serde_json::Value, name: &str| report[name].as_f64().unwrap();
+    let (before, after) = (&weeks[0], &weeks[3]);
+    let fp = "false_positives_per_1000_user_days";
+    assert!(metric(before, fp) > 0.0, "{before:#}");
+    assert!(metric(after, fp) <= metric(before, fp) / 2.0, "{after:#}");
+    assert!(
+        metric(after, "recall") >= metric(before, "recall") - 0.02,
+        "{after:#}"
+    );
     let engine = &reports[0];
     assert_eq!(engine["detector"], "tokenwatch");
     assert!(metric(engine, "recall") >= 0.9, "{engine:#}");
