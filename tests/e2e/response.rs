@@ -946,3 +946,76 @@ async fn webhooks_hear_of_findings_and_actions_signed_retried_and_once() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(tenant_hook.delivered().len(), before);
 }
+
+#[tokio::test]
+async fn a_certificate_credential_signs_in_with_a_client_assertion() {
+    const CERTIFICATE: &str = include_str!("../../crates/graph/testdata/app_cert.pem");
+    const KEY: &str = include_str!("../../crates/graph/testdata/app_key.pem");
+    const PUBLIC_KEY: &str = include_str!("../../crates/graph/testdata/app_public.pem");
+    let setup = Setup::start().await;
+    let tenant = setup.tenant.clone();
+    setup
+        .fake
+        .add_app_certificate(&tenant, CLIENT_ID, CERTIFICATE, PUBLIC_KEY);
+    let mut root = setup.client("root", Role::MspAdmin).await;
+    let set = |pem: &str| SetGraphCredentialsRequest {
+        tenant_id: tenant.clone(),
+        client_id: CLIENT_ID.to_owned(),
+        secret: Some(set_graph_credentials_request::Secret::CertificatePem(
+            pem.to_owned(),
+        )),
+    };
+    // A certificate without its key is refused when it is set, not at the first action.
+    let refused = root
+        .set_graph_credentials(set(CERTIFICATE))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("private key"),
+        "{}",
+        refused.message()
+    );
+    root.set_graph_credentials(set(&format!("{CERTIFICATE}{KEY}")))
+        .await
+        .unwrap();
+
+    let finding = setup
+        .finding("ben@contoso.com", "sess-cert", "medium")
+        .await;
+    let action = setup
+        .client("alice", Role::Analyst)
+        .await
+        .propose_action(propose(&tenant, &finding, ActionKind::RevokeSessions, ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .action
+        .unwrap();
+    let done = setup
+        .client("bob", Role::MspAdmin)
+        .await
+        .approve_action(approve(&tenant, &action.action_id, true))
+        .await
+        .unwrap()
+        .into_inner()
+        .action
+        .unwrap();
+    assert_eq!(done.state(), ActionState::Succeeded, "{}", done.result);
+    assert_eq!(
+        setup
+            .fake
+            .user(&tenant, "ben@contoso.com")
+            .unwrap()
+            .revocations,
+        1
+    );
+    let token_request = setup
+        .fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .unwrap();
+    assert!(token_request.body.contains("client_assertion="));
+    assert!(!token_request.body.contains("client_secret"));
+}

@@ -12,7 +12,7 @@
 //! exponential backoff and jitter), and on connection failures, up to [`RetryPolicy::attempts`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use std::time::{Duration, Instant};
 #[cfg(test)]
@@ -46,8 +46,98 @@ pub struct Credentials {
     pub tenant_id: String,
     /// Application (client) id.
     pub client_id: String,
-    /// Client secret.
-    pub client_secret: SecretString,
+    /// How the app proves itself.
+    pub secret: AppSecret,
+}
+
+/// A client secret, or a certificate whose key signs client assertions.
+#[derive(Clone)]
+pub enum AppSecret {
+    /// A client secret.
+    ClientSecret(SecretString),
+    /// A certificate registered on the app, and its private key.
+    Certificate(Arc<Certificate>),
+}
+
+impl std::fmt::Debug for AppSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppSecret::ClientSecret(_) => f.write_str("ClientSecret(***)"),
+            AppSecret::Certificate(c) => write!(f, "Certificate({})", c.thumbprint_s256),
+        }
+    }
+}
+
+/// An app certificate with its private key, for the identity platform's certificate
+/// credentials: a JWT client assertion, PS256, naming the certificate by its SHA-256
+/// thumbprint (`x5t#S256`).
+pub struct Certificate {
+    /// Base64url SHA-256 of the certificate's DER encoding.
+    pub thumbprint_s256: String,
+    key: jsonwebtoken::EncodingKey,
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("thumbprint_s256", &self.thumbprint_s256)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Certificate {
+    /// From PEM text holding the certificate (`BEGIN CERTIFICATE`) and its RSA private key
+    /// (`BEGIN PRIVATE KEY` or `BEGIN RSA PRIVATE KEY`), in either order.
+    pub fn from_pem(pem: &str) -> Result<Certificate, String> {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let block = |label: &str| -> Option<String> {
+            let begin = format!("-----BEGIN {label}-----");
+            let end = format!("-----END {label}-----");
+            let start = pem.find(&begin)?;
+            let stop = pem[start..].find(&end)? + start + end.len();
+            Some(pem[start..stop].to_owned())
+        };
+        let certificate = block("CERTIFICATE").ok_or("no certificate (BEGIN CERTIFICATE)")?;
+        let body: String = certificate
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .map_err(|_| "the certificate is not valid base64")?;
+        let key = block("PRIVATE KEY")
+            .or_else(|| block("RSA PRIVATE KEY"))
+            .ok_or("no RSA private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)")?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes())
+            .map_err(|e| format!("the private key is not an RSA key: {e}"))?;
+        Ok(Certificate {
+            thumbprint_s256: base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(&der)),
+            key,
+        })
+    }
+
+    /// A client assertion for `audience` (the token endpoint), valid for ten minutes.
+    fn assertion(&self, client_id: &str, audience: &str) -> Result<String, String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+        header.typ = Some("JWT".to_owned());
+        header.x5t_s256 = Some(self.thumbprint_s256.clone());
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "nbf": now,
+            "iat": now,
+            "exp": now + 600,
+        });
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| e.to_string())
+    }
 }
 
 /// How hard to try.
@@ -172,7 +262,10 @@ impl TokenKey {
     fn of(credentials: &Credentials) -> Self {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        credentials.client_secret.expose_secret().hash(&mut hasher);
+        match &credentials.secret {
+            AppSecret::ClientSecret(secret) => secret.expose_secret().hash(&mut hasher),
+            AppSecret::Certificate(certificate) => certificate.thumbprint_s256.hash(&mut hasher),
+        }
         TokenKey {
             tenant_id: credentials.tenant_id.clone(),
             client_id: credentials.client_id.clone(),
@@ -223,12 +316,29 @@ impl GraphClient {
             "{}/.default",
             self.endpoints.graph_url.trim_end_matches('/')
         );
-        let form = [
+        let assertion;
+        let mut form = vec![
             ("client_id", credentials.client_id.as_str()),
-            ("client_secret", credentials.client_secret.expose_secret()),
             ("scope", scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
+        match &credentials.secret {
+            AppSecret::ClientSecret(secret) => form.push(("client_secret", secret.expose_secret())),
+            AppSecret::Certificate(certificate) => {
+                assertion = certificate
+                    .assertion(&credentials.client_id, &url)
+                    .map_err(|description| GraphError::SignIn {
+                        status: 0,
+                        code: "client_assertion".to_owned(),
+                        description,
+                    })?;
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ));
+                form.push(("client_assertion", assertion.as_str()));
+            }
+        }
         let response = self.send(&url, || self.http.post(&url).form(&form)).await?;
         let status = response.status().as_u16();
         if !response.status().is_success() {

@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use tokenwatch_graph::{Credentials, Endpoints, GraphClient, GraphError, RetryPolicy};
+use tokenwatch_graph::{
+    AppSecret, Certificate, Credentials, Endpoints, GraphClient, GraphError, RetryPolicy,
+};
 use tokenwatch_msfake::MicrosoftFake;
 
 const TENANT: &str = "3f1c2a9e-5b7d-4c8e-9a1f-2b3c4d5e6f70";
@@ -37,8 +39,87 @@ fn credentials(secret: &str) -> Credentials {
     Credentials {
         tenant_id: TENANT.to_owned(),
         client_id: APP.to_owned(),
-        client_secret: SecretString::from(secret.to_owned()),
+        secret: AppSecret::ClientSecret(SecretString::from(secret.to_owned())),
     }
+}
+
+const CERTIFICATE: &str = include_str!("../testdata/app_cert.pem");
+const KEY: &str = include_str!("../testdata/app_key.pem");
+const PUBLIC_KEY: &str = include_str!("../testdata/app_public.pem");
+
+#[tokio::test]
+async fn a_certificate_signs_a_client_assertion_the_identity_platform_accepts() {
+    let (fake, client) = setup().await;
+    const CERT_APP: &str = "0a1b2c3d-0000-4000-8000-0000000ce27e";
+    fake.add_app_certificate(TENANT, CERT_APP, CERTIFICATE, PUBLIC_KEY);
+    // The key may come before or after the certificate in the PEM.
+    let certificate = Certificate::from_pem(&format!("{KEY}\n{CERTIFICATE}")).unwrap();
+    let with = |certificate: Certificate| Credentials {
+        tenant_id: TENANT.to_owned(),
+        client_id: CERT_APP.to_owned(),
+        secret: AppSecret::Certificate(std::sync::Arc::new(certificate)),
+    };
+    client
+        .revoke_sign_in_sessions(&with(certificate), UPN)
+        .await
+        .unwrap();
+    let form = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .unwrap()
+        .body;
+    assert!(
+        form.contains(
+            "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+        ),
+        "{form}"
+    );
+    assert!(!form.contains("client_secret"));
+
+    // Signed with a key that is not the certificate's: refused with the platform's code (a
+    // client of its own, so no token is cached).
+    let other = fake_certificate_with_another_key();
+    let fresh = GraphClient::new(
+        Endpoints {
+            login_url: fake.url.clone(),
+            graph_url: fake.url.clone(),
+        },
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let refused = fresh
+        .revoke_sign_in_sessions(&with(other), UPN)
+        .await
+        .unwrap_err();
+    match refused {
+        GraphError::SignIn {
+            status,
+            code,
+            description,
+        } => {
+            assert_eq!((status, code.as_str()), (401, "invalid_client"));
+            assert!(description.starts_with("AADSTS700027"), "{description}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        Certificate::from_pem(CERTIFICATE)
+            .unwrap_err()
+            .contains("private key")
+    );
+    assert!(
+        Certificate::from_pem(KEY)
+            .unwrap_err()
+            .contains("certificate")
+    );
+}
+
+/// The test certificate with the auth crate's test key: the thumbprint matches the registered
+/// certificate, the signature does not verify with its public key.
+fn fake_certificate_with_another_key() -> Certificate {
+    let other_key = include_str!("../../auth/testdata/rsa_private.pem");
+    Certificate::from_pem(&format!("{CERTIFICATE}\n{other_key}")).unwrap()
 }
 
 #[tokio::test]

@@ -61,7 +61,11 @@ struct Fault {
 
 #[derive(Debug, Default)]
 struct Fake {
+    /// `http://127.0.0.1:PORT`, for the audience of client assertions.
+    url: String,
     apps: HashMap<(String, String), String>,
+    /// App certificates: (tenant, client id) → (SHA-256 thumbprint, public key PEM).
+    certificates: HashMap<(String, String), (String, String)>,
     users: HashMap<String, Vec<FakeUser>>,
     tokens: HashMap<String, String>,
     faults: VecDeque<Fault>,
@@ -106,6 +110,10 @@ impl MicrosoftFake {
             .await
             .expect("a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
+        state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .url = url.clone();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -124,6 +132,34 @@ impl MicrosoftFake {
         self.with(|fake| {
             fake.apps
                 .insert((tenant.to_owned(), client_id.to_owned()), secret.to_owned())
+        });
+    }
+
+    /// Registers an app that proves itself with a certificate (PEM) whose public key is
+    /// `public_key_pem`, as uploading the certificate to the app registration does.
+    pub fn add_app_certificate(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        certificate_pem: &str,
+        public_key_pem: &str,
+    ) {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let body: String = certificate_pem
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .expect("a PEM certificate");
+        let thumbprint =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&der));
+        self.with(|fake| {
+            fake.certificates.insert(
+                (tenant.to_owned(), client_id.to_owned()),
+                (thumbprint, public_key_pem.to_owned()),
+            )
         });
     }
 
@@ -273,10 +309,88 @@ fn token_error(status: StatusCode, error: &str, code: u32, description: &str) ->
 
 #[derive(Debug, Deserialize)]
 struct TokenForm {
-    client_id: String,
-    client_secret: String,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
     scope: String,
     grant_type: String,
+}
+
+/// The claims of a client assertion the fake checks.
+#[derive(Debug, Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+}
+
+/// Checks a certificate credential the way the identity platform does; the app's client id.
+fn check_assertion(fake: &Fake, tenant: &str, assertion: &str) -> Result<String, Box<Response>> {
+    let invalid = |code: u32, description: &str| {
+        Box::new(token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            code,
+            description,
+        ))
+    };
+    let header = jsonwebtoken::decode_header(assertion)
+        .map_err(|_| invalid(50027, "JWT token is invalid or malformed."))?;
+    let unverified: AssertionClaims = {
+        use base64::Engine as _;
+        let payload = assertion.split('.').nth(1).unwrap_or_default();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| invalid(50027, "JWT token is invalid or malformed."))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|_| invalid(50027, "JWT token is invalid or malformed."))?
+    };
+    let Some((thumbprint, public_key)) = fake
+        .certificates
+        .get(&(tenant.to_owned(), unverified.iss.clone()))
+    else {
+        return Err(Box::new(token_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{}' was not found in the directory '{tenant}'.",
+                unverified.iss
+            ),
+        )));
+    };
+    let used = header.x5t_s256.clone().unwrap_or_default();
+    if used != *thumbprint {
+        return Err(invalid(
+            700027,
+            &format!(
+                "Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{used}']"
+            ),
+        ));
+    }
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(public_key.as_bytes())
+        .expect("a registered public key");
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.algorithms = vec![
+        jsonwebtoken::Algorithm::PS256,
+        jsonwebtoken::Algorithm::RS256,
+    ];
+    validation.set_audience(&[format!("{}/{tenant}/oauth2/v2.0/token", fake.url)]);
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    let verified =
+        jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).map_err(|e| {
+            invalid(
+                700027,
+                &format!("Client assertion failed signature validation. [Reason - {e}]"),
+            )
+        })?;
+    if verified.claims.sub != verified.claims.iss {
+        return Err(invalid(
+            700023,
+            "Client assertion audience claim does not match.",
+        ));
+    }
+    Ok(verified.claims.iss)
 }
 
 async fn token(
@@ -303,7 +417,8 @@ async fn token(
     let mut fake = state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !fake.apps.keys().any(|(t, _)| *t == tenant) {
+    let known = fake.apps.keys().chain(fake.certificates.keys());
+    if !known.into_iter().any(|(t, _)| *t == tenant) {
         return token_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -313,34 +428,52 @@ async fn token(
             ),
         );
     }
-    match fake.apps.get(&(tenant.clone(), form.client_id.clone())) {
+    if let Some(assertion) = &form.client_assertion {
+        if form.client_assertion_type.as_deref()
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                50012,
+                "The client_assertion_type is not supported.",
+            );
+        }
+        return match check_assertion(&fake, &tenant, assertion) {
+            Ok(_) => issue_token(&mut fake, tenant),
+            Err(response) => *response,
+        };
+    }
+    let client_id = form.client_id.clone().unwrap_or_default();
+    match fake.apps.get(&(tenant.clone(), client_id.clone())) {
         None => token_error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
             &format!(
-                "Application with identifier '{}' was not found in the directory '{tenant}'.",
-                form.client_id
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
             ),
         ),
-        Some(secret) if *secret != form.client_secret => token_error(
+        Some(secret) if Some(secret) != form.client_secret.as_ref() => token_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
         ),
-        Some(_) => {
-            let access_token = format!("fake.{}", uuid::Uuid::new_v4().simple());
-            fake.tokens.insert(access_token.clone(), tenant);
-            axum::Json(json!({
-                "token_type": "Bearer",
-                "expires_in": 3599,
-                "ext_expires_in": 3599,
-                "access_token": access_token,
-            }))
-            .into_response()
-        }
+        Some(_) => issue_token(&mut fake, tenant),
     }
+}
+
+fn issue_token(fake: &mut Fake, tenant: String) -> Response {
+    let access_token = format!("fake.{}", uuid::Uuid::new_v4().simple());
+    fake.tokens.insert(access_token.clone(), tenant);
+    axum::Json(json!({
+        "token_type": "Bearer",
+        "expires_in": 3599,
+        "ext_expires_in": 3599,
+        "access_token": access_token,
+    }))
+    .into_response()
 }
 
 /// The tenant a request's token was issued for, or Graph's 401.

@@ -282,8 +282,17 @@ pub(crate) struct CredentialsSetArgs {
 
     /// Name of the environment variable holding the client secret (never the secret itself on
     /// the command line, where process listings and shell history would keep it).
+    #[arg(
+        long,
+        required_unless_present = "certificate_file",
+        conflicts_with = "certificate_file"
+    )]
+    pub(crate) client_secret_env: Option<String>,
+
+    /// Instead of a secret: a PEM file with the app's certificate and its RSA private key
+    /// (the identity platform's certificate credentials).
     #[arg(long)]
-    pub(crate) client_secret_env: String,
+    pub(crate) certificate_file: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub(crate) client: ClientConfig,

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use tokenwatch_graph::{Credentials, GraphClient, GraphError};
+use tokenwatch_graph::{AppSecret, Certificate, Credentials, GraphClient, GraphError};
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::actions::{self, ActionRow, Transition};
 use tokenwatch_storage::{Database, StorageError, credentials};
@@ -153,12 +153,6 @@ impl Executor {
                 "tenant {tenant} has no Graph credentials: set them with `tokenwatch tenant credentials set --tenant {tenant} ...`"
             )
         })?;
-        if sealed.kind != "client_secret" {
-            return Err(format!(
-                "the tenant's Graph credentials are a {}; only client secrets are supported yet",
-                sealed.kind
-            ));
-        }
         let sealer = self.sealer.as_ref().ok_or_else(|| {
             "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY) to open the tenant's Graph credentials".to_owned()
         })?;
@@ -166,11 +160,18 @@ impl Executor {
             .open(&tenant.to_string(), &sealed.key_id, &sealed.sealed)
             .map_err(|error| format!("cannot open the tenant's Graph credentials: {error}"))?;
         let secret = String::from_utf8(secret)
-            .map_err(|_| "the tenant's Graph client secret is not text".to_owned())?;
+            .map_err(|_| "the tenant's Graph credentials are not text".to_owned())?;
+        let secret = match sealed.kind.as_str() {
+            "certificate" => AppSecret::Certificate(Arc::new(
+                Certificate::from_pem(&secret)
+                    .map_err(|e| format!("the tenant's Graph certificate: {e}"))?,
+            )),
+            _ => AppSecret::ClientSecret(SecretString::from(secret)),
+        };
         Ok(Credentials {
             tenant_id: tenant.to_string(),
             client_id: sealed.client_id,
-            client_secret: SecretString::from(secret),
+            secret,
         })
     }
 

@@ -690,9 +690,10 @@ impl ResponseService for ResponseApi {
             {
                 ("client_secret", secret)
             }
-            Some(set_graph_credentials_request::Secret::CertificatePem(pem))
-                if pem.contains("-----BEGIN") =>
-            {
+            Some(set_graph_credentials_request::Secret::CertificatePem(pem)) => {
+                // Checked now, so a bad upload fails here rather than at the first action.
+                tokenwatch_graph::Certificate::from_pem(&pem)
+                    .map_err(|problem| invalid_argument("certificate_pem", problem))?;
                 ("certificate", pem)
             }
             _ => {

@@ -123,18 +123,27 @@ async fn credentials(command: CredentialsCommand) -> anyhow::Result<()> {
     };
     match command {
         CredentialsCommand::Set(args) => {
-            let secret = std::env::var(&args.client_secret_env).map_err(|_| {
-                anyhow::anyhow!(
-                    "the environment variable {} (--client-secret-env) is not set",
-                    args.client_secret_env
-                )
-            })?;
+            let secret = match (&args.client_secret_env, &args.certificate_file) {
+                (Some(variable), _) => set_graph_credentials_request::Secret::ClientSecret(
+                    std::env::var(variable).map_err(|_| {
+                        anyhow::anyhow!(
+                            "the environment variable {variable} (--client-secret-env) is not set"
+                        )
+                    })?,
+                ),
+                (None, Some(path)) => set_graph_credentials_request::Secret::CertificatePem(
+                    std::fs::read_to_string(path).map_err(|e| {
+                        anyhow::anyhow!("cannot read {} (--certificate-file): {e}", path.display())
+                    })?,
+                ),
+                (None, None) => anyhow::bail!("give --client-secret-env or --certificate-file"),
+            };
             let response = connect(&args.client)
                 .await?
                 .set_graph_credentials(SetGraphCredentialsRequest {
                     tenant_id: args.tenant.clone(),
                     client_id: args.client_id,
-                    secret: Some(set_graph_credentials_request::Secret::ClientSecret(secret)),
+                    secret: Some(secret),
                 })
                 .await?
                 .into_inner();
