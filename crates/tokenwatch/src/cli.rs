@@ -47,6 +47,16 @@ pub(crate) enum Command {
     /// List, show, approve, reject, cancel or retry response actions.
     #[command(subcommand)]
     Actions(ActionsCommand),
+    /// A tenant's response policy: show it, or change parts of it.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// A tenant's webhooks for findings and actions (signed with HMAC-SHA256).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// Contexts marked as expected (they count for less in scores), and suggestions of them
+    /// from repeated false positives.
+    #[command(subcommand)]
+    Suppressions(SuppressionsCommand),
     /// Run the detection over exported files, with no servers, and print the findings.
     Scan(ScanArgs),
     /// Write realistic labelled activity (UAL JSON, Graph sign-ins) and a labels file.
@@ -597,6 +607,225 @@ pub(crate) struct FindingsWatchArgs {
     /// Table: one line per change; json: one JSON object per line.
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Show the policy in force (a new tenant's default until one is set).
+    Show(TenantArgs),
+    /// Change the parts named; the rest stays as it is.
+    Set(PolicySetArgs),
+}
+
+/// A tenant, and where to print.
+#[derive(Debug, Args)]
+pub(crate) struct TenantArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+/// A response mode on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModeArg {
+    Notify,
+    RequireApproval,
+    Automatic,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicySetArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// The mode at severities without one of their own.
+    #[arg(long, value_enum)]
+    pub(crate) default_mode: Option<ModeArg>,
+
+    /// A severity's own mode, as SEVERITY=MODE (high=automatic); repeat for several.
+    #[arg(long = "mode")]
+    pub(crate) modes: Vec<String>,
+
+    /// The actions the policy itself proposes or takes (replaces the list; repeat for
+    /// several).
+    #[arg(long = "automatic-action", value_enum)]
+    pub(crate) automatic_actions: Vec<ActionArg>,
+
+    /// Take no action on the policy's own account (empties the list).
+    #[arg(long, conflicts_with = "automatic_actions")]
+    pub(crate) no_automatic_actions: bool,
+
+    /// Findings below this prompt nothing on the policy's own account.
+    #[arg(long, value_enum)]
+    pub(crate) min_severity: Option<SeverityArg>,
+
+    /// Users never acted on without approval (replaces the list; repeat for several).
+    #[arg(long = "exclude-user")]
+    pub(crate) excluded_users: Vec<String>,
+
+    /// Every action a dry run.
+    #[arg(long)]
+    pub(crate) dry_run: Option<bool>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhooksCommand {
+    /// Add a webhook.
+    Add(WebhookAddArgs),
+    /// List the tenant's webhooks (URLs by origin only).
+    List(TenantArgs),
+    /// Delete a webhook.
+    Delete(WebhookDeleteArgs),
+}
+
+/// A webhook body on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum PayloadArg {
+    Generic,
+    Slack,
+    Teams,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WebhookAddArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// Where to POST.
+    #[arg(long)]
+    pub(crate) url: String,
+
+    /// The body: the event as JSON, a Slack message, or a Teams Adaptive Card.
+    #[arg(long, value_enum, default_value = "generic")]
+    pub(crate) payload: PayloadArg,
+
+    /// Name of the environment variable holding the HMAC key (16 characters or more).
+    #[arg(long)]
+    pub(crate) secret_env: String,
+
+    /// Finding events below this are not sent.
+    #[arg(long, value_enum)]
+    pub(crate) min_severity: Option<SeverityArg>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WebhookDeleteArgs {
+    /// The webhook's id.
+    pub(crate) webhook: String,
+
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SuppressionsCommand {
+    /// List the tenant's suppressions, newest first.
+    List(SuppressionsListArgs),
+    /// Mark a context as expected.
+    Add(SuppressionAddArgs),
+    /// Delete a suppression.
+    Delete(SuppressionDeleteArgs),
+    /// Suppressions the last 30 days of false positives argue for.
+    Suggest(TenantArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuppressionsListArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// Also the expired ones.
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+/// What a suppression matches, on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ContextArg {
+    /// An ASN (AS8075 or 8075).
+    Asn,
+    /// An IPv4 /24 or IPv6 /48.
+    Prefix,
+    /// A two-letter country code.
+    Country,
+    /// A browser family (Firefox).
+    Browser,
+    /// An OS family (Linux).
+    Os,
+    /// A device id.
+    Device,
+    /// A network with a client (AS3320#Chrome/Windows/browser).
+    NetworkClient,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuppressionAddArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// What kind of context.
+    #[arg(long, value_enum)]
+    pub(crate) kind: ContextArg,
+
+    /// The context.
+    #[arg(long)]
+    pub(crate) value: String,
+
+    /// Only for this user (UPN); the whole tenant when omitted.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+
+    /// How long it lasts (e.g. 14d, 12h); forever when omitted.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) expires_in: Option<Duration>,
+
+    /// Why.
+    #[arg(long, default_value = "")]
+    pub(crate) reason: String,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuppressionDeleteArgs {
+    /// The suppression's id.
+    pub(crate) suppression: String,
+
+    #[arg(long)]
+    pub(crate) tenant: String,
 
     #[command(flatten)]
     pub(crate) client: ClientConfig,

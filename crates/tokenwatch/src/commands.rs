@@ -12,8 +12,10 @@ pub(crate) mod findings;
 pub(crate) mod health;
 pub(crate) mod ingest;
 pub(crate) mod migrate;
+pub(crate) mod policy;
 pub(crate) mod scan;
 pub(crate) mod simulate;
+pub(crate) mod suppressions;
 pub(crate) mod tenant;
 pub(crate) mod token;
 

@@ -848,4 +848,128 @@ fn respond_and_approve(
     );
     assert_eq!(withdrawn["status"], "cancelled");
     assert!(fake.user(tenant, user).unwrap().account_enabled);
+
+    // The policy: a new tenant's default, then changed in part.
+    let policy = json(
+        &bob,
+        &["policy", "show", "--tenant", tenant, "--format", "json"],
+    );
+    assert_eq!(policy["default_mode"], "require-approval");
+    assert_eq!(
+        policy["automatic_actions"],
+        serde_json::json!(["revoke-sessions"])
+    );
+    let policy = json(
+        &bob,
+        &[
+            "policy",
+            "set",
+            "--tenant",
+            tenant,
+            "--mode",
+            "critical=automatic",
+            "--exclude-user",
+            "breakglass@contoso.com",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(policy["mode_by_severity"]["critical"], "automatic");
+    assert_eq!(policy["default_mode"], "require-approval", "the rest kept");
+    assert_eq!(
+        policy["excluded_users"],
+        serde_json::json!(["breakglass@contoso.com"])
+    );
+
+    // A webhook (its key from the environment) and a suppression, added, listed, removed.
+    let added = server
+        .command(&[
+            "webhooks",
+            "add",
+            "--tenant",
+            tenant,
+            "--url",
+            "https://hooks.slack.com/services/T0/B0/secretpath",
+            "--payload",
+            "slack",
+            "--secret-env",
+            "HOOK_KEY",
+            "--format",
+            "json",
+        ])
+        .env("TOKENWATCH_TOKEN", &bob)
+        .env("HOOK_KEY", "0123456789abcdef0123")
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let hooks = json(
+        &alice,
+        &["webhooks", "list", "--tenant", tenant, "--format", "json"],
+    );
+    assert_eq!(hooks[0]["payload"], "slack");
+    assert_eq!(hooks[0]["url"], "https://hooks.slack.com/…");
+    let suppression = json(
+        &alice,
+        &[
+            "suppressions",
+            "add",
+            "--tenant",
+            tenant,
+            "--kind",
+            "asn",
+            "--value",
+            "9009",
+            "--user",
+            user,
+            "--expires-in",
+            "14d",
+            "--reason",
+            "the team VPN",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        (suppression["kind"].as_str(), suppression["value"].as_str()),
+        (Some("asn"), Some("AS9009"))
+    );
+    let listed = json(
+        &alice,
+        &[
+            "suppressions",
+            "list",
+            "--tenant",
+            tenant,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    server.run_with_token(
+        &alice,
+        &[
+            "suppressions",
+            "delete",
+            suppression["id"].as_str().unwrap(),
+            "--tenant",
+            tenant,
+        ],
+    );
+    let listed = json(
+        &alice,
+        &[
+            "suppressions",
+            "list",
+            "--tenant",
+            tenant,
+            "--all",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(listed.as_array().unwrap().is_empty());
 }
