@@ -98,11 +98,20 @@ first=$(TOKENWATCH_TOKEN=$admin "$bin" findings list --format json --limit 1 |
 say "one finding explained: tokenwatch findings show $first"
 TOKENWATCH_TOKEN=$admin "$bin" findings show "$first"
 
+say "the default response policy proposed a session revocation for each high finding, awaiting approval"
+TOKENWATCH_TOKEN=$admin "$bin" actions list --status pending
+responder=$("$bin" token issue --role analyst --tenant '*' --subject alice@msp.example)
+approver=$("$bin" token issue --role msp_admin --subject bob@msp.example)
+say "an analyst asks to disable the user of $first (a dry run: the demo has no Microsoft tenant); a second person approves"
+action=$(TOKENWATCH_TOKEN=$responder "$bin" respond "$first" --action disable-user --dry-run --reason "demo" --format json |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+TOKENWATCH_TOKEN=$responder "$bin" actions approve "$action" || echo "(the proposer cannot approve their own action)"
+TOKENWATCH_TOKEN=$approver "$bin" actions approve "$action"
+
 say "the offline scan of the same files finds the same sessions (one engine, two ways to run it)"
 "$bin" scan $files
 say "measured against the simulator's labels, beside the simple rules in use today"
 "$bin" eval --labels "$sim/labels.jsonl" --scan $files
 
 say "services up; metrics at http://127.0.0.1:9464/metrics; Ctrl-C stops"
-echo "(response and feedback answer UNIMPLEMENTED until their issues land)"
 wait "$server"
