@@ -11,7 +11,9 @@ use std::str::FromStr;
 use chrono::Utc;
 use tokenwatch_auth::{AuthInterceptor, Permission, authorize};
 use tokenwatch_core::detect::learn::{Judged, Label, LearnConfig, threshold_crossings, update};
-use tokenwatch_core::detect::suppress::{self, Suppression, Suppressions, Target};
+use tokenwatch_core::detect::suppress::{
+    self, Suppression as EngineSuppression, Suppressions, Target,
+};
 use tokenwatch_core::detect::{Finding, WeightSet};
 use tokenwatch_error::{into_status, invalid_argument};
 use tokenwatch_grpc::ServiceSet;
@@ -367,7 +369,7 @@ impl FeedbackService for FeedbackApi {
             None => None,
         };
         let user = Some(r.user_id.clone()).filter(|u| !u.trim().is_empty());
-        let checked = Suppression::new(user, target, &context.value, expires)
+        let checked = EngineSuppression::new(user, target, &context.value, expires)
             .map_err(|problem| invalid_argument("context.value", problem))?;
         let row = SuppressionRow {
             suppression_id: Uuid::new_v4(),
@@ -543,8 +545,8 @@ fn context_kind(name: &str) -> ContextKind {
 }
 
 /// A stored suppression as the engine applies it.
-fn engine_suppression(row: &SuppressionRow) -> Option<Suppression> {
-    Suppression::from_stored(
+fn engine_suppression(row: &SuppressionRow) -> Option<EngineSuppression> {
+    EngineSuppression::from_stored(
         &row.user_id,
         &row.context_kind,
         &row.context_value,
@@ -553,11 +555,8 @@ fn engine_suppression(row: &SuppressionRow) -> Option<Suppression> {
     .ok()
 }
 
-fn suppression(
-    tenant: TenantId,
-    row: &SuppressionRow,
-) -> tokenwatch_proto::feedback::v1::Suppression {
-    tokenwatch_proto::feedback::v1::Suppression {
+fn suppression(tenant: TenantId, row: &SuppressionRow) -> Suppression {
+    Suppression {
         suppression_id: if row.suppression_id.is_nil() {
             String::new()
         } else {

@@ -12,8 +12,10 @@
 //! - `execute`: running an action against Graph and recording the outcome;
 //! - `responder`: the policy's own responses to findings, and the sweep that resumes actions;
 //! - `deliver`: webhook notifications of findings and actions;
+//! - `convert`: the contract's messages from and to storage rows;
 //! - this file: the RPCs.
 
+mod convert;
 mod deliver;
 mod execute;
 mod policy;
@@ -35,15 +37,16 @@ use tokenwatch_proto::response::v1::*;
 use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_seal::Sealer;
-use tokenwatch_storage::actions::{self, ActionFilter, ActionRow, NewAction, Transition};
+use tokenwatch_storage::actions::{self, ActionFilter, NewAction, Transition};
 use tokenwatch_storage::credentials::{self, SealedCredentials};
 use tokenwatch_storage::{Database, Feed, StorageError, TenantTx, findings, notifications};
 use uuid::Uuid;
 
+use crate::convert::*;
 use crate::deliver::Deliverer;
 pub use crate::deliver::MspWebhook;
 use crate::execute::{Executor, Start};
-use crate::policy::{Decision, Mode, Policy};
+use crate::policy::{Decision, Policy};
 pub use tokenwatch_notify::Format as PayloadFormat;
 
 /// How the response service reaches Microsoft and how often it sweeps.
@@ -122,187 +125,6 @@ pub(crate) async fn load_policy(tx: &mut TenantTx) -> Result<Policy, StorageErro
 
 fn storage(error: impl Into<StorageError>) -> Status {
     into_status(error.into())
-}
-
-fn kind_name(kind: ActionKind) -> Option<&'static str> {
-    match kind {
-        ActionKind::RevokeSessions => Some("revoke_sessions"),
-        ActionKind::DisableUser => Some("disable_user"),
-        ActionKind::EnableUser => Some("enable_user"),
-        ActionKind::ConfirmCompromised => Some("confirm_compromised"),
-        ActionKind::Unspecified => None,
-    }
-}
-
-fn kind_of(name: &str) -> ActionKind {
-    match name {
-        "revoke_sessions" => ActionKind::RevokeSessions,
-        "disable_user" => ActionKind::DisableUser,
-        "enable_user" => ActionKind::EnableUser,
-        "confirm_compromised" => ActionKind::ConfirmCompromised,
-        _ => ActionKind::Unspecified,
-    }
-}
-
-fn state_of(name: &str) -> ActionState {
-    match name {
-        "proposed" => ActionState::Proposed,
-        "approved" => ActionState::Approved,
-        "rejected" => ActionState::Rejected,
-        "executing" => ActionState::Executing,
-        "succeeded" => ActionState::Succeeded,
-        "failed" => ActionState::Failed,
-        "cancelled" => ActionState::Cancelled,
-        _ => ActionState::Unspecified,
-    }
-}
-
-fn state_name(state: ActionState) -> Option<&'static str> {
-    Some(match state {
-        ActionState::Proposed => "proposed",
-        ActionState::Approved => "approved",
-        ActionState::Rejected => "rejected",
-        ActionState::Executing => "executing",
-        ActionState::Succeeded => "succeeded",
-        ActionState::Failed => "failed",
-        ActionState::Cancelled => "cancelled",
-        ActionState::Unspecified => return None,
-    })
-}
-
-fn severity_of(name: &str) -> Severity {
-    match name {
-        "info" => Severity::Info,
-        "low" => Severity::Low,
-        "medium" => Severity::Medium,
-        "high" => Severity::High,
-        "critical" => Severity::Critical,
-        _ => Severity::Unspecified,
-    }
-}
-
-fn severity_name(severity: Severity) -> Option<&'static str> {
-    Some(match severity {
-        Severity::Info => "info",
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-        Severity::Unspecified => return None,
-    })
-}
-
-fn mode_of(mode: Mode) -> ResponseMode {
-    match mode {
-        Mode::Notify => ResponseMode::Notify,
-        Mode::RequireApproval => ResponseMode::RequireApproval,
-        Mode::Automatic => ResponseMode::Automatic,
-    }
-}
-
-fn mode_from(mode: i32, field: &str) -> Result<Mode, Status> {
-    match ResponseMode::try_from(mode) {
-        Ok(ResponseMode::Notify) => Ok(Mode::Notify),
-        Ok(ResponseMode::RequireApproval) => Ok(Mode::RequireApproval),
-        Ok(ResponseMode::Automatic) => Ok(Mode::Automatic),
-        _ => Err(invalid_argument(
-            field,
-            "give notify, require approval or automatic",
-        )),
-    }
-}
-
-fn to_proto(tenant: &str, a: &ActionRow) -> Action {
-    Action {
-        action_id: a.action_id.to_string(),
-        tenant_id: tenant.to_owned(),
-        kind: kind_of(&a.kind).into(),
-        state: state_of(&a.state).into(),
-        user_id: a.user_id.clone(),
-        finding_id: a.finding_id.map(|f| f.to_string()).unwrap_or_default(),
-        reason: a.reason.clone(),
-        proposed_by: a.proposed_by.clone(),
-        approved_by: a.approved_by.clone().unwrap_or_default(),
-        create_time: Some(tokenwatch_proto::to_timestamp(a.create_time)),
-        update_time: Some(tokenwatch_proto::to_timestamp(a.update_time)),
-        result: a.result.clone(),
-        attempts: a.attempts,
-        dry_run: a.dry_run,
-        severity: severity_of(&a.severity).into(),
-        outcome_json: a
-            .outcome
-            .as_ref()
-            .map(|o| o.to_string())
-            .unwrap_or_default(),
-    }
-}
-
-fn policy_to_proto(
-    tenant: &str,
-    policy: &Policy,
-    time: Option<chrono::DateTime<chrono::Utc>>,
-) -> ResponsePolicy {
-    ResponsePolicy {
-        tenant_id: tenant.to_owned(),
-        mode_by_severity: policy
-            .mode_by_severity
-            .iter()
-            .map(|(severity, mode)| (severity.clone(), mode_of(*mode).into()))
-            .collect(),
-        default_mode: mode_of(policy.default_mode).into(),
-        automatic_actions: policy
-            .automatic_actions
-            .iter()
-            .map(|k| kind_of(k).into())
-            .collect(),
-        excluded_users: policy.excluded_users.clone(),
-        min_severity: severity_of(&policy.min_severity).into(),
-        update_time: time.map(tokenwatch_proto::to_timestamp),
-        dry_run: policy.dry_run,
-    }
-}
-
-fn policy_from_proto(p: &ResponsePolicy) -> Result<Policy, Status> {
-    let mut mode_by_severity = std::collections::BTreeMap::new();
-    for (severity, mode) in &p.mode_by_severity {
-        mode_by_severity.insert(
-            severity.to_lowercase(),
-            mode_from(*mode, "policy.mode_by_severity")?,
-        );
-    }
-    let automatic_actions = p
-        .automatic_actions
-        .iter()
-        .map(|k| {
-            ActionKind::try_from(*k)
-                .ok()
-                .and_then(kind_name)
-                .map(str::to_owned)
-                .ok_or_else(|| invalid_argument("policy.automatic_actions", "unknown action"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let min_severity = Severity::try_from(p.min_severity)
-        .ok()
-        .and_then(severity_name)
-        .ok_or_else(|| invalid_argument("policy.min_severity", "is required"))?;
-    let policy = Policy {
-        default_mode: mode_from(p.default_mode, "policy.default_mode")?,
-        mode_by_severity,
-        automatic_actions,
-        excluded_users: p
-            .excluded_users
-            .iter()
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
-            .collect(),
-        min_severity: min_severity.to_owned(),
-        dry_run: p.dry_run,
-    };
-    let problems = policy.problems();
-    if !problems.is_empty() {
-        return Err(invalid_argument("policy", problems.join("; ")));
-    }
-    Ok(policy)
 }
 
 fn parse_id(field: &str, id: &str) -> Result<Uuid, Status> {
@@ -840,27 +662,5 @@ impl ResponseService for ResponseApi {
             .map_err(into_status)?;
         tx.commit().await.map_err(storage)?;
         Ok(Response::new(DeleteWebhookResponse {}))
-    }
-}
-
-/// A webhook as readers see it: the URL's origin only (Slack and Teams URLs carry a secret in
-/// their path), never the HMAC key.
-fn webhook_to_proto(tenant: &str, w: &notifications::WebhookRow) -> Webhook {
-    let origin = reqwest::Url::parse(&w.url)
-        .map(|u| format!("{}/…", u.origin().ascii_serialization()))
-        .unwrap_or_default();
-    Webhook {
-        webhook_id: w.webhook_id.to_string(),
-        tenant_id: tenant.to_owned(),
-        url: origin,
-        format: match w.format.as_str() {
-            "slack" => WebhookFormat::Slack,
-            "teams" => WebhookFormat::Teams,
-            _ => WebhookFormat::Generic,
-        }
-        .into(),
-        min_severity: severity_of(&w.min_severity).into(),
-        created_by: w.created_by.clone(),
-        create_time: Some(tokenwatch_proto::to_timestamp(w.create_time)),
     }
 }
