@@ -36,10 +36,7 @@ impl Setup {
         let mut options = test_options();
         options.credentials_key = Some(secrecy::SecretString::from(KEY.to_owned()));
         options.response = ResponseConfig {
-            endpoints: Endpoints {
-                login_url: fake.url.clone(),
-                graph_url: fake.url.clone(),
-            },
+            endpoints: Endpoints::all_at(&fake.url),
             retry: tokenwatch_server::RetryPolicy {
                 attempts: 4,
                 base_delay: Duration::from_millis(20),

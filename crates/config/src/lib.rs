@@ -109,6 +109,15 @@ pub struct ServerConfig {
     )]
     pub login_url: String,
 
+    /// Office 365 Management Activity API base URL (`https://manage.office365.us` for GCC High,
+    /// `https://manage.protection.apps.mil` for DoD).
+    #[arg(
+        long,
+        env = "TOKENWATCH_ACTIVITY_URL",
+        default_value = "https://manage.office.com"
+    )]
+    pub activity_url: String,
+
     /// The MSP-wide webhook: every tenant's new findings and actions are POSTed here.
     #[arg(long, env = "TOKENWATCH_WEBHOOK_URL")]
     #[serde(serialize_with = "redacted_webhook")]
@@ -169,6 +178,11 @@ impl ServerConfig {
         problems.extend(check_url(
             "--login-url / TOKENWATCH_LOGIN_URL",
             Some(&self.login_url),
+            &["https", "http"],
+        ));
+        problems.extend(check_url(
+            "--activity-url / TOKENWATCH_ACTIVITY_URL",
+            Some(&self.activity_url),
             &["https", "http"],
         ));
         if let Some(url) = &self.webhook_url {
@@ -492,6 +506,7 @@ mod tests {
             credentials_key: None,
             graph_url: "https://graph.microsoft.com".to_owned(),
             login_url: "https://login.microsoftonline.com".to_owned(),
+            activity_url: "https://manage.office.com".to_owned(),
             webhook_url: None,
             webhook_format: "generic".to_owned(),
             webhook_secret: None,

@@ -3,13 +3,21 @@
 //!
 //! - [`Endpoints`]: the login and Graph base URLs (they differ in the US government and China
 //!   clouds, and point at a local fake in tests);
-//! - [`GraphClient`]: tokens (cached until shortly before expiry) and the actions: revoke a user's
-//!   sign-in sessions, disable or re-enable the account, confirm the user compromised;
+//! - [`GraphClient`]: tokens (cached per resource until shortly before expiry) and the actions:
+//!   revoke a user's sign-in sessions, disable or re-enable the account, confirm the user
+//!   compromised; and the Office 365 Management Activity API (`activity`): subscriptions,
+//!   content listing with `NextPageUri`, content blobs;
 //! - [`GraphError`]: what Microsoft answered, kept precise (the AADSTS or Graph error code and
 //!   message), so an analyst sees exactly which permission or licence is missing.
 //!
 //! Every call is retried on 429 and 503 after the `Retry-After` Microsoft sends (else with
 //! exponential backoff and jitter), and on connection failures, up to [`RetryPolicy::attempts`].
+
+mod activity;
+
+pub use activity::{
+    CONTENT_TYPES, Content, MAX_WINDOW, RETENTION, Subscription, WindowError, check_window,
+};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,6 +36,20 @@ pub struct Endpoints {
     pub login_url: String,
     /// `https://graph.microsoft.com` (global), `https://graph.microsoft.us`...
     pub graph_url: String,
+    /// The Office 365 Management Activity API: `https://manage.office.com` (global),
+    /// `https://manage.office365.us` (GCC High)...
+    pub activity_url: String,
+}
+
+impl Endpoints {
+    /// Everything at one base URL (a local fake).
+    pub fn all_at(url: &str) -> Endpoints {
+        Endpoints {
+            login_url: url.to_owned(),
+            graph_url: url.to_owned(),
+            activity_url: url.to_owned(),
+        }
+    }
 }
 
 impl Default for Endpoints {
@@ -35,6 +57,7 @@ impl Default for Endpoints {
         Endpoints {
             login_url: "https://login.microsoftonline.com".to_owned(),
             graph_url: "https://graph.microsoft.com".to_owned(),
+            activity_url: "https://manage.office.com".to_owned(),
         }
     }
 }
@@ -256,10 +279,11 @@ struct TokenKey {
     tenant_id: String,
     client_id: String,
     secret_hash: u64,
+    resource: String,
 }
 
 impl TokenKey {
-    fn of(credentials: &Credentials) -> Self {
+    fn of(credentials: &Credentials, resource: &str) -> Self {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         match &credentials.secret {
@@ -270,6 +294,7 @@ impl TokenKey {
             tenant_id: credentials.tenant_id.clone(),
             client_id: credentials.client_id.clone(),
             secret_hash: hasher.finish(),
+            resource: resource.to_owned(),
         }
     }
 }
@@ -303,7 +328,18 @@ impl GraphClient {
 
     /// An app token for Graph in the credentials' tenant (cached).
     pub async fn token(&self, credentials: &Credentials) -> Result<String, GraphError> {
-        let key = TokenKey::of(credentials);
+        let graph = self.endpoints.graph_url.trim_end_matches('/').to_owned();
+        self.token_for(credentials, &graph).await
+    }
+
+    /// An app token for `resource` (a base URL: Graph, the Management Activity API) in the
+    /// credentials' tenant (cached per resource).
+    pub async fn token_for(
+        &self,
+        credentials: &Credentials,
+        resource: &str,
+    ) -> Result<String, GraphError> {
+        let key = TokenKey::of(credentials, resource);
         if let Some(cached) = self.cached(&key) {
             return Ok(cached);
         }
@@ -312,10 +348,7 @@ impl GraphClient {
             self.endpoints.login_url.trim_end_matches('/'),
             credentials.tenant_id
         );
-        let scope = format!(
-            "{}/.default",
-            self.endpoints.graph_url.trim_end_matches('/')
-        );
+        let scope = format!("{}/.default", resource.trim_end_matches('/'));
         let assertion;
         let mut form = vec![
             ("client_id", credentials.client_id.as_str()),
@@ -455,9 +488,24 @@ impl GraphClient {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<reqwest::Response, GraphError> {
-        let url = format!("{}{path}", self.endpoints.graph_url.trim_end_matches('/'));
+        let graph = self.endpoints.graph_url.trim_end_matches('/').to_owned();
+        let url = format!("{graph}{path}");
+        self.call_url(credentials, &graph, method, &url, body).await
+    }
+
+    /// One call to `url` with a token for `resource`; a 401 (token revoked or expired early)
+    /// renews it once.
+    pub(crate) async fn call_url(
+        &self,
+        credentials: &Credentials,
+        resource: &str,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<reqwest::Response, GraphError> {
+        let url = url.to_owned();
         for renewed in [false, true] {
-            let token = self.token(credentials).await?;
+            let token = self.token_for(credentials, resource).await?;
             let response = self
                 .send(&url, || {
                     let request = self.http.request(method.clone(), &url).bearer_auth(&token);
@@ -475,7 +523,7 @@ impl GraphClient {
                 self.tokens
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&TokenKey::of(credentials));
+                    .remove(&TokenKey::of(credentials, resource));
                 continue;
             }
             let detail: Option<GraphErrorBody> = response.json().await.ok();

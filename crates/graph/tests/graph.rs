@@ -21,10 +21,7 @@ async fn setup() -> (MicrosoftFake, GraphClient) {
     fake.add_app(TENANT, APP, "the-secret");
     fake.add_user(TENANT, USER_ID, UPN);
     let client = GraphClient::new(
-        Endpoints {
-            login_url: fake.url.clone(),
-            graph_url: fake.url.clone(),
-        },
+        Endpoints::all_at(&fake.url),
         RetryPolicy {
             attempts: 3,
             base_delay: Duration::from_millis(50),
@@ -80,14 +77,7 @@ async fn a_certificate_signs_a_client_assertion_the_identity_platform_accepts() 
     // Signed with a key that is not the certificate's: refused with the platform's code (a
     // client of its own, so no token is cached).
     let other = fake_certificate_with_another_key();
-    let fresh = GraphClient::new(
-        Endpoints {
-            login_url: fake.url.clone(),
-            graph_url: fake.url.clone(),
-        },
-        RetryPolicy::default(),
-    )
-    .unwrap();
+    let fresh = GraphClient::new(Endpoints::all_at(&fake.url), RetryPolicy::default()).unwrap();
     let refused = fresh
         .revoke_sign_in_sessions(&with(other), UPN)
         .await
@@ -248,4 +238,92 @@ async fn throttling_is_honoured_then_given_up() {
         other => panic!("{other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn the_activity_api_subscribes_lists_every_page_and_fetches_blobs() {
+    use chrono::{Duration as Span, Utc};
+    let (fake, client) = setup().await;
+    let good = credentials("the-secret");
+    for content_type in tokenwatch_graph::CONTENT_TYPES {
+        client
+            .start_subscription(&good, content_type)
+            .await
+            .unwrap();
+    }
+    // Starting again is fine (the API says AF20024: already enabled).
+    client
+        .start_subscription(&good, "Audit.Exchange")
+        .await
+        .unwrap();
+    let mut started = fake.subscriptions(TENANT);
+    started.sort();
+    assert_eq!(started.len(), 4);
+    assert_eq!(client.list_subscriptions(&good).await.unwrap().len(), 4);
+
+    let now = Utc::now();
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let record =
+            serde_json::json!({ "Id": format!("rec-{i}"), "Operation": "MailItemsAccessed" });
+        let id = fake.add_content(
+            TENANT,
+            "Audit.Exchange",
+            now - Span::minutes(50 - i),
+            vec![record],
+        );
+        expected.push(id);
+    }
+    fake.add_content(TENANT, "Audit.Exchange", now - Span::hours(3), vec![]);
+    fake.add_content(TENANT, "Audit.SharePoint", now - Span::minutes(30), vec![]);
+    fake.fail_next("subscriptions/content", 429, Some(1), 1);
+
+    let listed = client
+        .list_content(&good, "Audit.Exchange", now - Span::hours(1), now)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed.iter().map(|c| c.content_id.as_str()).collect();
+    assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/subscriptions/content"))
+        .count();
+    assert_eq!(pages, 1 + 3, "one throttled, then three pages of two");
+    let records = client
+        .fetch_content(&good, &listed[2].content_uri)
+        .await
+        .unwrap();
+    assert_eq!(
+        records,
+        [serde_json::json!({ "Id": "rec-2", "Operation": "MailItemsAccessed" })]
+    );
+
+    // The API's rules, before any call; and its errors, precise.
+    let too_long = client
+        .list_content(&good, "Audit.Exchange", now - Span::hours(30), now)
+        .await
+        .unwrap_err();
+    assert!(too_long.to_string().contains("24 hours"), "{too_long}");
+    match client
+        .list_content(&good, "DLP.All", now - Span::hours(1), now)
+        .await
+        .unwrap_err()
+    {
+        GraphError::Graph { status, code, .. } => {
+            assert_eq!((status, code.as_str()), (400, "AF20022"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let foreign = client
+        .fetch_content(
+            &good,
+            "https://attacker.example/api/v1.0/x/activity/feed/audit/1",
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        foreign.to_string().contains("not the activity API's"),
+        "{foreign}"
+    );
 }

@@ -51,6 +51,16 @@ pub struct Recorded {
     pub authorization: Option<String>,
 }
 
+/// One content blob of the Management Activity API.
+#[derive(Debug, Clone)]
+struct FakeContent {
+    tenant: String,
+    content_type: String,
+    content_id: String,
+    created: chrono::DateTime<chrono::Utc>,
+    records: Vec<serde_json::Value>,
+}
+
 #[derive(Debug)]
 struct Fault {
     path_contains: String,
@@ -66,6 +76,12 @@ struct Fake {
     apps: HashMap<(String, String), String>,
     /// App certificates: (tenant, client id) → (SHA-256 thumbprint, public key PEM).
     certificates: HashMap<(String, String), (String, String)>,
+    /// Management Activity API subscriptions started: (tenant, content type).
+    subscriptions: std::collections::HashSet<(String, String)>,
+    /// Content blobs, in order of availability.
+    contents: Vec<FakeContent>,
+    /// Blobs per listing page (small, so paging is exercised).
+    page_size: usize,
     users: HashMap<String, Vec<FakeUser>>,
     tokens: HashMap<String, String>,
     faults: VecDeque<Fault>,
@@ -101,6 +117,22 @@ impl MicrosoftFake {
                 "/v1.0/identityProtection/riskyUsers/confirmCompromised",
                 post(confirm_compromised),
             )
+            .route(
+                "/api/v1.0/{tenant}/activity/feed/subscriptions/start",
+                post(start_subscription),
+            )
+            .route(
+                "/api/v1.0/{tenant}/activity/feed/subscriptions/list",
+                axum::routing::get(list_subscriptions),
+            )
+            .route(
+                "/api/v1.0/{tenant}/activity/feed/subscriptions/content",
+                axum::routing::get(list_content),
+            )
+            .route(
+                "/api/v1.0/{tenant}/activity/feed/audit/{content_id}",
+                axum::routing::get(fetch_content),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&state),
                 record_and_fault,
@@ -110,10 +142,13 @@ impl MicrosoftFake {
             .await
             .expect("a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
-        state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .url = url.clone();
+        {
+            let mut fake = state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            fake.url = url.clone();
+            fake.page_size = 2;
+        }
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -161,6 +196,47 @@ impl MicrosoftFake {
                 (thumbprint, public_key_pem.to_owned()),
             )
         });
+    }
+
+    /// Makes a content blob of `records` available for a tenant's `content_type` at `created`;
+    /// returns its id.
+    pub fn add_content(
+        &self,
+        tenant: &str,
+        content_type: &str,
+        created: chrono::DateTime<chrono::Utc>,
+        records: Vec<serde_json::Value>,
+    ) -> String {
+        let content_id = format!(
+            "{}${}${}",
+            created.format("%Y%m%d%H%M%S%3f"),
+            content_type.replace('.', "_"),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.with(|fake| {
+            fake.contents.push(FakeContent {
+                tenant: tenant.to_owned(),
+                content_type: content_type.to_owned(),
+                content_id: content_id.clone(),
+                created,
+                records,
+            })
+        });
+        content_id
+    }
+
+    /// The content types whose subscription the tenant started.
+    pub fn subscriptions(&self, tenant: &str) -> Vec<String> {
+        self.with(|fake| {
+            let mut started: Vec<String> = fake
+                .subscriptions
+                .iter()
+                .filter(|(t, _)| t == tenant)
+                .map(|(_, c)| c.clone())
+                .collect();
+            started.sort();
+            started
+        })
     }
 
     /// Adds an enabled user to a tenant.
@@ -638,4 +714,218 @@ async fn confirm_compromised(
         }
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// The Management Activity API's error body.
+fn activity_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+/// The token's tenant, which must be the one in the path.
+fn activity_caller(fake: &Fake, headers: &HeaderMap, tenant: &str) -> Result<(), Box<Response>> {
+    let caller = authenticated(fake, headers)?;
+    if caller != tenant {
+        return Err(Box::new(activity_error(
+            StatusCode::FORBIDDEN,
+            "AF10001",
+            "The permission set (ActivityFeed.Read) sent in the request does not include the expected permission.",
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActivityQuery {
+    content_type: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    next_page: Option<usize>,
+}
+
+const CONTENT_TYPES: [&str; 5] = [
+    "Audit.AzureActiveDirectory",
+    "Audit.Exchange",
+    "Audit.SharePoint",
+    "Audit.General",
+    "DLP.All",
+];
+
+async fn start_subscription(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ActivityQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let mut fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(response) = activity_caller(&fake, &headers, &tenant) {
+        return *response;
+    }
+    let content_type = query.content_type.unwrap_or_default();
+    if !CONTENT_TYPES.contains(&content_type.as_str()) {
+        return activity_error(
+            StatusCode::BAD_REQUEST,
+            "AF20020",
+            &format!("The content type '{content_type}' is not valid."),
+        );
+    }
+    if !fake.subscriptions.insert((tenant, content_type.clone())) {
+        return activity_error(
+            StatusCode::BAD_REQUEST,
+            "AF20024",
+            "The subscription is already enabled. No property change.",
+        );
+    }
+    axum::Json(json!({ "contentType": content_type, "status": "enabled", "webhook": null }))
+        .into_response()
+}
+
+async fn list_subscriptions(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(response) = activity_caller(&fake, &headers, &tenant) {
+        return *response;
+    }
+    let list: Vec<serde_json::Value> = fake
+        .subscriptions
+        .iter()
+        .filter(|(t, _)| *t == tenant)
+        .map(|(_, c)| json!({ "contentType": c, "status": "enabled", "webhook": null }))
+        .collect();
+    axum::Json(serde_json::Value::Array(list)).into_response()
+}
+
+fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc())
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        })
+}
+
+async fn list_content(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ActivityQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(response) = activity_caller(&fake, &headers, &tenant) {
+        return *response;
+    }
+    let content_type = query.content_type.clone().unwrap_or_default();
+    if !fake
+        .subscriptions
+        .contains(&(tenant.clone(), content_type.clone()))
+    {
+        return activity_error(
+            StatusCode::BAD_REQUEST,
+            "AF20022",
+            "No subscription found for the specified content type",
+        );
+    }
+    let now = chrono::Utc::now();
+    let start = query.start_time.as_deref().and_then(parse_time);
+    let end = query.end_time.as_deref().and_then(parse_time);
+    let (start, end) = match (start, end) {
+        (Some(start), Some(end))
+            if end > start
+                && end - start <= chrono::Duration::hours(24)
+                && start >= now - chrono::Duration::days(7) =>
+        {
+            (start, end)
+        }
+        (None, None) => (now - chrono::Duration::hours(24), now),
+        _ => {
+            return activity_error(
+                StatusCode::BAD_REQUEST,
+                "AF20055",
+                "Start time and end time must both be specified (or both omitted) and must be less than or equal to 24 hours apart, with the start time no more than 7 days in the past.",
+            );
+        }
+    };
+    let matching: Vec<&FakeContent> = fake
+        .contents
+        .iter()
+        .filter(|c| {
+            c.tenant == tenant
+                && c.content_type == content_type
+                && c.created >= start
+                && c.created < end
+        })
+        .collect();
+    let from = query.next_page.unwrap_or(0);
+    let page: Vec<serde_json::Value> = matching
+        .iter()
+        .skip(from)
+        .take(fake.page_size)
+        .map(|c| {
+            json!({
+                "contentType": c.content_type,
+                "contentId": c.content_id,
+                "contentUri": format!("{}/api/v1.0/{tenant}/activity/feed/audit/{}", fake.url, c.content_id),
+                "contentCreated": c.created.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                "contentExpiration": (c.created + chrono::Duration::days(7)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            })
+        })
+        .collect();
+    let mut response = axum::Json(serde_json::Value::Array(page)).into_response();
+    if from + fake.page_size < matching.len() {
+        let next = format!(
+            "{}/api/v1.0/{tenant}/activity/feed/subscriptions/content?contentType={content_type}&startTime={}&endTime={}&nextPage={}",
+            fake.url,
+            start.format("%Y-%m-%dT%H:%M:%S"),
+            end.format("%Y-%m-%dT%H:%M:%S"),
+            from + fake.page_size
+        );
+        response
+            .headers_mut()
+            .insert("NextPageUri", next.parse().expect("a header value"));
+    }
+    response
+}
+
+async fn fetch_content(
+    State(state): State<Shared>,
+    Path((tenant, content_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(response) = activity_caller(&fake, &headers, &tenant) {
+        return *response;
+    }
+    match fake
+        .contents
+        .iter()
+        .find(|c| c.tenant == tenant && c.content_id == content_id)
+    {
+        Some(content) => {
+            axum::Json(serde_json::Value::Array(content.records.clone())).into_response()
+        }
+        None => activity_error(
+            StatusCode::NOT_FOUND,
+            "AF20051",
+            &format!(
+                "Content requested with the key {content_id} has already expired or does not exist."
+            ),
+        ),
+    }
 }

@@ -42,6 +42,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             endpoints: tokenwatch_server::Endpoints {
                 login_url: server.login_url.clone(),
                 graph_url: server.graph_url.clone(),
+                activity_url: server.activity_url.clone(),
             },
             sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
             msp_webhook: server
