@@ -6,7 +6,7 @@
 //! - [`GraphClient`]: tokens (cached per resource until shortly before expiry) and the actions:
 //!   revoke a user's sign-in sessions, disable or re-enable the account, confirm the user
 //!   compromised; and the Office 365 Management Activity API (`activity`): subscriptions,
-//!   content listing with `NextPageUri`, content blobs;
+//!   content listing with `NextPageUri`, content blobs; and Entra sign-ins (`signins`);
 //! - [`GraphError`]: what Microsoft answered, kept precise (the AADSTS or Graph error code and
 //!   message), so an analyst sees exactly which permission or licence is missing.
 //!
@@ -14,10 +14,12 @@
 //! exponential backoff and jitter), and on connection failures, up to [`RetryPolicy::attempts`].
 
 mod activity;
+mod signins;
 
 pub use activity::{
     CONTENT_TYPES, Content, MAX_WINDOW, RETENTION, Subscription, WindowError, check_window,
 };
+pub use signins::SignInKind;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

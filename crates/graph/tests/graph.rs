@@ -327,3 +327,76 @@ async fn the_activity_api_subscribes_lists_every_page_and_fetches_blobs() {
         "{foreign}"
     );
 }
+
+#[tokio::test]
+async fn sign_ins_come_by_kind_and_window_across_pages() {
+    use chrono::{Duration as Span, Utc};
+    use tokenwatch_graph::SignInKind;
+    let (fake, client) = setup().await;
+    let good = credentials("the-secret");
+    let now = Utc::now();
+    let at = |minutes: i64| {
+        (now - Span::minutes(minutes))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    for i in 0..9 {
+        fake.add_sign_in(
+            TENANT,
+            true,
+            serde_json::json!({ "id": format!("i{i}"), "createdDateTime": at(50 - i) }),
+        );
+    }
+    for i in 0..3 {
+        fake.add_sign_in(
+            TENANT,
+            false,
+            serde_json::json!({ "id": format!("n{i}"), "createdDateTime": at(40 - i) }),
+        );
+    }
+    fake.add_sign_in(
+        TENANT,
+        true,
+        serde_json::json!({ "id": "old", "createdDateTime": at(600) }),
+    );
+
+    let interactive = client
+        .sign_ins(&good, SignInKind::Interactive, now - Span::hours(1), now)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = interactive
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"]);
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1.0/auditLogs/signIns")
+        .count();
+    assert_eq!(pages, 3, "@odata.nextLink followed");
+    let non_interactive = client
+        .sign_ins(&good, SignInKind::NonInteractive, now - Span::hours(1), now)
+        .await
+        .unwrap();
+    assert_eq!(non_interactive.len(), 3);
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.path == "/beta/auditLogs/signIns")
+    );
+
+    // Without Entra ID P1, Graph says so, precisely.
+    fake.without_premium(TENANT);
+    match client
+        .sign_ins(&good, SignInKind::Interactive, now - Span::hours(1), now)
+        .await
+        .unwrap_err()
+    {
+        GraphError::Graph { status, code, .. } => assert_eq!(
+            (status, code.as_str()),
+            (403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
+        ),
+        other => panic!("{other:?}"),
+    }
+}
