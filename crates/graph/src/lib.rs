@@ -14,11 +14,13 @@
 //! exponential backoff and jitter), and on connection failures, up to [`RetryPolicy::attempts`].
 
 mod activity;
+mod check;
 mod signins;
 
 pub use activity::{
     CONTENT_TYPES, Content, MAX_WINDOW, RETENTION, Subscription, WindowError, check_window,
 };
+pub use check::Check;
 pub use signins::SignInKind;
 
 use std::collections::HashMap;
@@ -73,6 +75,32 @@ pub struct Credentials {
     pub client_id: String,
     /// How the app proves itself.
     pub secret: AppSecret,
+}
+
+impl Credentials {
+    /// Credentials from what a tenant stored: `kind` `client_secret` (the secret) or
+    /// `certificate` (PEM with the certificate and its RSA key); the error says what is wrong.
+    pub fn from_stored(
+        tenant_id: &str,
+        client_id: &str,
+        kind: &str,
+        secret: Vec<u8>,
+    ) -> Result<Credentials, String> {
+        let secret =
+            String::from_utf8(secret).map_err(|_| "the stored credentials are not text")?;
+        let secret = match kind {
+            "client_secret" => AppSecret::ClientSecret(SecretString::from(secret)),
+            "certificate" => AppSecret::Certificate(Arc::new(
+                Certificate::from_pem(&secret).map_err(|e| format!("the certificate: {e}"))?,
+            )),
+            other => return Err(format!("unknown kind of credentials {other:?}")),
+        };
+        Ok(Credentials {
+            tenant_id: tenant_id.to_owned(),
+            client_id: client_id.to_owned(),
+            secret,
+        })
+    }
 }
 
 /// A client secret, or a certificate whose key signs client assertions.

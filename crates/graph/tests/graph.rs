@@ -400,3 +400,46 @@ async fn sign_ins_come_by_kind_and_window_across_pages() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_connection_test_names_what_is_missing() {
+    let (fake, client) = setup().await;
+    let summary = |checks: &[tokenwatch_graph::Check]| -> Vec<(String, bool)> {
+        checks.iter().map(|c| (c.name.clone(), c.ok)).collect()
+    };
+    let all = client.test_connection(&credentials("the-secret")).await;
+    assert!(all.iter().all(|c| c.ok), "{all:?}");
+    assert_eq!(all.len(), 4);
+
+    fake.without_permission(TENANT, "ActivityFeed.Read");
+    fake.without_premium(TENANT);
+    let fresh = GraphClient::new(Endpoints::all_at(&fake.url), RetryPolicy::default()).unwrap();
+    let checks = fresh.test_connection(&credentials("the-secret")).await;
+    assert_eq!(
+        summary(&checks),
+        [
+            ("sign-in".to_owned(), true),
+            ("activity feed".to_owned(), false),
+            ("sign-in logs".to_owned(), false),
+            ("users".to_owned(), true),
+        ]
+    );
+    assert!(
+        checks[1].detail.contains("ActivityFeed.Read"),
+        "{}",
+        checks[1].detail
+    );
+    assert!(
+        checks[2].detail.contains("Entra ID P1"),
+        "{}",
+        checks[2].detail
+    );
+
+    let wrong = fresh.test_connection(&credentials("not-it")).await;
+    assert_eq!(summary(&wrong), [("sign-in".to_owned(), false)]);
+    assert!(
+        wrong[0].detail.contains("AADSTS7000215"),
+        "{}",
+        wrong[0].detail
+    );
+}

@@ -86,6 +86,8 @@ struct Fake {
     sign_ins: HashMap<String, Vec<(bool, serde_json::Value)>>,
     /// Tenants without Entra ID P1: sign-in logs are refused.
     free_tenants: std::collections::HashSet<String>,
+    /// Application permissions not granted: (tenant, permission).
+    denied: std::collections::HashSet<(String, String)>,
     users: HashMap<String, Vec<FakeUser>>,
     tokens: HashMap<String, String>,
     faults: VecDeque<Fault>,
@@ -122,6 +124,7 @@ impl MicrosoftFake {
                 post(confirm_compromised),
             )
             .route("/v1.0/auditLogs/signIns", axum::routing::get(sign_ins_v1))
+            .route("/v1.0/users", axum::routing::get(list_users))
             .route("/beta/auditLogs/signIns", axum::routing::get(sign_ins_beta))
             .route(
                 "/api/v1.0/{tenant}/activity/feed/subscriptions/start",
@@ -238,6 +241,15 @@ impl MicrosoftFake {
                 .entry(tenant.to_owned())
                 .or_default()
                 .push((interactive, record))
+        });
+    }
+
+    /// The app in `tenant` lacks `permission` (`ActivityFeed.Read`, `AuditLog.Read.All`,
+    /// `User.Read.All`): the APIs that need it refuse, as they do when consent is missing.
+    pub fn without_permission(&self, tenant: &str, permission: &str) {
+        self.with(|fake| {
+            fake.denied
+                .insert((tenant.to_owned(), permission.to_owned()))
         });
     }
 
@@ -746,10 +758,14 @@ fn activity_error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// The token's tenant, which must be the one in the path.
+/// The token's tenant, which must be the one in the path, with ActivityFeed.Read.
 fn activity_caller(fake: &Fake, headers: &HeaderMap, tenant: &str) -> Result<(), Box<Response>> {
     let caller = authenticated(fake, headers)?;
-    if caller != tenant {
+    if caller != tenant
+        || fake
+            .denied
+            .contains(&(caller.clone(), "ActivityFeed.Read".to_owned()))
+    {
         return Err(Box::new(activity_error(
             StatusCode::FORBIDDEN,
             "AF10001",
@@ -995,6 +1011,9 @@ async fn sign_ins(
         Ok(tenant) => tenant,
         Err(response) => return *response,
     };
+    if let Some(response) = denied(&fake, &tenant, "AuditLog.Read.All") {
+        return response;
+    }
     if fake.free_tenants.contains(&tenant) {
         return graph_error(
             StatusCode::FORBIDDEN,
@@ -1060,4 +1079,43 @@ fn percent(value: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// Graph's answer to an app without `permission`.
+fn denied(fake: &Fake, tenant: &str, permission: &str) -> Option<Response> {
+    fake.denied
+        .contains(&(tenant.to_owned(), permission.to_owned()))
+        .then(|| {
+            graph_error(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
+        })
+}
+
+/// `GET /v1.0/users` (`$top`, `$select` ignored beyond `id`).
+async fn list_users(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let fake = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tenant = match authenticated(&fake, &headers) {
+        Ok(tenant) => tenant,
+        Err(response) => return *response,
+    };
+    if let Some(response) = denied(&fake, &tenant, "User.Read.All") {
+        return response;
+    }
+    let users: Vec<serde_json::Value> = fake
+        .users
+        .get(&tenant)
+        .into_iter()
+        .flatten()
+        .map(|u| json!({ "id": u.id }))
+        .collect();
+    axum::Json(json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id)",
+        "value": users,
+    }))
+    .into_response()
 }

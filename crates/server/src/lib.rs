@@ -183,10 +183,24 @@ pub fn compose(
     let auth = AuthInterceptor::new(verifier);
     let hosts = |name| wanted.is_empty() || wanted.contains(&name);
     let mut services = ServiceSet::default();
+    let sealer = options
+        .credentials_key
+        .as_ref()
+        .map(tokenwatch_seal::Sealer::from_base64)
+        .transpose()?
+        .map(Arc::new);
+    let microsoft = tokenwatch_tenant::Microsoft {
+        sealer: sealer.clone(),
+        client: Arc::new(tokenwatch_response::GraphClient::new(
+            options.response.endpoints.clone(),
+            options.response.retry,
+        )?),
+    };
     tokenwatch_tenant::add_to(
         &mut services,
         stores.database.clone(),
         stores.cache.clone(),
+        microsoft,
         auth.clone(),
     );
     if hosts(ServiceName::Ingest) {
@@ -217,12 +231,6 @@ pub fn compose(
         );
     }
     if hosts(ServiceName::Response) {
-        let sealer = options
-            .credentials_key
-            .as_ref()
-            .map(tokenwatch_seal::Sealer::from_base64)
-            .transpose()?
-            .map(Arc::new);
         tokenwatch_response::add_to(
             &mut services,
             stores.database.clone(),

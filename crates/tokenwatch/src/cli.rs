@@ -270,6 +270,9 @@ pub(crate) enum TenantCommand {
     /// Set or delete the tenant's Microsoft Graph app registration (msp_admin).
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Sign in with the tenant's credentials and call each Microsoft API once: what works,
+    /// and which permission or licence is missing (exit 1 if anything is).
+    Test(TenantRefArgs),
 }
 
 #[derive(Debug, Subcommand)]

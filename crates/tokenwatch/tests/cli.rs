@@ -365,6 +365,7 @@ async fn findings_list_show_and_watch_match_the_scan() {
     let server = start_server_with(&[
         ("TOKENWATCH_SWEEP_SECONDS", "1"),
         ("TOKENWATCH_GRAPH_URL", &fake.url),
+        ("TOKENWATCH_ACTIVITY_URL", &fake.url),
         ("TOKENWATCH_LOGIN_URL", &fake.url),
     ])
     .await;
@@ -757,6 +758,31 @@ fn respond_and_approve(
             .to_owned()
     };
     let (alice, bob) = (person("alice", "analyst"), person("bob", "msp_admin"));
+
+    // The connection test: everything works; then the tenant loses its P1 licence.
+    let tested = server.run_with_token(admin, &["tenant", "test", tenant, "--format", "json"]);
+    assert!(
+        tested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    let tested: serde_json::Value = serde_json::from_slice(&tested.stdout).unwrap();
+    assert_eq!(tested["ok"], true, "{tested}");
+    fake.without_premium(tenant);
+    let failing = server.run_with_token(admin, &["tenant", "test", tenant, "--format", "json"]);
+    assert!(!failing.status.success());
+    let failing: serde_json::Value = serde_json::from_slice(&failing.stdout).unwrap();
+    let logs = failing["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sign-in logs")
+        .unwrap();
+    assert_eq!(logs["ok"], false);
+    assert!(
+        logs["detail"].as_str().unwrap().contains("Entra ID P1"),
+        "{logs}"
+    );
     let json = |token: &str, args: &[&str]| -> serde_json::Value {
         let output = server.run_with_token(token, args);
         assert!(

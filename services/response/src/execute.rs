@@ -7,8 +7,7 @@
 
 use std::sync::Arc;
 
-use secrecy::SecretString;
-use tokenwatch_graph::{AppSecret, Certificate, Credentials, GraphClient, GraphError};
+use tokenwatch_graph::{Credentials, GraphClient, GraphError};
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::actions::{self, ActionRow, Transition};
 use tokenwatch_storage::{Database, StorageError, credentials};
@@ -159,20 +158,8 @@ impl Executor {
         let secret = sealer
             .open(&tenant.to_string(), &sealed.key_id, &sealed.sealed)
             .map_err(|error| format!("cannot open the tenant's Graph credentials: {error}"))?;
-        let secret = String::from_utf8(secret)
-            .map_err(|_| "the tenant's Graph credentials are not text".to_owned())?;
-        let secret = match sealed.kind.as_str() {
-            "certificate" => AppSecret::Certificate(Arc::new(
-                Certificate::from_pem(&secret)
-                    .map_err(|e| format!("the tenant's Graph certificate: {e}"))?,
-            )),
-            _ => AppSecret::ClientSecret(SecretString::from(secret)),
-        };
-        Ok(Credentials {
-            tenant_id: tenant.to_string(),
-            client_id: sealed.client_id,
-            secret,
-        })
+        Credentials::from_stored(&tenant.to_string(), &sealed.client_id, &sealed.kind, secret)
+            .map_err(|problem| format!("the tenant's Graph credentials: {problem}"))
     }
 
     async fn call(&self, credentials: &Credentials, action: &ActionRow) -> Result<(), GraphError> {

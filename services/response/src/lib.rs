@@ -26,8 +26,7 @@ use std::time::Duration;
 
 use tokenwatch_auth::{AuthInterceptor, Claims, Permission, authorize};
 use tokenwatch_error::{into_status, invalid_argument};
-use tokenwatch_graph::GraphClient;
-pub use tokenwatch_graph::{Endpoints, RetryPolicy};
+pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::common::v1::Severity;
 use tokenwatch_proto::response::v1::response_service_server::{

@@ -2,6 +2,7 @@
 //! it removes everything stored for it. Hosted by every `tokenwatch serve` process, whatever
 //! `--services` says, because every other service depends on it.
 
+use std::sync::Arc;
 use tokenwatch_auth::{AuthInterceptor, Permission, TenantScope, authorize, authorize_scope};
 use tokenwatch_cache::Cache;
 use tokenwatch_error::{into_status, invalid_argument};
@@ -10,13 +11,33 @@ use tokenwatch_proto::tenant::v1::tenant_service_server::{TenantService, TenantS
 use tokenwatch_proto::tenant::v1::*;
 use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
-use tokenwatch_storage::Database;
+
+use tokenwatch_graph::{Credentials, GraphClient};
+use tokenwatch_seal::Sealer;
+use tokenwatch_storage::{Database, credentials};
+
+/// What the connection test needs: the key that opens stored credentials (none: credentials
+/// cannot be used) and the client for Microsoft's APIs.
+#[derive(Debug, Clone)]
+pub struct Microsoft {
+    /// Opens the tenant's sealed credentials.
+    pub sealer: Option<Arc<Sealer>>,
+    /// Talks to the identity platform, Graph and the activity API.
+    pub client: Arc<GraphClient>,
+}
 
 /// Mounts the tenant service, behind the auth interceptor, on `services`.
-pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth: AuthInterceptor) {
+pub fn add_to(
+    services: &mut ServiceSet,
+    database: Database,
+    cache: Cache,
+    microsoft: Microsoft,
+    auth: AuthInterceptor,
+) {
     let server = tokenwatch_grpc::configure_service!(TenantServiceServer::new(TenantApi {
         database,
-        cache
+        cache,
+        microsoft,
     }));
     services.add(InterceptedService::new(server, auth));
 }
@@ -25,6 +46,7 @@ pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth:
 struct TenantApi {
     database: Database,
     cache: Cache,
+    microsoft: Microsoft,
 }
 
 fn to_proto(tenant: tokenwatch_storage::Tenant) -> Tenant {
@@ -128,5 +150,55 @@ impl TenantService for TenantApi {
         }
         tracing::info!(actor = %claims.subject, "tenant deleted");
         Ok(Response::new(DeleteTenantResponse {}))
+    }
+
+    async fn test_tenant_connection(
+        &self,
+        request: Request<TestTenantConnectionRequest>,
+    ) -> Result<Response<TestTenantConnectionResponse>, Status> {
+        let (tenant, claims) = authorize(
+            &request,
+            Permission::TenantsManage,
+            &request.get_ref().tenant_id,
+        )?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let sealed = credentials::get_credentials(&mut tx)
+            .await
+            .map_err(into_status)?
+            .ok_or_else(|| {
+                Status::failed_precondition(format!(
+                    "tenant {tenant} has no Microsoft credentials: tokenwatch tenant credentials set --tenant {tenant} ..."
+                ))
+            })?;
+        tx.commit()
+            .await
+            .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
+        let sealer = self.microsoft.sealer.as_ref().ok_or_else(|| {
+            Status::failed_precondition(
+                "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY) to open them",
+            )
+        })?;
+        let secret = sealer
+            .open(&tenant.to_string(), &sealed.key_id, &sealed.sealed)
+            .map_err(|e| {
+                Status::failed_precondition(format!("cannot open the credentials: {e}"))
+            })?;
+        let credentials =
+            Credentials::from_stored(&tenant.to_string(), &sealed.client_id, &sealed.kind, secret)
+                .map_err(Status::failed_precondition)?;
+        let checks = self.microsoft.client.test_connection(&credentials).await;
+        let ok = checks.iter().all(|c| c.ok);
+        tracing::info!(actor = %claims.subject, ok, "tenant connection tested");
+        Ok(Response::new(TestTenantConnectionResponse {
+            ok,
+            checks: checks
+                .into_iter()
+                .map(|c| ConnectionCheck {
+                    name: c.name,
+                    ok: c.ok,
+                    detail: c.detail,
+                })
+                .collect(),
+        }))
     }
 }

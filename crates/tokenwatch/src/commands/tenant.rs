@@ -108,6 +108,42 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TenantCommand::Credentials(command) => credentials(command).await,
+        TenantCommand::Test(args) => {
+            let response = client(&args.client)
+                .await?
+                .test_tenant_connection(TestTenantConnectionRequest {
+                    tenant_id: args.tenant().to_owned(),
+                })
+                .await?
+                .into_inner();
+            match args.format {
+                Format::Json => output::json(&serde_json::json!({
+                    "tenant_id": args.tenant(),
+                    "ok": response.ok,
+                    "checks": response.checks.iter().map(|c| serde_json::json!({
+                        "name": c.name, "ok": c.ok, "detail": c.detail,
+                    })).collect::<Vec<_>>(),
+                }))?,
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = response
+                        .checks
+                        .iter()
+                        .map(|c| {
+                            vec![
+                                c.name.clone(),
+                                if c.ok { "ok" } else { "FAILED" }.to_owned(),
+                                c.detail.clone(),
+                            ]
+                        })
+                        .collect();
+                    output::table(&["CHECK", "RESULT", "DETAIL"], &rows)?;
+                }
+            }
+            if !response.ok {
+                anyhow::bail!("tenant {}: some checks failed", args.tenant());
+            }
+            Ok(())
+        }
     }
 }
 
