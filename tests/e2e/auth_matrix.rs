@@ -66,7 +66,9 @@ const EVERYONE: &[Role] = &[MspAdmin, Analyst, DetectionEngineer, TenantViewer, 
 /// Who may call each RPC, as the product specifies it.
 fn allowed_roles(method: &str) -> &'static [Role] {
     match method {
-        "CreateTenant" | "DeleteTenant" | "TestTenantConnection" => &[MspAdmin],
+        "CreateTenant" | "DeleteTenant" | "TestTenantConnection" | "SetTenantSources" => {
+            &[MspAdmin]
+        }
         "GetTenant" | "ListTenants" => EVERYONE,
 
         "IngestBatch" | "IngestStream" => &[MspAdmin, Analyst, Service],

@@ -67,6 +67,7 @@ async fn migrations_apply_to_an_empty_database_and_again() {
             "raw_records",
             "response_policies",
             "suppressions",
+            "tenant_sources",
             "tenants",
             "verdicts",
             "webhooks",

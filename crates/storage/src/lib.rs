@@ -46,7 +46,10 @@ pub use database::{Database, TenantTx};
 pub use error::{StorageError, StorageResult};
 pub use feed::{Announcement, Feed};
 pub use partitions::{drop_event_partitions_before, ensure_event_partitions};
-pub use tenants::{Tenant, TenantPage, create_tenant, delete_tenant, get_tenant, list_tenants};
+pub use tenants::{
+    Sources, Tenant, TenantPage, create_tenant, delete_tenant, get_tenant, list_tenants,
+    set_sources,
+};
 
 /// The embedded migrations, applied by `tokenwatch migrate` and at `serve` start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

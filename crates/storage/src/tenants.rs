@@ -16,6 +16,17 @@ pub struct Tenant {
     pub create_time: DateTime<Utc>,
     /// When its Graph credentials were last set, if they are.
     pub credentials_update_time: Option<DateTime<Utc>>,
+    /// Which logs the connectors pull for it.
+    pub sources: Sources,
+}
+
+/// Which logs the connectors pull for a tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// The Office 365 Management Activity API.
+    pub activity_feed: bool,
+    /// Entra sign-in logs through Graph.
+    pub signins: bool,
 }
 
 /// One page of tenants.
@@ -33,6 +44,8 @@ struct TenantRow {
     display_name: String,
     create_time: DateTime<Utc>,
     credentials_update_time: Option<DateTime<Utc>>,
+    activity_feed: bool,
+    signins: bool,
 }
 
 impl From<TenantRow> for Tenant {
@@ -42,6 +55,10 @@ impl From<TenantRow> for Tenant {
             display_name: row.display_name,
             create_time: row.create_time,
             credentials_update_time: row.credentials_update_time,
+            sources: Sources {
+                activity_feed: row.activity_feed,
+                signins: row.signins,
+            },
         }
     }
 }
@@ -49,7 +66,11 @@ impl From<TenantRow> for Tenant {
 /// A tenant's columns, with when its credentials were set (never the credentials).
 const COLUMNS: &str = "t.tenant_id, t.display_name, t.create_time, \
     (SELECT c.update_time FROM graph_credentials c WHERE c.tenant_id = t.tenant_id) \
-    AS credentials_update_time";
+    AS credentials_update_time, \
+    coalesce((SELECT s.activity_feed FROM tenant_sources s WHERE s.tenant_id = t.tenant_id), false) \
+    AS activity_feed, \
+    coalesce((SELECT s.signins FROM tenant_sources s WHERE s.tenant_id = t.tenant_id), false) \
+    AS signins";
 
 /// Registers a tenant.
 pub async fn create_tenant(
@@ -63,7 +84,8 @@ pub async fn create_tenant(
         "INSERT INTO tenants (tenant_id, display_name) VALUES ($1, $2) \
          ON CONFLICT (tenant_id) DO NOTHING \
          RETURNING tenant_id, display_name, create_time, \
-                   NULL::timestamptz AS credentials_update_time",
+                   NULL::timestamptz AS credentials_update_time, \
+                   false AS activity_feed, false AS signins",
     )
     .bind(tenant_id.as_uuid())
     .bind(display_name)
@@ -159,4 +181,41 @@ pub async fn delete_tenant(database: &Database, tenant_id: TenantId) -> StorageR
         });
     }
     Ok(())
+}
+
+/// Sets which logs the connectors pull for the tenant (a `None` leaves that source as it was),
+/// audited; returns them as they now are.
+pub async fn set_sources(
+    database: &Database,
+    tenant_id: TenantId,
+    activity_feed: Option<bool>,
+    signins: Option<bool>,
+    actor: &str,
+) -> StorageResult<Sources> {
+    let mut tx = database.tenant_tx(tenant_id).await?;
+    let (activity_feed, signins): (bool, bool) = sqlx::query_as(
+        "INSERT INTO tenant_sources (tenant_id, activity_feed, signins) \
+         VALUES (tokenwatch_current_tenant(), coalesce($1, false), coalesce($2, false)) \
+         ON CONFLICT (tenant_id) DO UPDATE SET \
+           activity_feed = coalesce($1, tenant_sources.activity_feed), \
+           signins = coalesce($2, tenant_sources.signins), update_time = now() \
+         RETURNING activity_feed, signins",
+    )
+    .bind(activity_feed)
+    .bind(signins)
+    .fetch_one(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut tx,
+        actor,
+        "tenant.sources",
+        ("tenant", &tenant_id.to_string()),
+        serde_json::json!({ "activity_feed": activity_feed, "signins": signins }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Sources {
+        activity_feed,
+        signins,
+    })
 }

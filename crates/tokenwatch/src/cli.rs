@@ -273,6 +273,42 @@ pub(crate) enum TenantCommand {
     /// Sign in with the tenant's credentials and call each Microsoft API once: what works,
     /// and which permission or licence is missing (exit 1 if anything is).
     Test(TenantRefArgs),
+    /// Which logs the connectors pull for the tenant.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SourcesCommand {
+    /// Turn sources on or off; those not named stay as they are.
+    Set(SourcesSetArgs),
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SourcesSetArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// The Office 365 Management Activity API feed (unified audit log).
+    #[arg(long, value_enum)]
+    pub(crate) activity_feed: Option<Switch>,
+
+    /// Entra sign-in logs (interactive and non-interactive) through Graph.
+    #[arg(long, value_enum)]
+    pub(crate) signins: Option<Switch>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
 }
 
 #[derive(Debug, Subcommand)]

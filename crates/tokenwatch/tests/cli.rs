@@ -793,6 +793,54 @@ fn respond_and_approve(
         serde_json::from_slice(&output.stdout).unwrap()
     };
 
+    // Which logs to pull: set, changed in part, shown.
+    let sources = json(
+        admin,
+        &[
+            "tenant",
+            "sources",
+            "set",
+            "--tenant",
+            tenant,
+            "--activity-feed",
+            "on",
+            "--signins",
+            "on",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        (
+            sources["activity_feed"].as_bool(),
+            sources["signins"].as_bool()
+        ),
+        (Some(true), Some(true))
+    );
+    let sources = json(
+        admin,
+        &[
+            "tenant",
+            "sources",
+            "set",
+            "--tenant",
+            tenant,
+            "--signins",
+            "off",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        (
+            sources["activity_feed"].as_bool(),
+            sources["signins"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let shown = json(admin, &["tenant", "show", tenant, "--format", "json"]);
+    assert_eq!(shown[0]["sources"]["activity_feed"], true);
+
     let pending = json(
         &alice,
         &[

@@ -58,6 +58,10 @@ fn to_proto(tenant: tokenwatch_storage::Tenant) -> Tenant {
         credentials_update_time: tenant
             .credentials_update_time
             .map(tokenwatch_proto::to_timestamp),
+        sources: Some(TenantSources {
+            activity_feed: tenant.sources.activity_feed,
+            signins: tenant.sources.signins,
+        }),
     }
 }
 
@@ -199,6 +203,38 @@ impl TenantService for TenantApi {
                     detail: c.detail,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn set_tenant_sources(
+        &self,
+        request: Request<SetTenantSourcesRequest>,
+    ) -> Result<Response<SetTenantSourcesResponse>, Status> {
+        let (tenant, claims) = authorize(
+            &request,
+            Permission::TenantsManage,
+            &request.get_ref().tenant_id,
+        )?;
+        let r = request.into_inner();
+        // NOT_FOUND for a tenant that is not registered (not a foreign-key failure).
+        tokenwatch_storage::get_tenant(&self.database, tenant)
+            .await
+            .map_err(into_status)?;
+        let sources = tokenwatch_storage::set_sources(
+            &self.database,
+            tenant,
+            r.activity_feed,
+            r.signins,
+            &claims.subject,
+        )
+        .await
+        .map_err(into_status)?;
+        tracing::info!(actor = %claims.subject, activity_feed = sources.activity_feed, signins = sources.signins, "tenant sources set");
+        Ok(Response::new(SetTenantSourcesResponse {
+            sources: Some(TenantSources {
+                activity_feed: sources.activity_feed,
+                signins: sources.signins,
+            }),
         }))
     }
 }

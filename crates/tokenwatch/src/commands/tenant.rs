@@ -3,7 +3,7 @@ use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_proto::tenant::v1::*;
 
-use crate::cli::{CredentialsCommand, Format, TenantCommand};
+use crate::cli::{CredentialsCommand, Format, SourcesCommand, Switch, TenantCommand};
 use crate::output;
 
 type Client = TenantServiceClient<AuthedChannel>;
@@ -26,6 +26,10 @@ fn to_json(tenant: &Tenant) -> serde_json::Value {
         "create_time": time(&tenant.create_time),
         "credentials_set": tenant.credentials_set,
         "credentials_update_time": time(&tenant.credentials_update_time),
+        "sources": {
+            "activity_feed": tenant.sources.is_some_and(|s| s.activity_feed),
+            "signins": tenant.sources.is_some_and(|s| s.signins),
+        },
     })
 }
 
@@ -44,13 +48,33 @@ fn print(tenants: &[Tenant], format: Format) -> anyhow::Result<()> {
                         t.display_name.clone(),
                         json["create_time"].as_str().unwrap_or_default().to_owned(),
                         if t.credentials_set { "set" } else { "not set" }.to_owned(),
+                        sources_text(t.sources.unwrap_or_default()),
                     ]
                 })
                 .collect();
-            output::table(&["TENANT", "NAME", "CREATED", "CREDENTIALS"], &rows)?;
+            output::table(
+                &["TENANT", "NAME", "CREATED", "CREDENTIALS", "SOURCES"],
+                &rows,
+            )?;
         }
     }
     Ok(())
+}
+
+fn sources_text(sources: TenantSources) -> String {
+    let on: Vec<&str> = [
+        (sources.activity_feed, "activity-feed"),
+        (sources.signins, "signins"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| name)
+    .collect();
+    if on.is_empty() {
+        "none".to_owned()
+    } else {
+        on.join(", ")
+    }
 }
 
 /// Runs a tenant command against the server.
@@ -108,6 +132,33 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TenantCommand::Credentials(command) => credentials(command).await,
+        TenantCommand::Sources(SourcesCommand::Set(args)) => {
+            let on = |switch: Option<Switch>| switch.map(|s| s == Switch::On);
+            let sources = client(&args.client)
+                .await?
+                .set_tenant_sources(SetTenantSourcesRequest {
+                    tenant_id: args.tenant.clone(),
+                    activity_feed: on(args.activity_feed),
+                    signins: on(args.signins),
+                })
+                .await?
+                .into_inner()
+                .sources
+                .unwrap_or_default();
+            match args.format {
+                Format::Json => output::json(&serde_json::json!({
+                    "tenant_id": args.tenant,
+                    "activity_feed": sources.activity_feed,
+                    "signins": sources.signins,
+                }))?,
+                Format::Table => output::line(&format!(
+                    "tenant {}: pulling {}",
+                    args.tenant,
+                    sources_text(sources)
+                ))?,
+            }
+            Ok(())
+        }
         TenantCommand::Test(args) => {
             let response = client(&args.client)
                 .await?
