@@ -153,11 +153,7 @@ impl GraphClient {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<Content>, GraphError> {
-        check_window(start, end, Utc::now()).map_err(|e| GraphError::Graph {
-            status: 0,
-            code: "window".to_owned(),
-            message: e.to_string(),
-        })?;
+        check_window(start, end, Utc::now()).map_err(|e| GraphError::Refused(e.to_string()))?;
         let mut url = format!(
             "{}/subscriptions/content?contentType={content_type}&startTime={}&endTime={}&PublisherIdentifier={}",
             self.activity_base(&credentials.tenant_id),
@@ -188,11 +184,9 @@ impl GraphClient {
             match next {
                 Some(next) if self.is_activity_url(&next) => url = next,
                 Some(next) => {
-                    return Err(GraphError::Graph {
-                        status: 0,
-                        code: "foreign_next_page".to_owned(),
-                        message: format!("NextPageUri {next} is not the activity API's"),
-                    });
+                    return Err(GraphError::Refused(format!(
+                        "NextPageUri {next} is not the activity API's"
+                    )));
                 }
                 None => return Ok(all),
             }
@@ -207,11 +201,9 @@ impl GraphClient {
     ) -> Result<Vec<serde_json::Value>, GraphError> {
         // The token goes only where the API lives.
         if !self.is_activity_url(content_uri) {
-            return Err(GraphError::Graph {
-                status: 0,
-                code: "foreign_content_uri".to_owned(),
-                message: format!("contentUri {content_uri} is not the activity API's"),
-            });
+            return Err(GraphError::Refused(format!(
+                "contentUri {content_uri} is not the activity API's"
+            )));
         }
         let resource = self.activity_resource();
         let response = self

@@ -245,6 +245,11 @@ pub enum GraphError {
         /// What Microsoft asked for last.
         retry_after: Option<Duration>,
     },
+    /// tokenwatch refused to send the request: a window outside the API's rules, a next page or
+    /// content URI that is not Microsoft's (the token would go with it), an assertion that
+    /// could not be signed.
+    #[error("not sent: {0}")]
+    Refused(String),
     /// The request did not get an answer.
     #[error("cannot reach {url}: {source}")]
     Transport {
@@ -390,10 +395,8 @@ impl GraphClient {
             AppSecret::Certificate(certificate) => {
                 assertion = certificate
                     .assertion(&credentials.client_id, &url)
-                    .map_err(|description| GraphError::SignIn {
-                        status: 0,
-                        code: "client_assertion".to_owned(),
-                        description,
+                    .map_err(|e| {
+                        GraphError::Refused(format!("cannot sign the client assertion: {e}"))
                     })?;
                 form.push((
                     "client_assertion_type",

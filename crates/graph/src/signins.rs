@@ -56,11 +56,7 @@ impl GraphClient {
             ),
         };
         let mut url = reqwest::Url::parse(&format!("{graph}/{version}/auditLogs/signIns"))
-            .map_err(|e| GraphError::Graph {
-                status: 0,
-                code: "graph_url".to_owned(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| GraphError::Refused(format!("the Graph URL: {e}")))?;
         url.query_pairs_mut()
             .append_pair("$filter", &filter)
             .append_pair("$top", &PAGE.to_string());
@@ -82,11 +78,9 @@ impl GraphClient {
                 // The token goes only to Graph.
                 Some(next) if next.starts_with(&format!("{graph}/")) => url = next,
                 Some(next) => {
-                    return Err(GraphError::Graph {
-                        status: 0,
-                        code: "foreign_next_link".to_owned(),
-                        message: format!("@odata.nextLink {next} is not Graph's"),
-                    });
+                    return Err(GraphError::Refused(format!(
+                        "@odata.nextLink {next} is not Graph's"
+                    )));
                 }
                 None => return Ok(all),
             }

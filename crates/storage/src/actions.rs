@@ -271,7 +271,7 @@ pub async fn list(
     page_size: usize,
     page_token: &str,
 ) -> StorageResult<(Vec<ActionRow>, Option<String>)> {
-    let after = crate::verdicts::parse_page_token(page_token)?;
+    let after = crate::page::after(page_token)?;
     let mut rows: Vec<ActionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM actions WHERE tenant_id = tokenwatch_current_tenant() \
            AND ($1::text IS NULL OR user_id = $1) \
@@ -288,13 +288,7 @@ pub async fn list(
     .bind(page_size as i64 + 1)
     .fetch_all(&mut **tx)
     .await?;
-    let next = if rows.len() > page_size {
-        rows.truncate(page_size);
-        rows.last()
-            .map(|a| format!("{}/{}", a.create_time.timestamp_micros(), a.action_id))
-    } else {
-        None
-    };
+    let next = crate::page::next(&mut rows, page_size, |row| (row.create_time, row.action_id));
     Ok((rows, next))
 }
 

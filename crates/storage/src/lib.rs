@@ -36,6 +36,7 @@ mod feed;
 pub mod findings;
 pub mod ingest;
 pub mod notifications;
+mod page;
 mod partitions;
 pub mod suppressions;
 mod tenants;

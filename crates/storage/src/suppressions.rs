@@ -66,7 +66,7 @@ pub async fn list(
     page_size: usize,
     page_token: &str,
 ) -> StorageResult<(Vec<SuppressionRow>, Option<String>)> {
-    let after = crate::verdicts::parse_page_token(page_token)?;
+    let after = crate::page::after(page_token)?;
     let mut rows: Vec<SuppressionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM suppressions WHERE tenant_id = tokenwatch_current_tenant() \
            AND ($1 OR expire_time IS NULL OR expire_time > now()) \
@@ -79,13 +79,9 @@ pub async fn list(
     .bind(page_size as i64 + 1)
     .fetch_all(&mut **tx)
     .await?;
-    let next = if rows.len() > page_size {
-        rows.truncate(page_size);
-        rows.last()
-            .map(|s| format!("{}/{}", s.create_time.timestamp_micros(), s.suppression_id))
-    } else {
-        None
-    };
+    let next = crate::page::next(&mut rows, page_size, |row| {
+        (row.create_time, row.suppression_id)
+    });
     Ok((rows, next))
 }
 

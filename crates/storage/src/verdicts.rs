@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{StorageError, StorageResult, TenantTx};
+use crate::{StorageResult, TenantTx};
 
 /// A stored verdict.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -62,7 +62,7 @@ pub async fn list_verdicts(
     page_size: usize,
     page_token: &str,
 ) -> StorageResult<(Vec<VerdictRow>, Option<String>)> {
-    let after = parse_page_token(page_token)?;
+    let after = crate::page::after(page_token)?;
     let mut rows: Vec<VerdictRow> = sqlx::query_as(
         "SELECT verdict_id, finding_id, kind, comment, analyst, weight_version, create_time \
          FROM verdicts WHERE tenant_id = tokenwatch_current_tenant() \
@@ -76,28 +76,10 @@ pub async fn list_verdicts(
     .bind(page_size as i64 + 1)
     .fetch_all(&mut **tx)
     .await?;
-    let next = if rows.len() > page_size {
-        rows.truncate(page_size);
-        rows.last()
-            .map(|v| format!("{}/{}", v.create_time.timestamp_micros(), v.verdict_id))
-    } else {
-        None
-    };
+    let next = crate::page::next(&mut rows, page_size, |row| {
+        (row.create_time, row.verdict_id)
+    });
     Ok((rows, next))
-}
-
-/// A `micros/uuid` keyset token (time and id of the last row of the page); `None` when empty.
-pub(crate) fn parse_page_token(page_token: &str) -> StorageResult<Option<(DateTime<Utc>, Uuid)>> {
-    if page_token.is_empty() {
-        return Ok(None);
-    }
-    let (micros, id) = page_token
-        .split_once('/')
-        .ok_or(StorageError::InvalidPageToken)?;
-    let micros: i64 = micros.parse().map_err(|_| StorageError::InvalidPageToken)?;
-    let time = DateTime::from_timestamp_micros(micros).ok_or(StorageError::InvalidPageToken)?;
-    let id = Uuid::parse_str(id).map_err(|_| StorageError::InvalidPageToken)?;
-    Ok(Some((time, id)))
 }
 
 /// A verdict with its finding's explanation, for suppression suggestions.

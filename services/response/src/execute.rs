@@ -133,7 +133,7 @@ impl Executor {
         .await?;
         let action = match finished {
             Some(action) => action,
-            // Cancelled meanwhile? Executions cannot be; but report what is stored.
+            // Only this execution leaves `executing`; report what is stored regardless.
             None => actions::get(&mut tx, action_id, false).await?,
         };
         tx.commit().await?;
@@ -228,6 +228,9 @@ fn outcome_of(request: &str, error: &GraphError) -> serde_json::Value {
         } => serde_json::json!({
             "request": request, "stage": "graph", "status": status, "code": "throttled",
             "retry_after_seconds": retry_after.map(|d| d.as_secs()),
+        }),
+        GraphError::Refused(reason) => serde_json::json!({
+            "request": request, "stage": "tokenwatch", "message": reason,
         }),
         GraphError::Transport { url, source } => serde_json::json!({
             "request": request, "stage": "transport", "url": url, "message": source.to_string(),

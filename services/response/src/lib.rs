@@ -113,6 +113,17 @@ struct ResponseApi {
     executor: Executor,
 }
 
+impl ResponseApi {
+    /// The key that seals `what`, or why it cannot be stored.
+    fn sealer(&self, what: &str) -> Result<&Sealer, Status> {
+        self.sealer.as_deref().ok_or_else(|| {
+            Status::failed_precondition(format!(
+                "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY): {what} cannot be stored"
+            ))
+        })
+    }
+}
+
 /// The tenant's policy, or the new tenant's default.
 pub(crate) async fn load_policy(tx: &mut TenantTx) -> Result<Policy, StorageError> {
     Ok(match actions::get_policy(tx).await? {
@@ -496,11 +507,7 @@ impl ResponseService for ResponseApi {
             Permission::ActionsManage,
             &request.get_ref().tenant_id,
         )?;
-        let sealer = self.sealer.as_ref().ok_or_else(|| {
-            Status::failed_precondition(
-                "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY): Graph credentials cannot be stored",
-            )
-        })?;
+        let sealer = self.sealer("Graph credentials")?;
         let r = request.into_inner();
         if r.client_id.trim().is_empty() {
             return Err(invalid_argument("client_id", "is required"));
@@ -574,11 +581,7 @@ impl ResponseService for ResponseApi {
             Permission::ActionsManage,
             &request.get_ref().tenant_id,
         )?;
-        let sealer = self.sealer.as_ref().ok_or_else(|| {
-            Status::failed_precondition(
-                "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY): webhook secrets cannot be stored",
-            )
-        })?;
+        let sealer = self.sealer("webhook secrets")?;
         let r = request.into_inner();
         let url = r.url.trim();
         let parsed = reqwest::Url::parse(url)

@@ -203,15 +203,6 @@ pub struct Suppressed<'a> {
 }
 
 impl Suppressed<'_> {
-    /// Nothing suppressed.
-    pub fn nothing() -> Suppressed<'static> {
-        Suppressed {
-            suppressions: Suppressions::none(),
-            user: "",
-            at: DateTime::<Utc>::UNIX_EPOCH,
-        }
-    }
-
     /// Whether the context is suppressed.
     pub fn covers(&self, kind: Kind, value: &str) -> bool {
         self.suppressions
