@@ -72,7 +72,7 @@ fn allowed_roles(method: &str) -> &'static [Role] {
         "GetTenant" | "ListTenants" => EVERYONE,
 
         "IngestBatch" | "IngestStream" => &[MspAdmin, Analyst, Service],
-        "ListQuarantinedRecords" | "GetIngestStats" => {
+        "ListQuarantinedRecords" | "GetIngestStats" | "ListConnectorStatus" => {
             &[MspAdmin, Analyst, DetectionEngineer, Service]
         }
 

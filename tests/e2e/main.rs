@@ -1,6 +1,8 @@
 //! End-to-end tests against the Postgres and Redis that `make test` starts.
 //!
 //! - `auth_matrix`: every RPC of every service × every role × own/other tenant × bad tokens;
+//! - `connectors`: tenants' logs pulled from the Microsoft fake into findings, through
+//!   crashes, throttling, broken tenants and two replicas;
 //! - `credentials`: Graph credentials sealed at rest, never returned;
 //! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
 //! - `pipeline`: online findings equal the offline scan, however the records arrive;
@@ -14,6 +16,7 @@ use futures as _;
 use serde_json as _;
 
 mod auth_matrix;
+mod connectors;
 mod credentials;
 mod feedback;
 mod ingest;

@@ -58,7 +58,7 @@ fn pieces(files: &[(String, Vec<u8>)]) -> Vec<Vec<u8>> {
 }
 
 /// What `tokenwatch scan` finds in the files: (user, session) → score.
-fn scan(files: &[(String, Vec<u8>)], tenant: &str) -> BTreeMap<(String, String), f64> {
+pub(crate) fn scan(files: &[(String, Vec<u8>)], tenant: &str) -> BTreeMap<(String, String), f64> {
     let ipdb = std::env::var_os("TOKENWATCH_IPDB").map(|dir| IpDb::load(dir.as_ref()).unwrap());
     let mut events = Vec::new();
     for (_, content) in files {
@@ -99,7 +99,7 @@ async fn ingest(server: &TestServer, tenant: &str, pieces: &[Vec<u8>]) {
 }
 
 /// Waits until the pipeline has processed every stored event of the tenant.
-async fn settle(server: &TestServer, tenant: &str) {
+pub(crate) async fn settle(server: &TestServer, tenant: &str) {
     let cache = Cache::connect(&redis_url()).await.unwrap();
     let tenant = TenantId::parse(tenant).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -156,7 +156,7 @@ async fn list_all(
     }
 }
 
-async fn online(server: &TestServer, tenant: &str) -> BTreeMap<(String, String), f64> {
+pub(crate) async fn online(server: &TestServer, tenant: &str) -> BTreeMap<(String, String), f64> {
     let mut client = detection(server, &[tenant]).await;
     let findings = list_all(&mut client, tenant).await;
     let map: BTreeMap<_, _> = findings
@@ -167,7 +167,7 @@ async fn online(server: &TestServer, tenant: &str) -> BTreeMap<(String, String),
     map
 }
 
-fn assert_same(
+pub(crate) fn assert_same(
     online: &BTreeMap<(String, String), f64>,
     offline: &BTreeMap<(String, String), f64>,
 ) {

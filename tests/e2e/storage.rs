@@ -55,6 +55,9 @@ async fn migrations_apply_to_an_empty_database_and_again() {
         [
             "actions",
             "audit_log",
+            "connector_contents",
+            "connector_sources",
+            "connector_tenants",
             "engine_generations",
             "engine_user_states",
             "events",

@@ -135,6 +135,42 @@ pub struct ServerConfig {
     /// Finding events below this severity are not sent to the MSP-wide webhook.
     #[arg(long, env = "TOKENWATCH_WEBHOOK_MIN_SEVERITY", default_value = "low")]
     pub webhook_min_severity: String,
+
+    /// Tenants whose logs this process pulls at once (the connectors run beside ingest); 0
+    /// runs no connectors here.
+    #[arg(long, env = "TOKENWATCH_CONNECTOR_CONCURRENCY", default_value_t = 8)]
+    pub connector_concurrency: usize,
+
+    /// Seconds between two pulls of a healthy tenant.
+    #[arg(
+        long,
+        env = "TOKENWATCH_CONNECTOR_INTERVAL_SECONDS",
+        default_value_t = 300
+    )]
+    pub connector_interval_seconds: u64,
+
+    /// Hours of logs a newly onboarded tenant's first pull fetches (the activity API keeps
+    /// 7 days, Graph sign-ins 30 with Entra ID P1).
+    #[arg(
+        long,
+        env = "TOKENWATCH_CONNECTOR_BACKFILL_HOURS",
+        default_value_t = 168
+    )]
+    pub connector_backfill_hours: u32,
+
+    /// Requests per second to Microsoft for one tenant.
+    #[arg(long, env = "TOKENWATCH_CONNECTOR_TENANT_RATE", default_value_t = 5.0)]
+    pub connector_tenant_rate: f64,
+
+    /// Requests per second to Microsoft for every tenant together, shared by all replicas
+    /// through Redis (the activity API's quota is per publisher).
+    #[arg(long, env = "TOKENWATCH_CONNECTOR_GLOBAL_RATE", default_value_t = 30)]
+    pub connector_global_rate: u64,
+
+    /// The MSP's own Entra tenant id, sent as the activity API's `PublisherIdentifier` so its
+    /// quota is the MSP's and not shared; each customer's tenant id when unset.
+    #[arg(long, env = "TOKENWATCH_PUBLISHER_ID")]
+    pub publisher_id: Option<String>,
 }
 
 impl ServerConfig {
@@ -185,6 +221,23 @@ impl ServerConfig {
             Some(&self.activity_url),
             &["https", "http"],
         ));
+        if let Some(publisher) = &self.publisher_id
+            && uuid::Uuid::parse_str(publisher).is_err()
+        {
+            problems.push(format!(
+                "--publisher-id / TOKENWATCH_PUBLISHER_ID must be the MSP's Entra tenant id (a GUID), not {publisher:?}"
+            ));
+        }
+        if !(self.connector_tenant_rate >= 0.0 && self.connector_tenant_rate.is_finite()) {
+            problems.push(
+                "--connector-tenant-rate must be a number of requests per second, 0 or more"
+                    .to_owned(),
+            );
+        }
+        if !(1..=720).contains(&self.connector_backfill_hours) {
+            problems
+                .push("--connector-backfill-hours must be between 1 and 720 (30 days)".to_owned());
+        }
         if let Some(url) = &self.webhook_url {
             problems.extend(check_url(
                 "--webhook-url / TOKENWATCH_WEBHOOK_URL",
@@ -511,7 +564,31 @@ mod tests {
             webhook_format: "generic".to_owned(),
             webhook_secret: None,
             webhook_min_severity: "low".to_owned(),
+            connector_concurrency: 8,
+            connector_interval_seconds: 300,
+            connector_backfill_hours: 168,
+            connector_tenant_rate: 5.0,
+            connector_global_rate: 30,
+            publisher_id: None,
         }
+    }
+
+    #[test]
+    fn connector_settings_are_checked() {
+        let mut config = server(Some("postgres://x/y"), Some("redis://x"), "off");
+        config.publisher_id = Some("contoso".to_owned());
+        config.connector_backfill_hours = 0;
+        config.connector_tenant_rate = f64::NAN;
+        let error = config.validate_for_serve().unwrap_err();
+        assert_eq!(error.problems.len(), 3, "{error}");
+        let text = error.to_string();
+        assert!(text.contains("TOKENWATCH_PUBLISHER_ID"));
+        assert!(text.contains("--connector-backfill-hours"));
+        assert!(text.contains("--connector-tenant-rate"));
+        config.publisher_id = Some("72f988bf-86f1-41af-91ab-2d7cd011db47".to_owned());
+        config.connector_backfill_hours = 24;
+        config.connector_tenant_rate = 2.5;
+        assert!(config.validate_for_serve().is_ok());
     }
 
     #[test]

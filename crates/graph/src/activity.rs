@@ -91,6 +91,10 @@ impl GraphClient {
         )
     }
 
+    fn publisher<'a>(&'a self, credentials: &'a Credentials) -> &'a str {
+        self.publisher.as_deref().unwrap_or(&credentials.tenant_id)
+    }
+
     fn activity_resource(&self) -> String {
         self.endpoints.activity_url.trim_end_matches('/').to_owned()
     }
@@ -105,7 +109,7 @@ impl GraphClient {
         let url = format!(
             "{}/subscriptions/start?contentType={content_type}&PublisherIdentifier={}",
             self.activity_base(&credentials.tenant_id),
-            credentials.tenant_id
+            self.publisher(credentials)
         );
         let resource = self.activity_resource();
         match self
@@ -132,7 +136,7 @@ impl GraphClient {
         let url = format!(
             "{}/subscriptions/list?PublisherIdentifier={}",
             self.activity_base(&credentials.tenant_id),
-            credentials.tenant_id
+            self.publisher(credentials)
         );
         let resource = self.activity_resource();
         let response = self
@@ -159,7 +163,7 @@ impl GraphClient {
             self.activity_base(&credentials.tenant_id),
             time(start),
             time(end),
-            credentials.tenant_id
+            self.publisher(credentials)
         );
         let resource = self.activity_resource();
         let mut all = Vec::new();

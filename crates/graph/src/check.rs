@@ -26,8 +26,9 @@ fn check(name: &str, result: Result<String, String>) -> Check {
     }
 }
 
-/// What a failure means for the administrator of the customer tenant.
-fn explain(error: &GraphError, permission: &str) -> String {
+/// What a failure means for the administrator of the customer tenant, naming the application
+/// `permission` the API needs.
+pub fn explain(error: &GraphError, permission: &str) -> String {
     match error {
         GraphError::SignIn {
             code, description, ..

@@ -20,8 +20,8 @@ mod signins;
 pub use activity::{
     CONTENT_TYPES, Content, MAX_WINDOW, RETENTION, Subscription, WindowError, check_window,
 };
-pub use check::Check;
-pub use signins::SignInKind;
+pub use check::{Check, explain};
+pub use signins::{SignInKind, SignInPages};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -100,6 +100,37 @@ impl Credentials {
             client_id: client_id.to_owned(),
             secret,
         })
+    }
+}
+
+/// A tenant's credentials as stored: sealed (see `tokenwatch-seal`) under a key.
+#[derive(Debug, Clone, Copy)]
+pub struct Sealed<'s> {
+    /// Application (client) id.
+    pub client_id: &'s str,
+    /// `client_secret` or `certificate`.
+    pub kind: &'s str,
+    /// The key that sealed them.
+    pub key_id: &'s str,
+    /// The sealed bytes.
+    pub sealed: &'s [u8],
+}
+
+impl Credentials {
+    /// Opens the tenant's stored credentials with this server's key; the error says what an
+    /// operator must fix (no key configured, another key, a damaged or unusable secret).
+    pub fn unseal(
+        sealer: Option<&tokenwatch_seal::Sealer>,
+        tenant_id: &str,
+        stored: Sealed<'_>,
+    ) -> Result<Credentials, String> {
+        let sealer = sealer.ok_or(
+            "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY) to open the tenant's Graph credentials",
+        )?;
+        let secret = sealer
+            .open(tenant_id, stored.key_id, stored.sealed)
+            .map_err(|error| format!("cannot open the tenant's Graph credentials: {error}"))?;
+        Credentials::from_stored(tenant_id, stored.client_id, stored.kind, secret)
     }
 }
 
@@ -343,6 +374,8 @@ pub struct GraphClient {
     http: reqwest::Client,
     endpoints: Endpoints,
     retry: RetryPolicy,
+    /// The activity API's `PublisherIdentifier` (the MSP's tenant); each customer's when unset.
+    publisher: Option<String>,
     tokens: Mutex<HashMap<TokenKey, CachedToken>>,
 }
 
@@ -357,8 +390,16 @@ impl GraphClient {
             http,
             endpoints,
             retry,
+            publisher: None,
             tokens: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Sends `publisher` (the MSP's own Entra tenant id) as the activity API's
+    /// `PublisherIdentifier`, so the API counts its quota for the MSP rather than a shared one.
+    pub fn with_publisher(mut self, publisher: Option<String>) -> Self {
+        self.publisher = publisher;
+        self
     }
 
     /// An app token for Graph in the credentials' tenant (cached).

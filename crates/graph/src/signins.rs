@@ -35,6 +35,23 @@ impl GraphClient {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<serde_json::Value>, GraphError> {
+        let mut pages = self.sign_in_pages(credentials, kind, start, end)?;
+        let mut all = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+
+    /// The sign-ins of `kind` created in `[start, end)`, a page at a time (a connector ingests
+    /// each page before asking for the next, so a large window never sits in memory).
+    pub fn sign_in_pages<'c>(
+        &'c self,
+        credentials: &'c Credentials,
+        kind: SignInKind,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<SignInPages<'c>, GraphError> {
         let graph = self.endpoints.graph_url.trim_end_matches('/').to_owned();
         let at = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let (version, filter) = match kind {
@@ -60,30 +77,57 @@ impl GraphClient {
         url.query_pairs_mut()
             .append_pair("$filter", &filter)
             .append_pair("$top", &PAGE.to_string());
-        let mut url = url.to_string();
-        let mut all = Vec::new();
-        loop {
-            let response = self
-                .call_url(credentials, &graph, reqwest::Method::GET, &url, None)
-                .await?;
-            let page: Page = response
-                .json()
-                .await
-                .map_err(|source| GraphError::Transport {
-                    url: url.clone(),
-                    source,
-                })?;
-            all.extend(page.value);
-            match page.next_link {
-                // The token goes only to Graph.
-                Some(next) if next.starts_with(&format!("{graph}/")) => url = next,
-                Some(next) => {
-                    return Err(GraphError::Refused(format!(
-                        "@odata.nextLink {next} is not Graph's"
-                    )));
-                }
-                None => return Ok(all),
+        Ok(SignInPages {
+            client: self,
+            credentials,
+            graph,
+            next: Some(url.to_string()),
+        })
+    }
+}
+
+/// Sign-ins a page at a time, following `@odata.nextLink`.
+#[derive(Debug)]
+pub struct SignInPages<'c> {
+    client: &'c GraphClient,
+    credentials: &'c Credentials,
+    graph: String,
+    next: Option<String>,
+}
+
+impl SignInPages<'_> {
+    /// The next page, or `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<serde_json::Value>>, GraphError> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let response = self
+            .client
+            .call_url(
+                self.credentials,
+                &self.graph,
+                reqwest::Method::GET,
+                &url,
+                None,
+            )
+            .await?;
+        let page: Page = response
+            .json()
+            .await
+            .map_err(|source| GraphError::Transport {
+                url: url.clone(),
+                source,
+            })?;
+        match page.next_link {
+            // The token goes only to Graph.
+            Some(next) if next.starts_with(&format!("{}/", self.graph)) => self.next = Some(next),
+            Some(next) => {
+                return Err(GraphError::Refused(format!(
+                    "@odata.nextLink {next} is not Graph's"
+                )));
             }
+            None => {}
         }
+        Ok(Some(page.value))
     }
 }

@@ -49,6 +49,10 @@ pub struct Recorded {
     pub body: String,
     /// `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The tenant it was for (from the path, or the token's tenant).
+    pub tenant: Option<String>,
+    /// When it arrived.
+    pub time: std::time::Instant,
 }
 
 /// One content blob of the Management Activity API.
@@ -63,6 +67,8 @@ struct FakeContent {
 
 #[derive(Debug)]
 struct Fault {
+    /// Only this tenant's requests (any request when `None`).
+    tenant: Option<String>,
     path_contains: String,
     status: u16,
     retry_after: Option<u64>,
@@ -82,6 +88,12 @@ struct Fake {
     contents: Vec<FakeContent>,
     /// Blobs per listing page (small, so paging is exercised).
     page_size: usize,
+    /// Sign-ins per page at most, whatever `$top` asks.
+    sign_in_page: usize,
+    /// Added to every answer, so concurrent requests overlap.
+    latency: std::time::Duration,
+    /// Requests in flight per tenant, and the most ever.
+    in_flight: HashMap<String, (usize, usize)>,
     /// Sign-in records per tenant: (interactive, record).
     sign_ins: HashMap<String, Vec<(bool, serde_json::Value)>>,
     /// Tenants without Entra ID P1: sign-in logs are refused.
@@ -157,6 +169,7 @@ impl MicrosoftFake {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             fake.url = url.clone();
             fake.page_size = 2;
+            fake.sign_in_page = SIGN_IN_PAGE;
         }
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -293,6 +306,85 @@ impl MicrosoftFake {
         self.with(|fake| find_user(fake, tenant, user).cloned())
     }
 
+    /// Listing pages of `content` blobs and sign-in pages of at most `sign_ins` records
+    /// (2 and 4 at start, so paging is exercised; larger for volume).
+    pub fn set_page_sizes(&self, content: usize, sign_ins: usize) {
+        self.with(|fake| {
+            fake.page_size = content.max(1);
+            fake.sign_in_page = sign_ins.max(1);
+        });
+    }
+
+    /// Every answer comes `latency` late.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.with(|fake| fake.latency = latency);
+    }
+
+    /// The most requests for `tenant` that were ever in flight at once.
+    pub fn max_in_flight(&self, tenant: &str) -> usize {
+        self.with(|fake| fake.in_flight.get(tenant).map_or(0, |(_, most)| *most))
+    }
+
+    /// Serves records in the real formats as Microsoft would: Graph sign-ins (records with
+    /// `createdDateTime`; `isInteractive` says which list) from the sign-in logs, and audit
+    /// records (`CreationTime`, `Workload`) from the activity feed, in one blob per content
+    /// type and hour of `CreationTime`, made available 20 minutes after the hour ends (never
+    /// later than now). Records older than the API's 7 days are made available 6 days ago, as
+    /// if they had been late: test data longer than a week stays pullable. Returns the blobs'
+    /// ids.
+    pub fn publish(&self, tenant: &str, records: Vec<serde_json::Value>) -> Vec<String> {
+        use chrono::{DurationRound, TimeDelta};
+        let mut blobs: std::collections::BTreeMap<
+            (chrono::DateTime<chrono::Utc>, &'static str),
+            Vec<serde_json::Value>,
+        > = std::collections::BTreeMap::new();
+        for record in records {
+            if record.get("createdDateTime").is_some() {
+                let interactive = record["isInteractive"].as_bool().unwrap_or(true);
+                self.add_sign_in(tenant, interactive, record);
+                continue;
+            }
+            let Some(time) = record["CreationTime"].as_str().and_then(parse_time) else {
+                continue;
+            };
+            let hour = time.duration_trunc(TimeDelta::hours(1)).unwrap_or(time);
+            blobs
+                .entry((hour, content_type_of(&record)))
+                .or_default()
+                .push(record);
+        }
+        let now = chrono::Utc::now();
+        blobs
+            .into_iter()
+            .map(|((hour, content_type), records)| {
+                let created = (hour + TimeDelta::minutes(80))
+                    .min(now - TimeDelta::seconds(1))
+                    .max(now - TimeDelta::days(6));
+                self.add_content(tenant, content_type, created, records)
+            })
+            .collect()
+    }
+
+    /// The next `times` requests for `tenant` (whatever their path) get `status`, with
+    /// `Retry-After: retry_after` seconds when given: Microsoft throttling one tenant.
+    pub fn fail_tenant_next(
+        &self,
+        tenant: &str,
+        status: u16,
+        retry_after: Option<u64>,
+        times: u32,
+    ) {
+        self.with(|fake| {
+            fake.faults.push_back(Fault {
+                tenant: Some(tenant.to_owned()),
+                path_contains: String::new(),
+                status,
+                retry_after,
+                remaining: times,
+            })
+        });
+    }
+
     /// The next `times` requests whose path contains `path_contains` get `status` (with
     /// `Retry-After: retry_after` seconds when given) instead of an answer.
     pub fn fail_next(
@@ -304,6 +396,7 @@ impl MicrosoftFake {
     ) {
         self.with(|fake| {
             fake.faults.push_back(Fault {
+                tenant: None,
                 path_contains: path_contains.to_owned(),
                 status,
                 retry_after,
@@ -337,10 +430,11 @@ async fn record_and_fault(
     let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
-    let fault = {
+    let (fault, tenant, latency) = {
         let mut fake = state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tenant = tenant_of(&fake, uri.path(), &headers);
         fake.requests.push(Recorded {
             method: method.to_string(),
             path: uri.path().to_owned(),
@@ -349,12 +443,19 @@ async fn record_and_fault(
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            tenant: tenant.clone(),
+            time: std::time::Instant::now(),
         });
-        let index = fake
-            .faults
-            .iter()
-            .position(|f| uri.path().contains(&f.path_contains));
-        index.map(|index| {
+        if let Some(tenant) = &tenant {
+            let (now, most) = fake.in_flight.entry(tenant.clone()).or_default();
+            *now += 1;
+            *most = (*most).max(*now);
+        }
+        let index = fake.faults.iter().position(|f| {
+            uri.path().contains(&f.path_contains)
+                && f.tenant.as_ref().is_none_or(|t| Some(t) == tenant.as_ref())
+        });
+        let fault = index.map(|index| {
             let fault = &mut fake.faults[index];
             fault.remaining -= 1;
             let answer = (fault.status, fault.retry_after);
@@ -362,8 +463,42 @@ async fn record_and_fault(
                 fake.faults.remove(index);
             }
             answer
-        })
+        });
+        (fault, tenant, fake.latency)
     };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = answer(fault, parts, bytes, next).await;
+    if let Some(tenant) = tenant {
+        let mut fake = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((now, _)) = fake.in_flight.get_mut(&tenant) {
+            *now -= 1;
+        }
+    }
+    response
+}
+
+/// The tenant a request is for: in the path (token endpoint, activity API), else the tenant
+/// of its bearer token.
+fn tenant_of(fake: &Fake, path: &str, headers: &HeaderMap) -> Option<String> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [tenant, "oauth2", ..] => Some((*tenant).to_owned()),
+        ["api", "v1.0", tenant, ..] => Some((*tenant).to_owned()),
+        _ => authenticated(fake, headers).ok(),
+    }
+}
+
+/// The scripted fault, or the real answer.
+async fn answer(
+    fault: Option<(u16, Option<u64>)>,
+    parts: axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+    next: axum::middleware::Next,
+) -> Response {
     if let Some((status, retry_after)) = fault {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let mut response = graph_error(
@@ -967,8 +1102,18 @@ async fn fetch_content(
     }
 }
 
-/// Sign-ins per page, whatever `$top` asks (small, so paging is exercised).
+/// Sign-ins per page at start, whatever `$top` asks (small, so paging is exercised).
 const SIGN_IN_PAGE: usize = 4;
+
+/// The activity feed content type a UAL record comes in, by its workload.
+fn content_type_of(record: &serde_json::Value) -> &'static str {
+    match record["Workload"].as_str().unwrap_or_default() {
+        "AzureActiveDirectory" => "Audit.AzureActiveDirectory",
+        "Exchange" => "Audit.Exchange",
+        "SharePoint" | "OneDrive" => "Audit.SharePoint",
+        _ => "Audit.General",
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct SignInQuery {
@@ -1044,7 +1189,7 @@ async fn sign_ins(
         })
         .collect();
     matching.sort_by_key(|r| r["createdDateTime"].as_str().unwrap_or_default().to_owned());
-    let top = query.top.unwrap_or(1000).clamp(1, SIGN_IN_PAGE);
+    let top = query.top.unwrap_or(1000).clamp(1, fake.sign_in_page);
     let skip = query.skip.unwrap_or(0);
     let page: Vec<serde_json::Value> = matching
         .iter()

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use chrono::{Months, Utc};
 use tokenwatch_auth::{AuthInterceptor, Verifier};
 use tokenwatch_cache::{Cache, CacheError};
+pub use tokenwatch_connector::ConnectorConfig;
+use tokenwatch_connector::Connectors;
 use tokenwatch_core::enrich::EnrichError;
 use tokenwatch_grpc::{GrpcError, ServiceSet};
 pub use tokenwatch_ingest::IngestConfig;
@@ -159,6 +161,13 @@ pub struct Options {
     pub credentials_key: Option<secrecy::SecretString>,
     /// Where Microsoft is, and how the response service retries and sweeps.
     pub response: ResponseConfig,
+    /// The connectors, run beside ingest (`concurrency` 0: none in this process).
+    pub connectors: ConnectorConfig,
+    /// How the connectors' calls to Microsoft retry before a round gives a tenant back: a
+    /// throttled tenant waits its `Retry-After` outside a slot rather than in one.
+    pub connector_retry: RetryPolicy,
+    /// The activity API's `PublisherIdentifier` (the MSP's tenant id).
+    pub publisher_id: Option<String>,
 }
 
 impl Default for Options {
@@ -169,17 +178,34 @@ impl Default for Options {
             pipeline: PipelineConfig::default(),
             credentials_key: None,
             response: ResponseConfig::default(),
+            connectors: ConnectorConfig::default(),
+            connector_retry: RetryPolicy {
+                attempts: 3,
+                base_delay: std::time::Duration::from_secs(1),
+                max_delay: std::time::Duration::from_secs(10),
+            },
+            publisher_id: None,
         }
     }
 }
 
-/// Mounts the tenant registry and each wanted service (all when `wanted` is empty).
+/// What a process runs: its gRPC services, and its connectors when it hosts ingest.
+#[derive(Debug)]
+pub struct Composed {
+    /// The services to serve.
+    pub services: ServiceSet,
+    /// The connectors to run beside them.
+    pub connectors: Option<Connectors>,
+}
+
+/// Mounts the tenant registry and each wanted service (all when `wanted` is empty), and
+/// prepares the connectors when ingest is hosted and they are not switched off.
 pub fn compose(
     wanted: &[ServiceName],
     stores: &Stores,
     verifier: Arc<Verifier>,
     options: &Options,
-) -> Result<ServiceSet, ServerError> {
+) -> Result<Composed, ServerError> {
     let auth = AuthInterceptor::new(verifier);
     let hosts = |name| wanted.is_empty() || wanted.contains(&name);
     let mut services = ServiceSet::default();
@@ -189,6 +215,7 @@ pub fn compose(
         .map(tokenwatch_seal::Sealer::from_base64)
         .transpose()?
         .map(Arc::new);
+    let mut connectors = None;
     let microsoft = tokenwatch_tenant::Microsoft {
         sealer: sealer.clone(),
         client: Arc::new(tokenwatch_response::GraphClient::new(
@@ -205,14 +232,28 @@ pub fn compose(
     );
     if hosts(ServiceName::Ingest) {
         let ipdb = tokenwatch_ingest::load_ipdb(&options.ingest)?;
-        tokenwatch_ingest::add_to(
-            &mut services,
+        let ingestor = tokenwatch_ingest::Ingestor::new(
             stores.database.clone(),
             stores.cache.clone(),
             ipdb,
             &options.ingest,
-            auth.clone(),
         );
+        tokenwatch_ingest::add_to(&mut services, &ingestor, auth.clone());
+        if options.connectors.concurrency > 0 {
+            let client = tokenwatch_response::GraphClient::new(
+                options.response.endpoints.clone(),
+                options.connector_retry,
+            )?
+            .with_publisher(options.publisher_id.clone());
+            connectors = Some(Connectors::new(
+                stores.database.clone(),
+                stores.cache.clone(),
+                ingestor,
+                Arc::new(client),
+                sealer.clone(),
+                options.connectors.clone(),
+            ));
+        }
     }
     if hosts(ServiceName::Baseline) {
         tokenwatch_baseline::add_to(
@@ -242,7 +283,10 @@ pub fn compose(
     if hosts(ServiceName::Feedback) {
         tokenwatch_feedback::add_to(&mut services, stores.database.clone(), auth);
     }
-    Ok(services)
+    Ok(Composed {
+        services,
+        connectors,
+    })
 }
 
 /// Serves the composed services on `listener` until `shutdown` completes, with the pipeline
@@ -256,7 +300,10 @@ pub async fn run(
     options: &Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    let services = compose(wanted, &stores, verifier, options)?;
+    let Composed {
+        services,
+        connectors,
+    } = compose(wanted, &stores, verifier, options)?;
     let hosts_baseline = wanted.is_empty() || wanted.contains(&ServiceName::Baseline);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
@@ -272,6 +319,12 @@ pub async fn run(
                 let _ = stopped.wait_for(|stop| *stop).await;
             })));
         }
+    }
+    if let Some(connectors) = connectors {
+        let mut stopped = stopped.clone();
+        workers.push(tokio::spawn(connectors.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })));
     }
     let served = tokenwatch_grpc::serve(listener, services, shutdown).await;
     let _ = stop.send(true);

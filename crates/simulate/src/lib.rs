@@ -110,15 +110,26 @@ const LOOKALIKES: [&str; 5] = [
     "commercial_vpn",
 ];
 
-/// Runs a simulation.
+/// The first simulated day, unless asked otherwise: fixed, so a seed always gives the same
+/// files.
+pub fn default_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+/// Runs a simulation starting on [`default_start`].
 pub fn simulate(config: Config) -> Simulation {
+    simulate_from(config, default_start())
+}
+
+/// Runs a simulation whose first day starts at `start` (a midnight, for realistic hours): the
+/// same activity as [`simulate`] shifted in time, e.g. into the last days for a connector that
+/// pulls only recent logs.
+pub fn simulate_from(config: Config, start: DateTime<Utc>) -> Simulation {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let nets = Networks::catalogue();
     let world = World::new(&mut rng, &nets, config);
-    let start = Utc
-        .with_ymd_and_hms(2026, 3, 2, 0, 0, 0)
-        .single()
-        .expect("valid date");
     let mut out = Emitter::new(config.seed);
     let mut labels = Vec::new();
 

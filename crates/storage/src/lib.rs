@@ -19,6 +19,7 @@
 //! - `weights`: versioned weight sets;
 //! - `verdicts`: analysts' verdicts;
 //! - `suppressions`: contexts marked as expected;
+//! - `connectors`: the connectors' leases, checkpoints and status;
 //! - `credentials`: customer tenants' Graph credentials, sealed;
 //! - `actions`: response actions and each tenant's response policy;
 //! - `audit`: the append-only audit log;
@@ -27,6 +28,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod connectors;
 pub mod credentials;
 mod database;
 pub mod engine_state;
@@ -49,7 +51,7 @@ pub use feed::{Announcement, Feed};
 pub use partitions::{drop_event_partitions_before, ensure_event_partitions};
 pub use tenants::{
     Sources, Tenant, TenantPage, create_tenant, delete_tenant, get_tenant, list_tenants,
-    set_sources,
+    set_sources, tenant_ids,
 };
 
 /// The embedded migrations, applied by `tokenwatch migrate` and at `serve` start.

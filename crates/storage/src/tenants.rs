@@ -165,6 +165,16 @@ pub async fn list_tenants(
     })
 }
 
+/// Every registered tenant's id (a scope of "all tenants" made concrete).
+pub async fn tenant_ids(database: &Database) -> StorageResult<Vec<TenantId>> {
+    let mut tx = database.owner_tx().await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT tenant_id FROM tenants ORDER BY tenant_id")
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ids.into_iter().map(TenantId::from_uuid).collect())
+}
+
 /// Removes a tenant and, by cascade, everything stored for it.
 pub async fn delete_tenant(database: &Database, tenant_id: TenantId) -> StorageResult<()> {
     let mut tx = database.owner_tx().await?;

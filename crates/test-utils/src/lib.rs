@@ -94,6 +94,10 @@ pub fn test_options() -> Options {
             rate_per_tenant: 0,
         },
         pipeline_workers: 0,
+        connectors: tokenwatch_server::ConnectorConfig {
+            concurrency: 0,
+            ..Default::default()
+        },
         ..Options::default()
     }
 }

@@ -57,6 +57,9 @@ pub(crate) enum Command {
     /// from repeated false positives.
     #[command(subcommand)]
     Suppressions(SuppressionsCommand),
+    /// Where the connectors are with each tenant's activity feed and sign-in logs.
+    #[command(subcommand)]
+    Connectors(ConnectorsCommand),
     /// Run the detection over exported files, with no servers, and print the findings.
     Scan(ScanArgs),
     /// Write realistic labelled activity (UAL JSON, Graph sign-ins) and a labels file.
@@ -774,6 +777,26 @@ pub(crate) struct WebhookDeleteArgs {
 
     #[arg(long)]
     pub(crate) tenant: String,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConnectorsCommand {
+    /// Per tenant and source: last successful pull, lag behind now, records pulled, last
+    /// error (exit 1 if a switched-on source is unhealthy or failing).
+    Status(ConnectorsStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConnectorsStatusArgs {
+    /// One tenant; every tenant the token may read when omitted.
+    #[arg(long, default_value = "")]
+    pub(crate) tenant: String,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
 
     #[command(flatten)]
     pub(crate) client: ClientConfig,

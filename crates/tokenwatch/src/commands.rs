@@ -6,6 +6,7 @@ use tokenwatch_grpc::AuthedChannel;
 
 pub(crate) mod actions;
 pub(crate) mod config;
+pub(crate) mod connectors;
 pub(crate) mod eval;
 pub(crate) mod feedback;
 pub(crate) mod findings;

@@ -52,6 +52,7 @@ async fn main() -> ExitCode {
         Command::Policy(command) => commands::policy::run(command).await,
         Command::Webhooks(command) => commands::policy::webhooks(command).await,
         Command::Suppressions(command) => commands::suppressions::run(command).await,
+        Command::Connectors(command) => commands::connectors::run(command).await,
         Command::Scan(args) => commands::scan::run(args),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Eval(args) => commands::eval::run(args),

@@ -63,6 +63,16 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
             ..Default::default()
         },
+        connectors: tokenwatch_server::ConnectorConfig {
+            concurrency: server.connector_concurrency,
+            interval: std::time::Duration::from_secs(server.connector_interval_seconds.max(1)),
+            backfill: chrono::Duration::hours(i64::from(server.connector_backfill_hours)),
+            tenant_rate: server.connector_tenant_rate,
+            global_rate: server.connector_global_rate,
+            ..Default::default()
+        },
+        publisher_id: server.publisher_id.clone(),
+        ..Default::default()
     };
     tokenwatch_server::run(
         listener,

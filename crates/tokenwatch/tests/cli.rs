@@ -841,6 +841,48 @@ fn respond_and_approve(
     let shown = json(admin, &["tenant", "show", tenant, "--format", "json"]);
     assert_eq!(shown[0]["sources"]["activity_feed"], true);
 
+    // The connectors pull the activity feed from the fake (nothing new there): every content
+    // type succeeds; the sign-ins, switched off, are not pulled any more.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = json(
+            admin,
+            &[
+                "connectors",
+                "status",
+                "--tenant",
+                tenant,
+                "--format",
+                "json",
+            ],
+        );
+        let rows = status.as_array().unwrap();
+        let activity: Vec<&serde_json::Value> = rows
+            .iter()
+            .filter(|r| r["source"].as_str().unwrap().starts_with("Audit."))
+            .collect();
+        // Caught up: the checkpoints are near now (the backfill is 7 days of windows).
+        let caught_up =
+            |r: &&serde_json::Value| r["lag_seconds"].as_i64().is_some_and(|lag| lag < 600);
+        if activity.len() == 4 && activity.iter().all(caught_up) {
+            assert!(
+                activity
+                    .iter()
+                    .all(|r| r["enabled"] == true && r["healthy"] == true)
+            );
+            assert!(activity.iter().all(|r| r["last_success_time"] != ""));
+            assert!(
+                rows.iter()
+                    .filter(|r| r["source"].as_str().unwrap().starts_with("signins."))
+                    .all(|r| r["enabled"] == false),
+                "{status}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
     let pending = json(
         &alice,
         &[

@@ -62,21 +62,9 @@ impl DetectionApi {
     async fn tenants_of(&self, scope: &TenantScope) -> Result<Vec<TenantId>, Status> {
         match scope {
             TenantScope::Some(tenants) => Ok(tenants.iter().copied().collect()),
-            TenantScope::All => {
-                let mut tenants = Vec::new();
-                let mut token = String::new();
-                loop {
-                    let page =
-                        tokenwatch_storage::list_tenants(&self.database, None, 1_000, &token)
-                            .await
-                            .map_err(into_status)?;
-                    tenants.extend(page.tenants.iter().map(|t| t.tenant_id));
-                    match page.next_page_token {
-                        Some(next) => token = next,
-                        None => return Ok(tenants),
-                    }
-                }
-            }
+            TenantScope::All => tokenwatch_storage::tenant_ids(&self.database)
+                .await
+                .map_err(into_status),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tokenwatch_auth::{Permission, authorize};
+use tokenwatch_auth::{Permission, TenantScope, authorize, authorize_scope};
 use tokenwatch_core::event::SourceFormat as CoreFormat;
 use tokenwatch_core::parse::RejectReason as CoreReason;
 use tokenwatch_error::{into_status, invalid_argument};
@@ -274,6 +274,63 @@ impl IngestService for IngestApi {
             newest_event_time: counts.newest_event_time.map(time),
             last_receive_time: counts.last_receive_time.map(time),
         }))
+    }
+
+    async fn list_connector_status(
+        &self,
+        request: Request<ListConnectorStatusRequest>,
+    ) -> Result<Response<ListConnectorStatusResponse>, Status> {
+        let (scope, _) = authorize_scope(
+            &request,
+            Permission::IngestRead,
+            &request.get_ref().tenant_id,
+        )?;
+        let database = self.pipeline.database();
+        let tenants: Vec<TenantId> = match scope {
+            TenantScope::Some(tenants) => tenants.into_iter().collect(),
+            TenantScope::All => tokenwatch_storage::tenant_ids(database)
+                .await
+                .map_err(into_status)?,
+        };
+        let mut tx = database
+            .tenants_read_tx(&tenants)
+            .await
+            .map_err(into_status)?;
+        let rows = tokenwatch_storage::connectors::status(&mut tx)
+            .await
+            .map_err(into_status)?;
+        tx.commit()
+            .await
+            .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
+        let now = chrono::Utc::now();
+        let sources = rows
+            .into_iter()
+            .map(|row| ConnectorSourceStatus {
+                tenant_id: row.tenant_id.to_string(),
+                source: row.source,
+                enabled: row.enabled,
+                healthy: row.healthy,
+                checkpoint: row.checkpoint.map(time),
+                lag: row.checkpoint.map(|checkpoint| {
+                    let lag = (now - checkpoint).max(chrono::Duration::zero());
+                    tokenwatch_proto::prost_types::Duration {
+                        seconds: lag.num_seconds(),
+                        nanos: lag.subsec_nanos(),
+                    }
+                }),
+                last_success_time: row.last_success_time.map(time),
+                last_attempt_time: row.last_attempt_time.map(time),
+                records_pulled: row.records_pulled,
+                records_new: row.records_new,
+                records_rejected: row.records_rejected,
+                throttled: row.throttled,
+                last_error: row.last_error.unwrap_or_default(),
+                last_error_time: row.last_error_time.map(time),
+                tenant_error: row.tenant_error.unwrap_or_default(),
+                next_pull_time: row.next_pull_time.map(time),
+            })
+            .collect();
+        Ok(Response::new(ListConnectorStatusResponse { sources }))
     }
 }
 

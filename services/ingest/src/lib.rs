@@ -24,10 +24,13 @@ use std::sync::Arc;
 use tokenwatch_auth::AuthInterceptor;
 use tokenwatch_cache::Cache;
 use tokenwatch_core::enrich::{EnrichError, IpDb};
+use tokenwatch_core::event::SourceFormat;
 use tokenwatch_grpc::ServiceSet;
+use tokenwatch_proto::Code;
 use tokenwatch_proto::ingest::v1::ingest_service_server::IngestServiceServer;
 use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_storage::Database;
+use tokenwatch_types::TenantId;
 
 pub use announce::touched_stream_key;
 
@@ -58,18 +61,85 @@ pub fn load_ipdb(config: &IngestConfig) -> Result<Option<Arc<IpDb>>, EnrichError
     }
 }
 
+/// The ingest pipeline for callers in the same process (the connectors): the same parse,
+/// check, enrich, rate limit, commit and announce as the gRPC calls. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    pipeline: Arc<pipeline::Pipeline>,
+}
+
+/// What became of a document's records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Stored now.
+    pub accepted: u64,
+    /// Stored before (the same record id).
+    pub duplicate: u64,
+    /// Rejected with a reason, kept in quarantine.
+    pub rejected: u64,
+}
+
+/// Why a document was not ingested (nothing of it is stored then).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    /// The tenant is over its ingest rate: retry shortly.
+    #[error("over the ingest rate: {0}")]
+    OverRate(String),
+    /// Storage or the parser failed.
+    #[error("ingest failed: {0}")]
+    Failed(String),
+}
+
+impl Ingestor {
+    /// A pipeline over the stores.
+    pub fn new(
+        database: Database,
+        cache: Cache,
+        ipdb: Option<Arc<IpDb>>,
+        config: &IngestConfig,
+    ) -> Self {
+        Ingestor {
+            pipeline: Arc::new(pipeline::Pipeline::new(
+                database,
+                cache,
+                ipdb,
+                config.rate_per_tenant,
+            )),
+        }
+    }
+
+    /// Ingests one document for `tenant` (committed when this returns).
+    pub async fn ingest(
+        &self,
+        tenant: TenantId,
+        format: SourceFormat,
+        source_name: &str,
+        content: Vec<u8>,
+    ) -> Result<Tally, IngestError> {
+        let outcomes = self
+            .pipeline
+            .ingest(tenant, Some(format), source_name, content)
+            .await
+            .map_err(|status| match status.code() {
+                Code::ResourceExhausted => IngestError::OverRate(status.message().to_owned()),
+                _ => IngestError::Failed(status.message().to_owned()),
+            })?;
+        let mut tally = Tally::default();
+        for outcome in outcomes {
+            match outcome.outcome {
+                pipeline::Outcome::Accepted => tally.accepted += 1,
+                pipeline::Outcome::Duplicate => tally.duplicate += 1,
+                pipeline::Outcome::Rejected(..) => tally.rejected += 1,
+            }
+        }
+        Ok(tally)
+    }
+}
+
 /// Mounts the ingest service, behind the auth interceptor, on `services`.
-pub fn add_to(
-    services: &mut ServiceSet,
-    database: Database,
-    cache: Cache,
-    ipdb: Option<Arc<IpDb>>,
-    config: &IngestConfig,
-    auth: AuthInterceptor,
-) {
-    let pipeline = pipeline::Pipeline::new(database, cache, ipdb, config.rate_per_tenant);
+pub fn add_to(services: &mut ServiceSet, ingestor: &Ingestor, auth: AuthInterceptor) {
     let server = tokenwatch_grpc::configure_service!(IngestServiceServer::new(
-        api::IngestApi::new(Arc::new(pipeline))
+        api::IngestApi::new(Arc::clone(&ingestor.pipeline))
     ));
     services.add(InterceptedService::new(server, auth));
 }

@@ -152,14 +152,17 @@ impl Executor {
                 "tenant {tenant} has no Graph credentials: set them with `tokenwatch tenant credentials set --tenant {tenant} ...`"
             )
         })?;
-        let sealer = self.sealer.as_ref().ok_or_else(|| {
-            "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY) to open the tenant's Graph credentials".to_owned()
-        })?;
-        let secret = sealer
-            .open(&tenant.to_string(), &sealed.key_id, &sealed.sealed)
-            .map_err(|error| format!("cannot open the tenant's Graph credentials: {error}"))?;
-        Credentials::from_stored(&tenant.to_string(), &sealed.client_id, &sealed.kind, secret)
-            .map_err(|problem| format!("the tenant's Graph credentials: {problem}"))
+        Credentials::unseal(
+            self.sealer.as_deref(),
+            &tenant.to_string(),
+            tokenwatch_graph::Sealed {
+                client_id: &sealed.client_id,
+                kind: &sealed.kind,
+                key_id: &sealed.key_id,
+                sealed: &sealed.sealed,
+            },
+        )
+        .map_err(|problem| format!("the tenant's Graph credentials: {problem}"))
     }
 
     async fn call(&self, credentials: &Credentials, action: &ActionRow) -> Result<(), GraphError> {

@@ -177,19 +177,17 @@ impl TenantService for TenantApi {
         tx.commit()
             .await
             .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
-        let sealer = self.microsoft.sealer.as_ref().ok_or_else(|| {
-            Status::failed_precondition(
-                "this server has no credentials key (TOKENWATCH_CREDENTIALS_KEY) to open them",
-            )
-        })?;
-        let secret = sealer
-            .open(&tenant.to_string(), &sealed.key_id, &sealed.sealed)
-            .map_err(|e| {
-                Status::failed_precondition(format!("cannot open the credentials: {e}"))
-            })?;
-        let credentials =
-            Credentials::from_stored(&tenant.to_string(), &sealed.client_id, &sealed.kind, secret)
-                .map_err(Status::failed_precondition)?;
+        let credentials = Credentials::unseal(
+            self.microsoft.sealer.as_deref(),
+            &tenant.to_string(),
+            tokenwatch_graph::Sealed {
+                client_id: &sealed.client_id,
+                kind: &sealed.kind,
+                key_id: &sealed.key_id,
+                sealed: &sealed.sealed,
+            },
+        )
+        .map_err(Status::failed_precondition)?;
         let checks = self.microsoft.client.test_connection(&credentials).await;
         let ok = checks.iter().all(|c| c.ok);
         tracing::info!(actor = %claims.subject, ok, "tenant connection tested");
