@@ -871,6 +871,17 @@ fn respond_and_approve(
                     .all(|r| r["enabled"] == true && r["healthy"] == true)
             );
             assert!(activity.iter().all(|r| r["last_success_time"] != ""));
+            let metrics = scrape(server.metrics_port);
+            for name in [
+                "connector_lag_seconds",
+                "connector_last_success_timestamp_seconds",
+                "connector_tenant_healthy",
+            ] {
+                assert!(
+                    metrics.contains(&format!("{name}{{")),
+                    "{name} missing from the metrics"
+                );
+            }
             assert!(
                 rows.iter()
                     .filter(|r| r["source"].as_str().unwrap().starts_with("signins."))
