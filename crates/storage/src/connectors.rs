@@ -130,6 +130,18 @@ pub async fn release(
     Ok(released.rows_affected() == 1)
 }
 
+/// Makes the tenant due at once, its failures forgotten: its credentials or sources changed,
+/// so an unhealthy tenant should not sit out its backoff.
+pub async fn due_now(tx: &mut TenantTx) -> StorageResult<()> {
+    sqlx::query(
+        "UPDATE connector_tenants SET next_pull_time = now(), failures = 0 \
+         WHERE tenant_id = tokenwatch_current_tenant()",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Rounds in a row the tenant's pulls failed (0 for a tenant never pulled).
 pub async fn failures(tx: &mut TenantTx) -> StorageResult<i32> {
     let failures: Option<i32> = sqlx::query_scalar(

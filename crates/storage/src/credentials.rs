@@ -51,6 +51,7 @@ pub async fn set_credentials(
     .bind(&credentials.key_id)
     .execute(&mut **tx)
     .await?;
+    crate::connectors::due_now(tx).await?;
     Ok(time)
 }
 

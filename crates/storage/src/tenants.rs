@@ -215,6 +215,7 @@ pub async fn set_sources(
     .bind(signins)
     .fetch_one(&mut *tx)
     .await?;
+    crate::connectors::due_now(&mut tx).await?;
     crate::audit::record(
         &mut tx,
         actor,
