@@ -22,12 +22,34 @@ clean-run: down ## Stop and delete the local data (.run/, and its Postgres data 
 	@if [ -f $(RUN_DIR)/ports ]; then source $(RUN_DIR)/ports; [ -n "$${pg_base:-}" ] && rm -rf "$$pg_base"; fi; true
 	rm -rf $(RUN_DIR)
 
-$(BUF):
+# Pinned generator versions: the committed SDKs are what exactly these produce.
+BUF_VERSION          := 1.75.0
+PROTOC_GEN_ES        := 2.17.0
+GRPCIO_TOOLS         := 1.68.1
+PROTOC_GEN_ES_BIN    := $(TOOLS)/node_modules/.bin/protoc-gen-es
+PYTHON_TOOLS         := $(TOOLS)/venv/.grpcio-tools-$(GRPCIO_TOOLS)
+
+$(BUF) $(PROTOC_GEN_ES_BIN):
 	@command -v npm >/dev/null || { echo "npm is needed for buf: apt-get install -y npm"; exit 1; }
-	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @bufbuild/buf@1.75.0
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @bufbuild/buf@$(BUF_VERSION) @bufbuild/protoc-gen-es@$(PROTOC_GEN_ES)
+
+$(PYTHON_TOOLS):
+	@command -v python3 >/dev/null || { echo "python3 is needed for the SDKs: apt-get install -y python3-venv"; exit 1; }
+	python3 -m venv $(TOOLS)/venv
+	$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools==$(GRPCIO_TOOLS) pytest==8.3.4
+	touch $@
 
 .PHONY: tools
-tools: $(BUF) ## Install the lint tools (buf, from npm) under .tools/
+tools: $(BUF) $(PROTOC_GEN_ES_BIN) $(PYTHON_TOOLS) ## Install buf, the SDK generators and pytest under .tools/
+
+.PHONY: sdks
+sdks: tools ## Regenerate the client SDKs (sdks/python, sdks/typescript) from the protos
+	rm -rf sdks/python/src/tokenwatch/*/ sdks/typescript/gen
+	cd proto && ../$(BUF) generate
+
+.PHONY: sdks-check
+sdks-check: tools ## Fail when the committed SDKs differ from what the protos generate
+	@scripts/check-sdks.sh
 
 .PHONY: ipdb
 ipdb: ## Fetch the IP → ASN / country data (npm ip-location-db) into data/ipdb/
@@ -46,23 +68,35 @@ release: ## Build the tokenwatch binary optimized (target/release/tokenwatch)
 ##@ Test
 
 .PHONY: test
-test: ipdb up ## Fetch the IP data, start Postgres and Redis, then run every test
+test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every test, then the SDKs' against a live server
 	@source $(RUN_DIR)/env && deploy/local/drop-test-databases.sh
 	@source $(RUN_DIR)/env && if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --profile ci; \
 	else \
 		$(CARGO) test --workspace; \
 	fi
+	@scripts/sdk-test.sh
 
 ##@ Lint
 
 .PHONY: lint
-lint: $(BUF) ## fmt check, clippy -D warnings, buf lint, docs, log message format
+# The contracts as last released: `buf breaking` holds v1 to them (`make proto-release` moves it).
+PROTO_RELEASE := release/v0.1.0.json
+
+lint: tools ## fmt check, clippy -D warnings, buf lint and breaking, SDKs current, docs, log format
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd proto && ../$(BUF) lint
+	cd proto && ../$(BUF) breaking --against $(PROTO_RELEASE)
+	scripts/check-sdks.sh
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 	scripts/check_log_format.sh
+
+.PHONY: proto-release
+proto-release: tools ## Record the protos as released (the baseline of buf breaking): VERSION=x.y.z
+	@[ -n "$(VERSION)" ] || { echo "usage: make proto-release VERSION=x.y.z"; exit 1; }
+	cd proto && ../$(BUF) build -o release/v$(VERSION).json
+	@echo "now point PROTO_RELEASE in the Makefile at release/v$(VERSION).json"
 
 ##@ Run
 

@@ -1,0 +1,350 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tokenwatch.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ActionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTION_KIND_UNSPECIFIED: _ClassVar[ActionKind]
+    ACTION_KIND_REVOKE_SESSIONS: _ClassVar[ActionKind]
+    ACTION_KIND_DISABLE_USER: _ClassVar[ActionKind]
+    ACTION_KIND_ENABLE_USER: _ClassVar[ActionKind]
+    ACTION_KIND_CONFIRM_COMPROMISED: _ClassVar[ActionKind]
+
+class ActionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTION_STATE_UNSPECIFIED: _ClassVar[ActionState]
+    ACTION_STATE_PROPOSED: _ClassVar[ActionState]
+    ACTION_STATE_APPROVED: _ClassVar[ActionState]
+    ACTION_STATE_REJECTED: _ClassVar[ActionState]
+    ACTION_STATE_EXECUTING: _ClassVar[ActionState]
+    ACTION_STATE_SUCCEEDED: _ClassVar[ActionState]
+    ACTION_STATE_FAILED: _ClassVar[ActionState]
+    ACTION_STATE_CANCELLED: _ClassVar[ActionState]
+
+class ResponseMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESPONSE_MODE_UNSPECIFIED: _ClassVar[ResponseMode]
+    RESPONSE_MODE_NOTIFY: _ClassVar[ResponseMode]
+    RESPONSE_MODE_REQUIRE_APPROVAL: _ClassVar[ResponseMode]
+    RESPONSE_MODE_AUTOMATIC: _ClassVar[ResponseMode]
+
+class WebhookFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEBHOOK_FORMAT_UNSPECIFIED: _ClassVar[WebhookFormat]
+    WEBHOOK_FORMAT_GENERIC: _ClassVar[WebhookFormat]
+    WEBHOOK_FORMAT_SLACK: _ClassVar[WebhookFormat]
+    WEBHOOK_FORMAT_TEAMS: _ClassVar[WebhookFormat]
+ACTION_KIND_UNSPECIFIED: ActionKind
+ACTION_KIND_REVOKE_SESSIONS: ActionKind
+ACTION_KIND_DISABLE_USER: ActionKind
+ACTION_KIND_ENABLE_USER: ActionKind
+ACTION_KIND_CONFIRM_COMPROMISED: ActionKind
+ACTION_STATE_UNSPECIFIED: ActionState
+ACTION_STATE_PROPOSED: ActionState
+ACTION_STATE_APPROVED: ActionState
+ACTION_STATE_REJECTED: ActionState
+ACTION_STATE_EXECUTING: ActionState
+ACTION_STATE_SUCCEEDED: ActionState
+ACTION_STATE_FAILED: ActionState
+ACTION_STATE_CANCELLED: ActionState
+RESPONSE_MODE_UNSPECIFIED: ResponseMode
+RESPONSE_MODE_NOTIFY: ResponseMode
+RESPONSE_MODE_REQUIRE_APPROVAL: ResponseMode
+RESPONSE_MODE_AUTOMATIC: ResponseMode
+WEBHOOK_FORMAT_UNSPECIFIED: WebhookFormat
+WEBHOOK_FORMAT_GENERIC: WebhookFormat
+WEBHOOK_FORMAT_SLACK: WebhookFormat
+WEBHOOK_FORMAT_TEAMS: WebhookFormat
+
+class Action(_message.Message):
+    __slots__ = ("action_id", "tenant_id", "kind", "state", "user_id", "finding_id", "reason", "proposed_by", "approved_by", "create_time", "update_time", "result", "attempts", "dry_run", "severity", "outcome_json")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    FINDING_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_JSON_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    tenant_id: str
+    kind: ActionKind
+    state: ActionState
+    user_id: str
+    finding_id: str
+    reason: str
+    proposed_by: str
+    approved_by: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    result: str
+    attempts: int
+    dry_run: bool
+    severity: _common_pb2.Severity
+    outcome_json: str
+    def __init__(self, action_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., kind: _Optional[_Union[ActionKind, str]] = ..., state: _Optional[_Union[ActionState, str]] = ..., user_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., reason: _Optional[str] = ..., proposed_by: _Optional[str] = ..., approved_by: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., attempts: _Optional[int] = ..., dry_run: bool = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., outcome_json: _Optional[str] = ...) -> None: ...
+
+class ProposeActionRequest(_message.Message):
+    __slots__ = ("tenant_id", "kind", "user_id", "finding_id", "reason", "request_id", "dry_run")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    FINDING_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    kind: ActionKind
+    user_id: str
+    finding_id: str
+    reason: str
+    request_id: str
+    dry_run: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., kind: _Optional[_Union[ActionKind, str]] = ..., user_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., dry_run: bool = ...) -> None: ...
+
+class ProposeActionResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: Action
+    def __init__(self, action: _Optional[_Union[Action, _Mapping]] = ...) -> None: ...
+
+class ApproveActionRequest(_message.Message):
+    __slots__ = ("tenant_id", "action_id", "approve", "comment")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    action_id: str
+    approve: bool
+    comment: str
+    def __init__(self, tenant_id: _Optional[str] = ..., action_id: _Optional[str] = ..., approve: bool = ..., comment: _Optional[str] = ...) -> None: ...
+
+class ApproveActionResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: Action
+    def __init__(self, action: _Optional[_Union[Action, _Mapping]] = ...) -> None: ...
+
+class ExecuteActionRequest(_message.Message):
+    __slots__ = ("tenant_id", "action_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    action_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., action_id: _Optional[str] = ...) -> None: ...
+
+class ExecuteActionResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: Action
+    def __init__(self, action: _Optional[_Union[Action, _Mapping]] = ...) -> None: ...
+
+class CancelActionRequest(_message.Message):
+    __slots__ = ("tenant_id", "action_id", "comment")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    action_id: str
+    comment: str
+    def __init__(self, tenant_id: _Optional[str] = ..., action_id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class CancelActionResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: Action
+    def __init__(self, action: _Optional[_Union[Action, _Mapping]] = ...) -> None: ...
+
+class GetActionRequest(_message.Message):
+    __slots__ = ("tenant_id", "action_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    action_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., action_id: _Optional[str] = ...) -> None: ...
+
+class GetActionResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: Action
+    def __init__(self, action: _Optional[_Union[Action, _Mapping]] = ...) -> None: ...
+
+class ListActionsRequest(_message.Message):
+    __slots__ = ("tenant_id", "user_id", "states", "page_size", "page_token")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    user_id: str
+    states: _containers.RepeatedScalarFieldContainer[ActionState]
+    page_size: int
+    page_token: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., states: _Optional[_Iterable[_Union[ActionState, str]]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListActionsResponse(_message.Message):
+    __slots__ = ("actions", "next_page_token")
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[Action]
+    next_page_token: str
+    def __init__(self, actions: _Optional[_Iterable[_Union[Action, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ResponsePolicy(_message.Message):
+    __slots__ = ("tenant_id", "mode_by_severity", "default_mode", "automatic_actions", "excluded_users", "min_severity", "update_time", "dry_run")
+    class ModeBySeverityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ResponseMode
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ResponseMode, str]] = ...) -> None: ...
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    MODE_BY_SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_MODE_FIELD_NUMBER: _ClassVar[int]
+    AUTOMATIC_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_USERS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    mode_by_severity: _containers.ScalarMap[str, ResponseMode]
+    default_mode: ResponseMode
+    automatic_actions: _containers.RepeatedScalarFieldContainer[ActionKind]
+    excluded_users: _containers.RepeatedScalarFieldContainer[str]
+    min_severity: _common_pb2.Severity
+    update_time: _timestamp_pb2.Timestamp
+    dry_run: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., mode_by_severity: _Optional[_Mapping[str, ResponseMode]] = ..., default_mode: _Optional[_Union[ResponseMode, str]] = ..., automatic_actions: _Optional[_Iterable[_Union[ActionKind, str]]] = ..., excluded_users: _Optional[_Iterable[str]] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., dry_run: bool = ...) -> None: ...
+
+class GetResponsePolicyRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class GetResponsePolicyResponse(_message.Message):
+    __slots__ = ("policy",)
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: ResponsePolicy
+    def __init__(self, policy: _Optional[_Union[ResponsePolicy, _Mapping]] = ...) -> None: ...
+
+class SetResponsePolicyRequest(_message.Message):
+    __slots__ = ("tenant_id", "policy")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    policy: ResponsePolicy
+    def __init__(self, tenant_id: _Optional[str] = ..., policy: _Optional[_Union[ResponsePolicy, _Mapping]] = ...) -> None: ...
+
+class SetResponsePolicyResponse(_message.Message):
+    __slots__ = ("policy",)
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: ResponsePolicy
+    def __init__(self, policy: _Optional[_Union[ResponsePolicy, _Mapping]] = ...) -> None: ...
+
+class SetGraphCredentialsRequest(_message.Message):
+    __slots__ = ("tenant_id", "client_id", "client_secret", "certificate_pem")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    certificate_pem: str
+    def __init__(self, tenant_id: _Optional[str] = ..., client_id: _Optional[str] = ..., client_secret: _Optional[str] = ..., certificate_pem: _Optional[str] = ...) -> None: ...
+
+class SetGraphCredentialsResponse(_message.Message):
+    __slots__ = ("update_time",)
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DeleteGraphCredentialsRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class DeleteGraphCredentialsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Webhook(_message.Message):
+    __slots__ = ("webhook_id", "tenant_id", "url", "format", "min_severity", "created_by", "create_time")
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    webhook_id: str
+    tenant_id: str
+    url: str
+    format: WebhookFormat
+    min_severity: _common_pb2.Severity
+    created_by: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, webhook_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., url: _Optional[str] = ..., format: _Optional[_Union[WebhookFormat, str]] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AddWebhookRequest(_message.Message):
+    __slots__ = ("tenant_id", "url", "format", "secret", "min_severity")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    url: str
+    format: WebhookFormat
+    secret: str
+    min_severity: _common_pb2.Severity
+    def __init__(self, tenant_id: _Optional[str] = ..., url: _Optional[str] = ..., format: _Optional[_Union[WebhookFormat, str]] = ..., secret: _Optional[str] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ...) -> None: ...
+
+class AddWebhookResponse(_message.Message):
+    __slots__ = ("webhook",)
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    webhook: Webhook
+    def __init__(self, webhook: _Optional[_Union[Webhook, _Mapping]] = ...) -> None: ...
+
+class ListWebhooksRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class ListWebhooksResponse(_message.Message):
+    __slots__ = ("webhooks",)
+    WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
+    webhooks: _containers.RepeatedCompositeFieldContainer[Webhook]
+    def __init__(self, webhooks: _Optional[_Iterable[_Union[Webhook, _Mapping]]] = ...) -> None: ...
+
+class DeleteWebhookRequest(_message.Message):
+    __slots__ = ("tenant_id", "webhook_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    webhook_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., webhook_id: _Optional[str] = ...) -> None: ...
+
+class DeleteWebhookResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
