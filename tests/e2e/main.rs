@@ -6,6 +6,7 @@
 //! - `credentials`: Graph credentials sealed at rest, never returned;
 //! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
 //! - `pipeline`: online findings equal the offline scan, however the records arrive;
+//! - `redis_cluster`: the pipeline against a three-node Redis Cluster;
 //! - `storage`: migrations, primary keys, row-level security, partitions;
 //! - `serving`: health per service, reflection v1 and v1alpha, graceful shutdown;
 //! - `tenants`: the tenant registry over gRPC.
@@ -21,6 +22,7 @@ mod credentials;
 mod feedback;
 mod ingest;
 mod pipeline;
+mod redis_cluster;
 mod response;
 mod serving;
 mod storage;

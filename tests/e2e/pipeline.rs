@@ -26,7 +26,7 @@ use tokenwatch_types::TenantId;
 const PIECE_BYTES: usize = 256 * 1024;
 
 /// A simulated tenant with a fresh id (so parallel tests never share Redis keys): its files.
-fn simulated(seed: u64, days: usize) -> (String, Vec<(String, Vec<u8>)>) {
+pub(crate) fn simulated(seed: u64, days: usize) -> (String, Vec<(String, Vec<u8>)>) {
     let simulation = simulate(Config {
         seed,
         tenants: 1,
@@ -50,7 +50,7 @@ fn simulated(seed: u64, days: usize) -> (String, Vec<(String, Vec<u8>)>) {
 }
 
 /// Every piece of every file, in file order.
-fn pieces(files: &[(String, Vec<u8>)]) -> Vec<Vec<u8>> {
+pub(crate) fn pieces(files: &[(String, Vec<u8>)]) -> Vec<Vec<u8>> {
     files
         .iter()
         .flat_map(|(_, content)| chunk_document(content, PIECE_BYTES))
@@ -77,7 +77,7 @@ pub(crate) fn scan(files: &[(String, Vec<u8>)], tenant: &str) -> BTreeMap<(Strin
         .collect()
 }
 
-async fn ingest(server: &TestServer, tenant: &str, pieces: &[Vec<u8>]) {
+pub(crate) async fn ingest(server: &TestServer, tenant: &str, pieces: &[Vec<u8>]) {
     let token = server.tokens.valid(&[Role::Service], &[tenant]);
     let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
         .await
@@ -101,16 +101,22 @@ async fn ingest(server: &TestServer, tenant: &str, pieces: &[Vec<u8>]) {
 /// Waits until the pipeline has processed every stored event of the tenant.
 pub(crate) async fn settle(server: &TestServer, tenant: &str) {
     let cache = Cache::connect(&redis_url()).await.unwrap();
+    settle_on(server, tenant, &cache).await;
+}
+
+/// Waits until the pipeline has processed every stored event of the tenant, its hot state in
+/// `cache`.
+pub(crate) async fn settle_on(server: &TestServer, tenant: &str, cache: &Cache) {
     let tenant = TenantId::parse(tenant).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if tokenwatch_pipeline::settled(&server.database, &cache, tenant)
+        if tokenwatch_pipeline::settled(&server.database, cache, tenant)
             .await
             .unwrap()
         {
             // One more poll interval for the findings of the last step to commit.
             tokio::time::sleep(Duration::from_millis(300)).await;
-            if tokenwatch_pipeline::settled(&server.database, &cache, tenant)
+            if tokenwatch_pipeline::settled(&server.database, cache, tenant)
                 .await
                 .unwrap()
             {

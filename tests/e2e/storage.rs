@@ -253,3 +253,53 @@ async fn removing_a_tenant_removes_its_rows() {
         .unwrap();
     assert_eq!(left, ["b1"]);
 }
+
+/// The schema stays ready to be distributed by tenant (Citus, docs/scaling.md): every primary
+/// key, unique constraint or index, and foreign key (both sides) includes `tenant_id`, so each
+/// holds within one tenant's shard.
+#[tokio::test]
+async fn every_key_includes_the_tenant() {
+    let database = test_database().await;
+    let keys: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.conrelid::regclass::text, c.conname::text, c.contype::text \
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE n.nspname = 'public' AND c.contype IN ('p', 'u', 'f') AND NOT t.relispartition \
+           AND t.relname <> '_sqlx_migrations' \
+           AND NOT EXISTS ( \
+             SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.conrelid \
+               AND a.attnum = ANY (c.conkey) AND a.attname = 'tenant_id') \
+         UNION ALL \
+         SELECT c.conrelid::regclass::text, c.conname::text, 'f (referenced)' \
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE n.nspname = 'public' AND c.contype = 'f' AND NOT t.relispartition \
+           AND NOT EXISTS ( \
+             SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.confrelid \
+               AND a.attnum = ANY (c.confkey) AND a.attname = 'tenant_id') \
+         UNION ALL \
+         SELECT i.indrelid::regclass::text, x.relname::text, 'unique index' \
+         FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid \
+         JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE n.nspname = 'public' AND i.indisunique AND NOT t.relispartition \
+           AND t.relname <> '_sqlx_migrations' \
+           AND NOT EXISTS ( \
+             SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid \
+               AND a.attnum = ANY (i.indkey::int2[]) AND a.attname = 'tenant_id') \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(database.pool())
+    .await
+    .unwrap();
+    assert!(keys.is_empty(), "keys without tenant_id: {keys:#?}");
+    // The check looked at the schema's keys, not at nothing.
+    let checked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE n.nspname = 'public' AND c.contype IN ('p', 'u', 'f') AND NOT t.relispartition",
+    )
+    .fetch_one(database.pool())
+    .await
+    .unwrap();
+    assert!(checked > 40, "only {checked} keys found");
+}

@@ -64,10 +64,15 @@ pub struct ServerConfig {
     )]
     pub database_max_connections: u32,
 
-    /// Redis connection URL.
+    /// Redis connection URL; with --redis-cluster, seed nodes of a Redis Cluster,
+    /// comma-separated (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`).
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     #[serde(serialize_with = "redacted_url")]
     pub redis_url: Option<String>,
+
+    /// REDIS_URL names nodes of a Redis Cluster (every key carries its tenant's hash tag).
+    #[arg(long, env = "TOKENWATCH_REDIS_CLUSTER", default_value_t = false)]
+    pub redis_cluster: bool,
 
     /// Directory of the IP → ASN / country data (`make ipdb`); enrichment is off without it.
     #[arg(long, env = "TOKENWATCH_IPDB")]
@@ -198,11 +203,21 @@ impl ServerConfig {
             self.database_url.as_deref(),
             &["postgres", "postgresql"],
         ));
-        problems.extend(check_url(
-            "--redis-url / REDIS_URL",
-            self.redis_url.as_deref(),
-            &["redis", "rediss"],
-        ));
+        if self.redis_cluster {
+            for node in self.redis_url.as_deref().unwrap_or_default().split(',') {
+                problems.extend(check_url(
+                    "--redis-url / REDIS_URL (each node of the cluster)",
+                    Some(node.trim()),
+                    &["redis", "rediss"],
+                ));
+            }
+        } else {
+            problems.extend(check_url(
+                "--redis-url / REDIS_URL",
+                self.redis_url.as_deref(),
+                &["redis", "rediss"],
+            ));
+        }
         if let Err(error) = self.metrics_address() {
             problems.extend(error.problems);
         }
@@ -552,6 +567,7 @@ mod tests {
             database_url: database_url.map(str::to_owned),
             database_max_connections: 4,
             redis_url: redis_url.map(str::to_owned),
+            redis_cluster: false,
             ipdb: None,
             ingest_rate: 0,
             pipeline_workers: 1,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use chrono::{Months, Utc};
 use tokenwatch_auth::{AuthInterceptor, Verifier};
+pub use tokenwatch_cache::Target as RedisTarget;
 use tokenwatch_cache::{Cache, CacheError};
 pub use tokenwatch_connector::ConnectorConfig;
 use tokenwatch_connector::Connectors;
@@ -131,7 +132,7 @@ impl Stores {
     pub async fn open(
         database_url: &str,
         max_connections: u32,
-        redis_url: &str,
+        redis: &RedisTarget,
     ) -> Result<Self, ServerError> {
         let database = Database::connect(database_url, max_connections).await?;
         database.migrate().await?;
@@ -142,7 +143,7 @@ impl Stores {
             now + Months::new(PARTITION_MONTHS_AHEAD),
         )
         .await?;
-        let cache = Cache::connect(redis_url).await?;
+        let cache = Cache::open(redis).await?;
         cache.ping().await?;
         Ok(Stores { database, cache })
     }

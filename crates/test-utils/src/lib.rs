@@ -290,9 +290,20 @@ impl TestServer {
     /// Starts a server on an existing database, as a restart would. The server runs on its own
     /// runtime, so [`TestServer::kill`] can end it the way a crash would, connections and all.
     pub async fn spawn_on(database_url: &str, services: &[ServiceName], options: Options) -> Self {
+        let redis = tokenwatch_server::RedisTarget::Single(redis_url());
+        Self::spawn_on_redis(database_url, &redis, services, options).await
+    }
+
+    /// Starts a server on an existing database and the Redis (or Redis Cluster) given.
+    pub async fn spawn_on_redis(
+        database_url: &str,
+        redis: &tokenwatch_server::RedisTarget,
+        services: &[ServiceName],
+        options: Options,
+    ) -> Self {
         init_test_logging();
         let database_url = database_url.to_owned();
-        let stores = Stores::open(&database_url, 8, &redis_url())
+        let stores = Stores::open(&database_url, 8, redis)
             .await
             .expect("cannot open the test stores");
         let database = stores.database.clone();

@@ -22,7 +22,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let stores = tokenwatch_server::Stores::open(
         server.database_url()?,
         server.database_max_connections,
-        server.redis_url.as_deref().unwrap_or_default(),
+        &tokenwatch_server::RedisTarget::from_config(
+            server.redis_url.as_deref().unwrap_or_default(),
+            server.redis_cluster,
+        ),
     )
     .await?;
     if let Some(address) = server.metrics_address()? {
