@@ -956,3 +956,37 @@ async fn a_suppression_lowers_its_contexts_evidence_until_deleted() {
     baselines.rebuild_baselines(rebuild).await.unwrap();
     assert_eq!(online(&server, &tenant).await, before);
 }
+
+/// Two replicas of each service on one Postgres and one Redis (each process hosting ingest, the
+/// pipeline workers and detection), records sent to either at random: the same findings, read
+/// from either, as one process gives (the scan's).
+#[tokio::test]
+async fn two_replicas_of_each_service_give_the_findings_of_one() {
+    let (tenant, files) = simulated(14, 10);
+    let services = [
+        ServiceName::Ingest,
+        ServiceName::Baseline,
+        ServiceName::Detection,
+    ];
+    let first = TestServer::spawn_with_options(&services, pipeline_options(1)).await;
+    let second = TestServer::spawn_on(&first.database_url, &services, pipeline_options(1)).await;
+    first.register(&[&tenant]).await;
+    let pieces = pieces(&files);
+    let (mut to_first, mut to_second) = (Vec::new(), Vec::new());
+    for (i, piece) in pieces.into_iter().enumerate() {
+        // Interleaved, so both replicas ingest and both workers step the tenant.
+        if i % 2 == 0 {
+            to_first.push(piece);
+        } else {
+            to_second.push(piece);
+        }
+    }
+    tokio::join!(
+        ingest(&first, &tenant, &to_first),
+        ingest(&second, &tenant, &to_second)
+    );
+    settle(&first, &tenant).await;
+    let offline = scan(&files, &tenant);
+    assert_same(&online(&first, &tenant).await, &offline);
+    assert_same(&online(&second, &tenant).await, &offline);
+}
