@@ -27,7 +27,7 @@ BUF_VERSION          := 1.75.0
 PROTOC_GEN_ES        := 2.17.0
 GRPCIO_TOOLS         := 1.68.1
 PROTOC_GEN_ES_BIN    := $(TOOLS)/node_modules/.bin/protoc-gen-es
-PYTHON_TOOLS         := $(TOOLS)/venv/.grpcio-tools-$(GRPCIO_TOOLS)
+PYTHON_TOOLS         := $(TOOLS)/venv/.tools-grpcio-$(GRPCIO_TOOLS)-validate-1.37.0
 
 $(BUF) $(PROTOC_GEN_ES_BIN):
 	@command -v npm >/dev/null || { echo "npm is needed for buf: apt-get install -y npm"; exit 1; }
@@ -36,7 +36,7 @@ $(BUF) $(PROTOC_GEN_ES_BIN):
 $(PYTHON_TOOLS):
 	@command -v python3 >/dev/null || { echo "python3 is needed for the SDKs: apt-get install -y python3-venv"; exit 1; }
 	python3 -m venv $(TOOLS)/venv
-	$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools==$(GRPCIO_TOOLS) pytest==8.3.4
+	$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools==$(GRPCIO_TOOLS) pytest==8.3.4 kubernetes-validate==1.37.0
 	touch $@
 
 .PHONY: tools
@@ -83,12 +83,13 @@ test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every te
 # The contracts as last released: `buf breaking` holds v1 to them (`make proto-release` moves it).
 PROTO_RELEASE := release/v0.1.0.json
 
-lint: tools ## fmt check, clippy -D warnings, buf lint and breaking, SDKs current, docs, log format
+lint: tools ## fmt check, clippy -D warnings, buf lint and breaking, SDKs current, k8s overlays valid, docs, log format
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd proto && ../$(BUF) lint
 	cd proto && ../$(BUF) breaking --against $(PROTO_RELEASE)
 	scripts/check-sdks.sh
+	scripts/check-kubernetes.sh
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 	scripts/check_log_format.sh
 

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use sqlx::AssertSqlSafe;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -49,12 +50,13 @@ impl Database {
     /// `tenant_id`, whatever the SQL says.
     pub async fn tenant_tx(&self, tenant: TenantId) -> StorageResult<TenantTx> {
         let mut tx = self.pool.begin().await?;
-        // One round trip: `role` set this way is `SET LOCAL ROLE`, ending with the transaction.
-        sqlx::query(
-            "SELECT set_config('role', 'tokenwatch_app', true), \
-                    set_config('app.tenant_id', $1, true)",
-        )
-        .bind(tenant.to_string())
+        // One round trip, and `SET LOCAL` rather than `set_config`: Citus propagates SET LOCAL
+        // commands to the workers a transaction touches (docs/scaling.md). The id is a parsed
+        // UUID, so it is safe in the statement's text.
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "SET LOCAL ROLE tokenwatch_app; SET LOCAL app.tenant_id = '{}'",
+            tenant.as_uuid()
+        )))
         .execute(&mut *tx)
         .await?;
         Ok(tx)
@@ -64,12 +66,11 @@ impl Database {
     /// writes need [`Database::tenant_tx`]).
     pub async fn tenants_read_tx(&self, tenants: &[TenantId]) -> StorageResult<TenantTx> {
         let mut tx = self.pool.begin().await?;
-        let list: Vec<String> = tenants.iter().map(ToString::to_string).collect();
-        sqlx::query(
-            "SELECT set_config('role', 'tokenwatch_app', true), \
-                    set_config('app.tenant_ids', $1, true)",
-        )
-        .bind(list.join(","))
+        let list: Vec<String> = tenants.iter().map(|t| t.as_uuid().to_string()).collect();
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "SET LOCAL ROLE tokenwatch_app; SET LOCAL app.tenant_ids = '{}'",
+            list.join(",")
+        )))
         .execute(&mut *tx)
         .await?;
         Ok(tx)
