@@ -18,7 +18,7 @@ test("the example ingests and follows findings", { skip }, () => {
   const result = spawnSync(
     process.execPath,
     [
-      join(here, "..", "examples", "ingest-and-watch.js"),
+      join(here, "..", "examples", "ingest-and-watch.mjs"),
       "--server",
       process.env.TOKENWATCH_SDK_SERVER,
       "--tenant",

@@ -1,6 +1,6 @@
 // Authenticate with a token, ingest export files for a tenant, follow the findings stream.
 //
-//   TOKENWATCH_TOKEN=... node examples/ingest-and-watch.js --server http://127.0.0.1:50051 \
+//   TOKENWATCH_TOKEN=... node examples/ingest-and-watch.mjs --server http://127.0.0.1:50051 \
 //       --tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 ual.json signins.json [--findings 1]
 //
 // Files go out on one IngestStream, a JSON array or a Graph page split into documents of 1,000
@@ -57,7 +57,7 @@ async function main() {
   });
   const token = process.env.TOKENWATCH_TOKEN;
   if (!token || !values.tenant || files.length === 0) {
-    console.error("usage: TOKENWATCH_TOKEN=... ingest-and-watch.js --tenant T [--server URL] FILE...");
+    console.error("usage: TOKENWATCH_TOKEN=... ingest-and-watch.mjs --tenant T [--server URL] FILE...");
     return 2;
   }
   const wanted = Number(values.findings);
