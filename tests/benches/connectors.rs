@@ -21,10 +21,6 @@ use tokenwatch_auth::Role;
 use tokenwatch_msfake::MicrosoftFake;
 use tokenwatch_proto::ingest::v1::ListConnectorStatusRequest;
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
-use tokenwatch_proto::response::v1::response_service_client::ResponseServiceClient;
-use tokenwatch_proto::response::v1::{SetGraphCredentialsRequest, set_graph_credentials_request};
-use tokenwatch_proto::tenant::v1::SetTenantSourcesRequest;
-use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_server::{ConnectorConfig, Endpoints, RetryPolicy};
 use tokenwatch_simulate::{Config, simulate_from};
 use tokenwatch_test_utils::{TestServer, random_tenant, test_options};
@@ -131,24 +127,7 @@ async fn main() {
     let started = Instant::now();
     for (tenant, _) in &tenants {
         server.register(&[tenant]).await;
-        ResponseServiceClient::new(channel.clone())
-            .set_graph_credentials(SetGraphCredentialsRequest {
-                tenant_id: tenant.clone(),
-                client_id: CLIENT_ID.to_owned(),
-                secret: Some(set_graph_credentials_request::Secret::ClientSecret(
-                    SECRET.to_owned(),
-                )),
-            })
-            .await
-            .unwrap();
-        TenantServiceClient::new(channel.clone())
-            .set_tenant_sources(SetTenantSourcesRequest {
-                tenant_id: tenant.clone(),
-                activity_feed: Some(true),
-                signins: Some(true),
-            })
-            .await
-            .unwrap();
+        server.onboard(tenant, CLIENT_ID, SECRET).await;
     }
     let mut ingest = IngestServiceClient::new(channel);
     loop {

@@ -35,8 +35,6 @@ use tokenwatch_storage::connectors::{self as state, RoundEnd};
 use tokenwatch_types::TenantId;
 use tokio::task::JoinSet;
 
-pub use plan::SIGN_IN_SOURCES;
-
 /// How the connectors run.
 #[derive(Debug, Clone)]
 pub struct ConnectorConfig {
@@ -118,7 +116,12 @@ impl Shared {
     }
 
     fn note_records(&self, tenant: TenantId, source: &str, tally: Tally) {
-        for (outcome, count) in pull::tally_labels(tally) {
+        let outcomes = [
+            ("new", tally.accepted),
+            ("duplicate", tally.duplicate),
+            ("rejected", tally.rejected),
+        ];
+        for (outcome, count) in outcomes {
             metrics::counter!(
                 "connector_records_total",
                 "tenant" => tenant.to_string(),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokenwatch_core::event::SourceFormat;
 use tokenwatch_graph::{CONTENT_TYPES, Content, Credentials, GraphError, MAX_WINDOW, RETENTION};
-use tokenwatch_ingest::{IngestError, Tally};
+use tokenwatch_ingest::IngestError;
 use tokenwatch_storage::connectors::{self as state, Pulled};
 use tokenwatch_storage::{StorageError, TenantTx, credentials};
 use tokenwatch_types::TenantId;
@@ -61,8 +61,6 @@ const SIGN_IN_PERMISSION: &str = "AuditLog.Read.All (Microsoft Graph)";
 /// What a round did.
 #[derive(Debug, Default)]
 pub(crate) struct Report {
-    /// Sources pulled.
-    pub(crate) sources: usize,
     /// Sources whose pull reached now (or the budget) without an error.
     pub(crate) succeeded: usize,
     /// The round used its time budget with work left.
@@ -121,7 +119,6 @@ impl<'s> Round<'s> {
             for content_type in CONTENT_TYPES {
                 self.note_error(content_type, &failure).await;
             }
-            report.sources += CONTENT_TYPES.len();
             let ends = failure.ends_round();
             report.failure = Some(failure);
             if ends {
@@ -130,7 +127,6 @@ impl<'s> Round<'s> {
             pulls.retain(|p| !matches!(p, Source::Activity(_)));
         }
         for source in pulls {
-            report.sources += 1;
             let outcome = match source {
                 Source::Activity(content_type) => {
                     self.pull_activity(&credentials, content_type).await
@@ -474,13 +470,4 @@ impl Source {
             Source::Activity(name) | Source::SignIns(name, _) => name,
         }
     }
-}
-
-/// The ingest outcome as counted in metrics.
-pub(crate) fn tally_labels(tally: Tally) -> [(&'static str, u64); 3] {
-    [
-        ("new", tally.accepted),
-        ("duplicate", tally.duplicate),
-        ("rejected", tally.rejected),
-    ]
 }

@@ -359,6 +359,48 @@ impl TestServer {
         }
     }
 
+    /// Gives a registered tenant a Graph client secret and switches both log sources on, as an
+    /// msp_admin through the API: the connectors pull it from then on.
+    pub async fn onboard(&self, tenant: &str, client_id: &str, secret: &str) {
+        use tokenwatch_proto::tenant::v1::SetTenantSourcesRequest;
+        use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
+        self.set_client_secret(tenant, client_id, secret).await;
+        let admin = self.tokens.valid(&[Role::MspAdmin], &[]);
+        let channel = tokenwatch_grpc::connect(&self.url, Some(&admin))
+            .await
+            .expect("cannot connect to the test server");
+        TenantServiceClient::new(channel)
+            .set_tenant_sources(SetTenantSourcesRequest {
+                tenant_id: tenant.to_owned(),
+                activity_feed: Some(true),
+                signins: Some(true),
+            })
+            .await
+            .expect("cannot switch the tenant's sources on");
+    }
+
+    /// Sets (or replaces) a tenant's Graph client secret, as an msp_admin through the API.
+    pub async fn set_client_secret(&self, tenant: &str, client_id: &str, secret: &str) {
+        use tokenwatch_proto::response::v1::response_service_client::ResponseServiceClient;
+        use tokenwatch_proto::response::v1::{
+            SetGraphCredentialsRequest, set_graph_credentials_request,
+        };
+        let admin = self.tokens.valid(&[Role::MspAdmin], &[]);
+        let channel = tokenwatch_grpc::connect(&self.url, Some(&admin))
+            .await
+            .expect("cannot connect to the test server");
+        ResponseServiceClient::new(channel)
+            .set_graph_credentials(SetGraphCredentialsRequest {
+                tenant_id: tenant.to_owned(),
+                client_id: client_id.to_owned(),
+                secret: Some(set_graph_credentials_request::Secret::ClientSecret(
+                    secret.to_owned(),
+                )),
+            })
+            .await
+            .expect("cannot set the tenant's credentials");
+    }
+
     /// Kills the server without a graceful shutdown: every task of it stops where it is and its
     /// connections drop, as in a crash.
     pub async fn kill(mut self) {
