@@ -9,6 +9,8 @@
 //! - `weights`: the versioned, tunable weight set and threshold;
 //! - `suppress`: contexts analysts marked as expected, which count for less;
 //! - `learn`: weights that learn from analysts' verdicts, within bounds;
+//! - `network`: operators (sibling ASNs, organisation names), allocations for addresses the IP
+//!   data cannot place, Microsoft's service addresses;
 //! - `geo`: country centroids, for travel speed;
 //! - `engine`: events in time order → scored sessions → findings.
 
@@ -17,6 +19,7 @@ pub mod engine;
 pub mod features;
 pub mod geo;
 pub mod learn;
+pub mod network;
 pub mod session;
 pub mod suppress;
 pub mod weights;

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::Path;
 
+use crate::detect::network::hosting_by_name;
 use crate::event::{Network, NormalizedEvent};
 
 /// Why the IP data could not be loaded.
@@ -60,6 +61,8 @@ pub struct IpDb {
     orgs: Vec<Box<str>>,
     countries: Option<maxminddb::Reader<Vec<u8>>>,
     hosting: HashSet<u32>,
+    /// Each ASN's organisation (an index into `orgs`), for ASNs a record names itself.
+    org_by_asn: std::collections::HashMap<u32, u32>,
 }
 
 impl std::fmt::Debug for IpDb {
@@ -113,12 +116,20 @@ impl IpDb {
         let mut org_index = std::collections::HashMap::new();
         let v4 = read_ranges(v4_csv, "asn-ipv4-num.csv", &mut orgs, &mut org_index)?;
         let v6 = read_ranges(v6_csv, "asn-ipv6-num.csv", &mut orgs, &mut org_index)?;
+        let mut org_by_asn = std::collections::HashMap::new();
+        for (asn, org) in v4.iter().map(|r| (r.asn, r.org)) {
+            org_by_asn.entry(asn).or_insert(org);
+        }
+        for (asn, org) in v6.iter().map(|r| (r.asn, r.org)) {
+            org_by_asn.entry(asn).or_insert(org);
+        }
         Ok(IpDb {
             v4,
             v6,
             orgs,
             countries: None,
             hosting: hosting_asns(),
+            org_by_asn,
         })
     }
 
@@ -147,15 +158,45 @@ impl IpDb {
                 .and_then(|(_, org)| self.orgs.get(org as usize))
                 .map(|o| o.to_string()),
             country,
-            hosting: range.is_some_and(|(asn, _)| self.hosting.contains(&asn)),
+            hosting: range.is_some_and(|(asn, org)| {
+                self.hosting.contains(&asn)
+                    || self
+                        .orgs
+                        .get(org as usize)
+                        .is_some_and(|name| hosting_by_name(name))
+            }),
         }
     }
 
-    /// Fills in an event's network facts from its IP.
+    /// Fills in an event's network facts from its IP. An ASN the record carries itself (Entra
+    /// sign-ins name one) is Microsoft's word for the address and wins over ours; the AS
+    /// organisation is then ours only when both agree.
     pub fn enrich(&self, event: &mut NormalizedEvent) {
-        if let Some(ip) = event.ip {
-            event.network = self.lookup(ip);
+        let Some(ip) = event.ip else { return };
+        let found = self.lookup(ip);
+        let own_country = event.network.country.take();
+        event.network = match event.network.asn {
+            Some(own) if found.asn != Some(own) => {
+                let as_org = self.org_of(own);
+                Network {
+                    asn: Some(own),
+                    hosting: self.hosting.contains(&own)
+                        || as_org.as_deref().is_some_and(hosting_by_name),
+                    as_org,
+                    country: found.country,
+                }
+            }
+            _ => found,
+        };
+        if own_country.is_some() {
+            event.network.country = own_country;
         }
+    }
+
+    /// The organisation our data names for an ASN, from any of its ranges.
+    fn org_of(&self, asn: u32) -> Option<String> {
+        let org = *self.org_by_asn.get(&asn)?;
+        self.orgs.get(org as usize).map(|o| o.to_string())
     }
 }
 

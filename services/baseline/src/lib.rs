@@ -109,7 +109,7 @@ fn readable(
         events_seen: i64::try_from(baseline.events).unwrap_or(i64::MAX),
         sessions_seen: i64::try_from(baseline.sessions).unwrap_or(i64::MAX),
         half_life_hours: tokenwatch_core::detect::baseline::HALF_LIFE_DAYS * 24.0,
-        cold_start: baseline.history(now) < 0.5,
+        cold_start: baseline.learning(now),
         update_time: time_of(now).map(to_timestamp),
     }
 }
@@ -195,7 +195,7 @@ impl BaselineService for BaselineApi {
         let cold = states
             .iter()
             .flatten()
-            .filter(|s| s.baseline.history(s.baseline.days.at) < 0.5)
+            .filter(|s| s.baseline.learning(s.baseline.days.at))
             .count();
         Ok(Response::new(GetBaselineStatsResponse {
             users: users.len() as i64,

@@ -100,7 +100,19 @@ pub struct UserBaseline {
     pub session_size_mean: f64,
     /// Running variance of ln(1 + events per session).
     pub session_size_var: f64,
+    /// Distinct days (since the epoch) the user was active on, counted up to
+    /// [`LEARNING_ACTIVE_DAYS`]: the warm-up clock.
+    #[serde(default)]
+    pub active_days: u32,
+    /// The first day the user was seen (days since the epoch).
+    #[serde(default)]
+    pub first_day: Option<i64>,
 }
+
+/// A user is learning until seen on this many distinct days...
+pub const LEARNING_ACTIVE_DAYS: u32 = 5;
+/// ...and over at least this many calendar days (a working week and its weekend).
+pub const LEARNING_SPAN_DAYS: i64 = 7;
 
 impl UserBaseline {
     /// Decayed days the user was seen with `value`.
@@ -111,17 +123,34 @@ impl UserBaseline {
             .map_or(0.0, |d| d.value(now))
     }
 
-    /// How much history the user has, 0 (none) to 1.
-    pub fn history(&self, now: i64) -> f64 {
-        let days = self.days.value(now);
-        days / (days + 3.0)
+    /// Whether the baseline is still learning the user: fewer than [`LEARNING_ACTIVE_DAYS`]
+    /// active days, or first seen less than [`LEARNING_SPAN_DAYS`] ago. A learning user's
+    /// contexts are taken as theirs, not judged: on onboarding every session is days old and
+    /// nothing is known yet.
+    pub fn learning(&self, now: i64) -> bool {
+        let today = now.div_euclid(86_400);
+        self.active_days < LEARNING_ACTIVE_DAYS
+            || self
+                .first_day
+                .is_none_or(|first| today - first < LEARNING_SPAN_DAYS)
+    }
+
+    /// When the user stops (or stopped) learning, if the active days are there: the day the
+    /// span is complete (days since the epoch).
+    pub fn learned_from_day(&self) -> Option<i64> {
+        let first = self.first_day?;
+        (self.active_days >= LEARNING_ACTIVE_DAYS).then_some(first + LEARNING_SPAN_DAYS)
     }
 
     /// Learns one observation; returns the values that became known to the user (first day),
     /// for the tenant's population prior.
     pub fn observe(&mut self, now: i64, values: &[(Kind, &str)]) -> Vec<(Kind, String)> {
         self.events += 1;
-        self.days.observe(now);
+        if self.days.observe(now) && self.active_days < LEARNING_ACTIVE_DAYS {
+            self.active_days += 1;
+        }
+        let today = now.div_euclid(86_400);
+        self.first_day = Some(self.first_day.map_or(today, |first| first.min(today)));
         let hour = usize::try_from(now.rem_euclid(86_400) / 3600).unwrap_or(0);
         for (h, weight) in self.hours.iter_mut().enumerate() {
             // The hour profile decays with the same half-life, per event.
@@ -255,7 +284,8 @@ impl TenantProfile {
     }
 }
 
-/// How new `value` is for the user, 0 (usual) to 1 (never seen, rare in the tenant).
+/// How new `value` is for the user, 0 (usual) to 1 (never seen, rare in the tenant); 0 while
+/// the user is learning (nothing can be judged against a baseline that does not exist yet).
 pub fn novelty(
     baseline: &UserBaseline,
     tenant: &TenantProfile,
@@ -264,12 +294,32 @@ pub fn novelty(
     now: DateTime<Utc>,
 ) -> f64 {
     let now = now.timestamp();
+    if baseline.learning(now) {
+        return 0.0;
+    }
     let n = baseline.seen(kind, value, now);
     let known = n / (n + 1.0);
-    let history = baseline.history(now);
     let rarity = 1.0 - tenant.prevalence(kind, value);
-    ((1.0 - known) * rarity * (0.3 + 0.7 * history)).clamp(0.0, 1.0)
+    ((1.0 - known) * rarity).clamp(0.0, 1.0)
 }
+
+/// How new `value` is for the whole tenant, needing no baseline of the user: 1 when none of the
+/// tenant's users knows it and the tenant has enough users to say so, else 0. What only this
+/// can raise (a country or a hosting network nobody in the tenant uses) is evidence on the
+/// first day of data.
+pub fn tenant_novelty(tenant: &TenantProfile, kind: Kind, value: &str) -> f64 {
+    if tenant.users() < TENANT_MATURE_USERS {
+        return 0.0;
+    }
+    if tenant.prevalence(kind, value) > 0.0 {
+        0.0
+    } else {
+        1.0
+    }
+}
+
+/// Users a tenant needs before "nobody here uses it" means something.
+pub const TENANT_MATURE_USERS: usize = 10;
 
 #[cfg(test)]
 mod tests {

@@ -10,10 +10,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty};
-use crate::detect::features::{FeatureValue, describe, features};
+use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty, tenant_novelty};
+use crate::detect::features::{FeatureValue, describe, features, os_of};
+use crate::detect::network::{LearnedNetworks, microsoft_cloud, network_of};
 use crate::detect::session::{
-    INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, SessionState, download_or_delete,
+    INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, SessionState, download_or_delete, note_asn,
     risky_operation, see,
 };
 use crate::detect::suppress::Suppressions;
@@ -148,6 +149,9 @@ pub struct TenantShared {
     scores: ScoreHistogram,
     /// Events processed.
     pub events: u64,
+    /// What the tenant's sign-in logs said of its addresses (Microsoft's ASN and country).
+    #[serde(default)]
+    pub learned_networks: LearnedNetworks,
 }
 
 /// The tenant's own distribution of session scores (sessions that went idle without becoming
@@ -268,22 +272,40 @@ impl TenantEngine {
             user.last_tidy = Some(time);
         }
 
+        tenant.learned_networks.learn(event);
+        if failed_signin(event) {
+            // A failed sign-in (password spraying, a mistyped password) uses no session and
+            // teaches nothing about the user's normal.
+            return None;
+        }
+        let corrected;
+        let event = match tenant.learned_networks.correction(event) {
+            Some(network) => {
+                corrected = NormalizedEvent {
+                    network,
+                    ..event.clone()
+                };
+                &corrected
+            }
+            None => event,
+        };
         let network = network_of(event);
         let client = client_of(event);
-        // Prefixes are remembered per network and client: a phone churning through its
-        // carrier's addresses says nothing about the laptop's fixed line on the same ISP.
+        // Prefixes and pairs are remembered per network and operating system: a phone churning
+        // through its carrier's addresses says nothing about the laptop's fixed line on the
+        // same ISP, while the many apps of one device (Outlook, Teams, the browser) are one.
+        // A record that names no client (mailbox access) belongs to its session's device.
+        let os = event.client.os.clone().or_else(|| {
+            let session = event.session_id.as_deref()?;
+            let open = user.sessions.get(session)?;
+            open.state.clients.iter().find_map(|c| os_of(&c.value)).map(str::to_owned)
+        });
+        let os = os.as_deref().unwrap_or("-");
         let prefix_key = match (&network, event.ip) {
-            (Some(network), Some(ip)) => Some(format!(
-                "{network}#{}|{}",
-                client.as_deref().unwrap_or("-"),
-                prefix(ip)
-            )),
+            (Some(network), Some(ip)) => Some(format!("{network}#{os}|{}", prefix(ip))),
             _ => None,
         };
-        let pair_key = match (&network, &client) {
-            (Some(network), Some(client)) => Some(format!("{network}#{client}")),
-            _ => None,
-        };
+        let pair_key = network.as_ref().map(|network| format!("{network}#{os}"));
         let values: Vec<(Kind, &str)> = [
             pair_key.as_deref().map(|p| (Kind::NetworkClient, p)),
             network.as_deref().map(|n| (Kind::Network, n)),
@@ -503,15 +525,6 @@ fn entry<'m, V>(
     map.get_mut(key).expect("inserted above")
 }
 
-/// The network key of an event: its ASN, else its IP prefix.
-fn network_of(event: &NormalizedEvent) -> Option<String> {
-    match (event.network.asn, event.ip) {
-        (Some(asn), _) => Some(format!("AS{asn}")),
-        (None, Some(ip)) => Some(prefix(ip)),
-        (None, None) => None,
-    }
-}
-
 /// The client key of an event: browser family, OS family, kind.
 fn client_of(event: &NormalizedEvent) -> Option<String> {
     let client = &event.client;
@@ -593,23 +606,39 @@ fn update_session(
         )
     };
 
+    if state.device.is_none()
+        && let Some(device) = event.device_id.as_deref().filter(|d| !d.is_empty())
+    {
+        state.device = Some(device.to_owned());
+    }
     if let Some(network) = network {
-        let note = match (&event.network.as_org, event.network.hosting) {
+        // An interactive sign-in from Microsoft's cloud is a proxy there, not a person.
+        let hosting = event.network.hosting
+            || (microsoft_cloud(event.network.asn) && is_interactive_signin(event));
+        let note = match (&event.network.as_org, hosting) {
             (Some(org), true) => format!("{org}, hosting"),
             (Some(org), false) => org.clone(),
             (None, true) => "hosting".to_owned(),
             (None, false) => String::new(),
         };
         let (index, new) = see(&mut state.networks, network, time, || {
-            sight(Kind::Network, network, note)
+            let (novelty, prevalence, note) = sight(Kind::Network, network, note);
+            // Hosting nobody in the tenant uses needs no baseline to be evidence.
+            let novelty = if hosting {
+                novelty.max(tenant_novelty(tenant, Kind::Network, network))
+            } else {
+                novelty
+            };
+            (novelty, prevalence, note)
         });
         if let Some(previous) = state.current_network
             && previous != index
             && !new
-            // Back on a network this session left less than an hour ago: two parties.
+            // Back on a network this session left less than an hour ago: two parties, unless
+            // both are the device's (features decide, as the session's device shows itself).
             && time - state.networks[index].last_before_switch <= Duration::minutes(INTERLEAVE_MINUTES)
         {
-            state.interleavings += 1;
+            note_alternation(&mut state.alternations, previous, index);
         }
         if state.current_network != Some(index) {
             if let Some(previous) = state.current_network {
@@ -617,6 +646,15 @@ fn update_session(
             }
             if new && gap >= Duration::hours(REVIVAL_GAP_HOURS) && state.events > 1 {
                 state.revived_novelty = state.revived_novelty.max(state.networks[index].novelty);
+            }
+        }
+        note_asn(&mut state.networks[index], event.network.asn);
+        if is_signin(event) {
+            let device = event.device_id.as_deref().filter(|d| !d.is_empty());
+            match (device, state.device.as_deref()) {
+                (Some(device), Some(own)) if device == own => state.networks[index].attested = true,
+                (None, _) => state.networks[index].unattested_signins += 1,
+                _ => {}
             }
         }
         let network_switched = state
@@ -632,6 +670,7 @@ fn update_session(
                 let (novelty, prevalence, note) = sight(Kind::Prefix, prefix_key, String::new());
                 (if churning { 0.0 } else { novelty }, prevalence, note)
             });
+            note_asn(&mut state.prefixes[p], event.network.asn);
             let in_network = format!("{scope}|");
             let session_churn = state
                 .prefixes
@@ -677,7 +716,9 @@ fn update_session(
         }
         if let Some(country) = event.network.country.as_deref() {
             see(&mut state.countries, country, time, || {
-                sight(Kind::Country, country, String::new())
+                let (novelty, prevalence, note) = sight(Kind::Country, country, String::new());
+                let tenant_new = tenant_novelty(tenant, Kind::Country, country);
+                (novelty.max(tenant_new), prevalence, note)
             });
             let common = state.networks[index].prevalence >= TENANT_COMMON || event.network.hosting;
             if let Some((last_country, last_time, last_common)) = &state.last_place
@@ -693,14 +734,21 @@ fn update_session(
     }
     if let Some(client) = client {
         let (index, _) = see(&mut state.clients, client, time, || {
-            sight(Kind::Client, client, String::new())
+            let (novelty, prevalence, note) = sight(Kind::Client, client, String::new());
+            let novelty = if client.ends_with("/tool") {
+                novelty.max(tenant_novelty(tenant, Kind::Client, client))
+            } else {
+                novelty
+            };
+            (novelty, prevalence, note)
         });
         state.current_client = Some(index);
     }
     if let Some(pair) = pair_key {
-        see(&mut state.pairs, pair, time, || {
+        let (index, _) = see(&mut state.pairs, pair, time, || {
             sight(Kind::NetworkClient, pair, String::new())
         });
+        note_asn(&mut state.pairs[index], event.network.asn);
     }
     if let Some(device) = event.device_id.as_deref().filter(|d| !d.is_empty()) {
         see(&mut state.devices, device, time, || {
@@ -724,6 +772,36 @@ fn update_session(
     if baseline.events >= 100 && baseline.hour_share(time.hour() as usize) < 0.01 {
         state.off_hours_events += 1;
     }
+}
+
+/// Counts one return between two networks of a session (kept as a pair, so that features can
+/// tell the device's own networks from a second party's).
+fn note_alternation(alternations: &mut Vec<(u16, u16, u32)>, a: usize, b: usize) {
+    let (a, b) = (a.min(b) as u16, a.max(b) as u16);
+    match alternations.iter_mut().find(|(x, y, _)| (*x, *y) == (a, b)) {
+        Some((_, _, count)) => *count += 1,
+        None => alternations.push((a, b, 1)),
+    }
+}
+
+/// A sign-in that failed: a sign-in record with an error code, or a UAL UserLoginFailed.
+fn failed_signin(event: &NormalizedEvent) -> bool {
+    match event.operation.as_str() {
+        "UserLoginFailed" => true,
+        "SignIn" => event
+            .result_status
+            .as_deref()
+            .is_some_and(|status| status != "0" && !status.eq_ignore_ascii_case("success")),
+        _ => false,
+    }
+}
+
+/// A sign-in of any kind: a sign-in record, or a UAL UserLoggedIn / UserLoginFailed.
+fn is_signin(event: &NormalizedEvent) -> bool {
+    matches!(
+        event.operation.as_str(),
+        "SignIn" | "UserLoggedIn" | "UserLoginFailed"
+    )
 }
 
 /// An interactive sign-in: a sign-in record marked interactive, or a UAL UserLoggedIn.
@@ -854,6 +932,19 @@ fn build_finding(
                     events: seen.events,
                 })
             })
+            // The ASNs behind each network, so that a suppression can name one.
+            .chain(state.networks.iter().flat_map(|seen| {
+                seen.asns.iter().map(move |asn| SeenContext {
+                    kind: "asn".to_owned(),
+                    value: format!("AS{asn}"),
+                    note: seen.value.clone(),
+                    novelty: round(seen.novelty),
+                    prevalence: round(seen.prevalence),
+                    first_seen: seen.first,
+                    last_seen: seen.last,
+                    events: seen.events,
+                })
+            }))
             .collect(),
         },
         weight_version: weights.version,

@@ -2,7 +2,7 @@
 //! written out by [`describe`] only when a finding needs it: scoring runs on every event.
 
 use crate::detect::baseline::{Kind, UserBaseline};
-use crate::detect::session::{MASS_OPERATIONS, REVIVAL_GAP_HOURS, SessionState};
+use crate::detect::session::{MASS_OPERATIONS, REVIVAL_GAP_HOURS, Seen, SessionState};
 use crate::detect::suppress::Suppressed;
 
 /// One feature's value for a session.
@@ -16,6 +16,38 @@ pub struct FeatureValue {
 
 fn max_of(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, f64::max)
+}
+
+/// What a network's novelty counts for once the session's device signed in from it.
+const ATTESTED_NOVELTY: f64 = 0.25;
+
+/// The operating system of a client key (`browser/os/kind`), when known.
+pub(crate) fn os_of(client: &str) -> Option<&str> {
+    client.split('/').nth(1).filter(|os| *os != "?")
+}
+
+/// Returns between two networks of the session that the device does not explain: one of the
+/// two is not the device's (never attested by its sign-ins) and either new to the user or a
+/// place the session signed in from without the device's id. A phone hopping between home
+/// Wi-Fi and its carrier, a laptop between IPv4 and IPv6 of one home: both sides are the
+/// device's, or both known.
+fn unexplained_alternations(
+    session: &SessionState,
+    novelty: &impl Fn(Kind, &Seen) -> f64,
+) -> u32 {
+    let foreign = |index: u16| {
+        session.networks.get(usize::from(index)).is_some_and(|n| {
+            !n.attested
+                && (novelty(Kind::Network, n) >= 0.5
+                    || (session.device.is_some() && n.unattested_signins > 0))
+        })
+    };
+    session
+        .alternations
+        .iter()
+        .filter(|(a, b, _)| foreign(*a) || foreign(*b))
+        .map(|(_, _, count)| *count)
+        .sum()
 }
 
 /// Travel faster than this between country centroids is impossible (km/h).
@@ -36,17 +68,18 @@ pub fn features(
         })
     };
 
+    // A network the session's own device signed in from is the device's, wherever it is (a
+    // trip, a café): its novelty counts for little. An attacker replaying a cookie or token
+    // cannot show the device's id.
+    let network_novelty = |n: &Seen| {
+        novelty(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 }
+    };
+
     // A move to a new network with the same client and no alternation looks like a laptop
     // changing Wi-Fi; it counts half. A move within the same network to an address new to the
     // user counts a little less (it is also what a residential proxy on the user's own ISP
     // looks like), and so does a known network used with a client the user never used there.
-    let moved_network = max_of(
-        session
-            .networks
-            .iter()
-            .skip(1)
-            .map(|n| novelty(Kind::Network, n)),
-    );
+    let moved_network = max_of(session.networks.iter().skip(1).map(network_novelty));
     let moved_prefix = max_of(
         session
             .prefixes
@@ -62,18 +95,20 @@ pub fn features(
             .map(|p| novelty(Kind::NetworkClient, p)),
     ) * 0.8;
     let moved = moved_network.max(moved_prefix).max(moved_pair);
-    let plain_move =
-        session.clients.len() <= 1 && session.devices.len() <= 1 && session.interleavings == 0;
+    let plain_move = session.devices.len() <= 1 && unexplained_alternations(session, &novelty) == 0;
     push(
         "novel_network_change",
         if plain_move { moved * 0.5 } else { moved },
     );
 
+    // Many apps and user agents on one device are normal (Outlook, Teams, OneDrive and the
+    // browser share a PRT session); another operating system or another device is not.
+    let first_os = session.clients.iter().find_map(|c| os_of(&c.value));
     let client_change = max_of(
         session
             .clients
             .iter()
-            .skip(1)
+            .filter(|c| os_of(&c.value).is_some_and(|os| Some(os) != first_os))
             .map(|c| novelty(Kind::Client, c)),
     );
     let device_change = max_of(
@@ -85,7 +120,44 @@ pub fn features(
     );
     push("client_change", client_change.max(device_change));
 
-    push("interleaving", f64::from(session.interleavings) / 2.0);
+    // Sign-ins without the device's id, from a network the device never signed in from: the
+    // session is used somewhere its device is not. Half on its own (no baseline needed), full
+    // when the network is new to the user too.
+    // A device whose own sign-ins never went without its id (its browser does single sign-on)
+    // does not start doing so elsewhere: that is another browser holding the session.
+    let device_always_shows_id = !session
+        .networks
+        .iter()
+        .any(|n| n.attested && n.unattested_signins > 0);
+    let unattested = max_of(
+        session
+            .networks
+            .iter()
+            .filter(|n| session.device.is_some() && !n.attested && n.unattested_signins > 0)
+            .map(|n| {
+                if device_always_shows_id {
+                    1.0
+                } else {
+                    0.5 + 0.5 * novelty(Kind::Network, n)
+                }
+            }),
+    );
+    push("unattested_signin", unattested);
+
+    // An AiTM kit signs the user in from its proxy: an interactive sign-in from hosting
+    // infrastructure that no device of the session vouches for.
+    let hosting_signin = max_of(
+        session
+            .signin_networks
+            .iter()
+            .filter_map(|&i| session.networks.get(i))
+            .filter(|n| n.note.contains("hosting") && !n.attested)
+            .map(|n| novelty(Kind::Network, n)),
+    );
+    push("hosting_signin", hosting_signin);
+
+    let returns = unexplained_alternations(session, &novelty) + session.interleavings;
+    push("interleaving", f64::from(returns) / 2.0);
 
     push(
         "impossible_travel",
@@ -96,7 +168,7 @@ pub fn features(
         .networks
         .iter()
         .filter(|n| n.note.contains("hosting"))
-        .map(|n| novelty(Kind::Network, n));
+        .map(network_novelty);
     push("hosting_network", max_of(hosting));
 
     push(
@@ -105,7 +177,7 @@ pub fn features(
     );
     push(
         "new_network",
-        max_of(session.networks.iter().map(|n| novelty(Kind::Network, n))),
+        max_of(session.networks.iter().map(network_novelty)),
     );
 
     let tool = session
@@ -121,7 +193,7 @@ pub fn features(
         .enumerate()
         .skip(1)
         .filter(|(i, _)| !session.signin_networks.contains(i))
-        .map(|(_, n)| novelty(Kind::Network, n));
+        .map(|(_, n)| network_novelty(n));
     push("no_fresh_signin", max_of(unsigned));
 
     push("revived_session", session.revived_novelty);
@@ -182,9 +254,23 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
         "client_change" | "tool_client" => usual(Kind::Client, "clients"),
         "new_country" => usual(Kind::Country, "countries"),
         "interleaving" => format!(
-            "{} returns to a network left less than an hour before; one party does not alternate",
-            session.interleavings
+            "{} returns to a network left less than an hour before, one side not the device's; one party does not alternate",
+            session.interleavings + session.alternations.iter().map(|(_, _, n)| n).sum::<u32>()
         ),
+        "hosting_signin" => usual(Kind::Network, "networks"),
+        "unattested_signin" => match &session.device {
+            Some(device) => format!(
+                "the session's device {device} signed in only from: {}",
+                session
+                    .networks
+                    .iter()
+                    .filter(|n| n.attested)
+                    .map(|n| n.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => String::new(),
+        },
         "impossible_travel" => format!("fastest implied move {:.0} km/h", session.max_speed_kmh),
         "revived_session" => format!("sessions resume within {REVIVAL_GAP_HOURS} h"),
         "risky_after_change" | "risky_any" => {

@@ -30,6 +30,17 @@ pub struct Seen {
     pub note: String,
     /// When the session last left this value for another (for interleaving).
     pub(crate) last_before_switch: DateTime<Utc>,
+    /// For networks: the session's own device signed in from here (its device id on a
+    /// sign-in), so the network is the device's, whatever else it is.
+    #[serde(default)]
+    pub attested: bool,
+    /// For networks: sign-ins from here that did not carry the session's device id.
+    #[serde(default)]
+    pub unattested_signins: u32,
+    /// For networks, prefixes and network-client pairs: the ASNs seen under it (an operator
+    /// announces from several), so that a suppressed ASN still matches.
+    #[serde(default)]
+    pub asns: Vec<u32>,
 }
 
 /// A risky operation and where it happened.
@@ -82,8 +93,12 @@ pub struct SessionState {
     pub current_client: Option<usize>,
     /// Networks an interactive sign-in came from.
     pub signin_networks: Vec<usize>,
-    /// Returns to an earlier network within the interleaving window.
+    /// Returns to an earlier address within one network, within the interleaving window.
     pub interleavings: u32,
+    /// Returns between two networks within the interleaving window: (network index, network
+    /// index, returns).
+    #[serde(default)]
+    pub alternations: Vec<(u16, u16, u32)>,
     /// The fastest implied travel between consecutive countries, km/h.
     pub max_speed_kmh: f64,
     /// The novelty of the network that revived the session after a long gap, if any.
@@ -98,6 +113,10 @@ pub struct SessionState {
     pub off_hours_events: u64,
     /// The last country seen and when, for travel speed.
     pub(crate) last_place: Option<(String, DateTime<Utc>, bool)>,
+    /// The session's device: the first device id its records carried. An Entra session is one
+    /// device's sign-in state, so its sign-ins carry this id wherever the device goes.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 impl SessionState {
@@ -122,6 +141,7 @@ impl SessionState {
             current_client: None,
             signin_networks: Vec::new(),
             interleavings: 0,
+            alternations: Vec::new(),
             max_speed_kmh: 0.0,
             revived_novelty: 0.0,
             risky: Vec::new(),
@@ -129,12 +149,22 @@ impl SessionState {
             deletions: 0,
             off_hours_events: 0,
             last_place: None,
+            device: None,
         }
     }
 
     /// Whether the session has moved off its first network or client.
     pub fn changed(&self) -> bool {
         self.current_network.is_some_and(|n| n > 0) || self.current_client.is_some_and(|c| c > 0)
+    }
+}
+
+/// Notes an ASN under a seen value.
+pub(crate) fn note_asn(seen: &mut Seen, asn: Option<u32>) {
+    if let Some(asn) = asn
+        && !seen.asns.contains(&asn)
+    {
+        seen.asns.push(asn);
     }
 }
 
@@ -161,6 +191,9 @@ pub(crate) fn see(
         prevalence,
         note,
         last_before_switch: time,
+        attested: false,
+        unattested_signins: 0,
+        asns: Vec::new(),
     });
     (list.len() - 1, true)
 }

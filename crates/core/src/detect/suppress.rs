@@ -213,7 +213,17 @@ impl Suppressed<'_> {
 
     /// A context's novelty, lowered when it is suppressed.
     pub fn novelty(&self, kind: Kind, seen: &Seen) -> f64 {
-        if self.covers(kind, &seen.value) {
+        let asn_covered = || {
+            matches!(kind, Kind::Network | Kind::Prefix | Kind::NetworkClient)
+                && seen.asns.iter().any(|asn| {
+                    self.suppressions.list.iter().any(|s| {
+                        s.target == Target::Asn
+                            && s.applies(self.user, self.at)
+                            && s.value == format!("AS{asn}")
+                    })
+                })
+        };
+        if self.covers(kind, &seen.value) || asn_covered() {
             seen.novelty * SUPPRESSED_NOVELTY
         } else {
             seen.novelty
@@ -258,8 +268,12 @@ const SUGGEST_NOVELTY: f64 = 0.5;
 pub fn suggest(judged: &[Judged<'_>], existing: &Suppressions) -> Vec<Suggestion> {
     use std::collections::{BTreeMap, BTreeSet, HashSet};
     let target_of = |kind: &str, value: &str| match kind {
-        "network" if value.starts_with("AS") => Some(Target::Asn),
-        "network" => Some(Target::Prefix),
+        "asn" => Some(Target::Asn),
+        "network" if value.starts_with("AS") && value[2..].parse::<u32>().is_ok() => {
+            Some(Target::Asn)
+        }
+        // Operators and allocations are named by their ASNs ("asn" contexts) instead.
+        "network" => None,
         "country" => Some(Target::Country),
         "device" => Some(Target::Device),
         _ => None,

@@ -17,7 +17,17 @@ pub const FEATURES: &[(&str, f64, &str)] = &[
     (
         "client_change",
         1.5,
-        "the session changed browser, OS or device mid-way",
+        "the session changed operating system or device mid-way",
+    ),
+    (
+        "unattested_signin",
+        2.0,
+        "sign-ins without the session's device id from a network the device never used",
+    ),
+    (
+        "hosting_signin",
+        2.0,
+        "an interactive sign-in from hosting infrastructure no device of the session vouches for",
     ),
     (
         "interleaving",

@@ -111,6 +111,21 @@ pub(crate) fn normalize(
         result_status,
         app_id: fields.string(&["appId", "AppId"]),
         interactive,
-        network: Default::default(),
+        // Microsoft's own enrichment of the address: a second word beside our IP data, which
+        // has gaps (much of 2003::/19) and errors (carrier space mapped to hosting).
+        network: crate::event::Network {
+            asn: fields
+                .text(&["autonomousSystemNumber", "AutonomousSystemNumber"])
+                .and_then(|text| text.trim().parse::<u32>().ok())
+                .filter(|asn| *asn != 0),
+            country: with_object(
+                fields.raw(&["location", "LocationDetails", "LocationDetails_dynamic"]),
+                |l| l.string(&["countryOrRegion"]),
+            )
+            .or_else(|| fields.string(&["Location"]))
+            .filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()))
+            .map(|c| c.to_ascii_uppercase()),
+            ..Default::default()
+        },
     })
 }

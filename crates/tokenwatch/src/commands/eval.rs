@@ -116,7 +116,7 @@ fn rules(events: &[(String, NormalizedEvent)]) -> (Flagged, Flagged) {
         let Some(session) = event.session_id.clone() else {
             continue;
         };
-        let key = (tenant.clone(), session);
+        let key = flagged_key(tenant, &session);
         if let Some(ip) = event.ip {
             let seen = ips.entry(key.clone()).or_default();
             seen.insert(ip.to_string());
@@ -148,16 +148,81 @@ pub(crate) fn user_days(events: &[(String, NormalizedEvent)]) -> f64 {
     days.len() as f64
 }
 
+/// The labels of a labelled set, in either layout: JSON lines as `tokenwatch simulate` writes
+/// them, or one object `{"attacks": [...], "benign_tricky": [...], "stats": {"user_days"}}` as
+/// the m365-sessions dataset keeps them. Returns the labels and the set's own user-days, if it
+/// says. Session ids are compared case-insensitively (Entra writes them in either case), so
+/// they are lower-cased here and in [`flagged_key`].
+pub(crate) fn parse_labels(text: &str) -> anyhow::Result<(Vec<Label>, Option<f64>)> {
+    #[derive(serde::Deserialize)]
+    struct Dataset {
+        attacks: Vec<DatasetLabel>,
+        #[serde(default)]
+        benign_tricky: Vec<DatasetLabel>,
+        #[serde(default)]
+        stats: Option<DatasetStats>,
+    }
+    #[derive(serde::Deserialize)]
+    struct DatasetLabel {
+        tenant_id: String,
+        user: String,
+        session_id: String,
+        kind: String,
+        #[serde(default)]
+        attack_start: Option<DateTime<Utc>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct DatasetStats {
+        user_days: Option<f64>,
+    }
+    let trimmed = text.trim_start();
+    let is_dataset = trimmed.starts_with('{')
+        && serde_json::from_str::<serde_json::Value>(trimmed)
+            .is_ok_and(|v| v.get("attacks").is_some());
+    let (mut labels, user_days) = if is_dataset {
+        let set: Dataset = serde_json::from_str(trimmed)
+            .context("labels.json must hold \"attacks\" and \"benign_tricky\" lists")?;
+        let label = |l: DatasetLabel, label: &str| Label {
+            tenant_id: l.tenant_id,
+            user: l.user,
+            session_id: l.session_id,
+            label: label.to_owned(),
+            kind: l.kind,
+            attack_start: l.attack_start,
+        };
+        let mut labels: Vec<Label> = set.attacks.into_iter().map(|l| label(l, "attack")).collect();
+        labels.extend(set.benign_tricky.into_iter().map(|l| label(l, "benign")));
+        (labels, set.stats.and_then(|s| s.user_days))
+    } else {
+        let labels = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<Vec<Label>, _>>()
+            .context("labels must be JSON lines as `tokenwatch simulate` writes them, or a labels.json with \"attacks\"")?;
+        (labels, None)
+    };
+    for label in &mut labels {
+        label.tenant_id = label.tenant_id.to_ascii_lowercase();
+        label.session_id = label.session_id.to_ascii_lowercase();
+    }
+    Ok((labels, user_days))
+}
+
+/// The key a flagged session is judged under: tenant and session id, lower-cased.
+pub(crate) fn flagged_key(tenant_id: &str, session_id: &str) -> Key {
+    (tenant_id.to_ascii_lowercase(), session_id.to_ascii_lowercase())
+}
+
 /// Evaluates and prints.
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.labels)
         .with_context(|| format!("cannot read {}", args.labels.display()))?;
-    let labels: Vec<Label> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .context("labels must be JSON lines as `tokenwatch simulate` writes them")?;
+    let (labels, labelled_user_days) = parse_labels(&text)?;
+    let args = EvalArgs {
+        user_days: args.user_days.or(labelled_user_days),
+        ..args
+    };
 
     let mut reports = Vec::new();
     if args.scan.is_empty() {
@@ -167,9 +232,9 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
         let findings: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(&path)?)?;
         let mut flagged = Flagged::new();
         for f in &findings {
-            let key = (
-                f["tenant_id"].as_str().unwrap_or_default().to_owned(),
-                f["session_id"].as_str().unwrap_or_default().to_owned(),
+            let key = flagged_key(
+                f["tenant_id"].as_str().unwrap_or_default(),
+                f["session_id"].as_str().unwrap_or_default(),
             );
             let at = f["detected_at"]
                 .as_str()
@@ -208,7 +273,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
         let findings = tokenwatch_core::detect::run(events, weights);
         let flagged: Flagged = findings
             .iter()
-            .map(|f| ((f.tenant_id.clone(), f.session_id.clone()), f.detected_at))
+            .map(|f| (flagged_key(&f.tenant_id, &f.session_id), f.detected_at))
             .collect();
         reports.push(report("tokenwatch", &flagged, &labels, days));
         reports.push(report("rule: session from >1 IP", &many_ips, &labels, days));

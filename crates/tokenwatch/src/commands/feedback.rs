@@ -48,7 +48,7 @@ pub(crate) fn experiment(
     {
         let mut judged: HashMap<&str, Vec<suppress::Judged<'_>>> = HashMap::new();
         for finding in &week_one {
-            let key = (finding.tenant_id.clone(), finding.session_id.clone());
+            let key = crate::commands::eval::flagged_key(&finding.tenant_id, &finding.session_id);
             judged
                 .entry(finding.tenant_id.as_str())
                 .or_default()
@@ -86,7 +86,7 @@ pub(crate) fn experiment(
         }
     }
     for finding in week_one {
-        let key = (finding.tenant_id.clone(), finding.session_id.clone());
+        let key = crate::commands::eval::flagged_key(&finding.tenant_id, &finding.session_id);
         verdicts
             .entry(finding.tenant_id.clone())
             .or_default()
@@ -205,7 +205,7 @@ fn run<'w>(
         let (weights, suppressions) = tuning_for(tenant, event);
         if let Some(finding) = engine.observe(tenant, weights, suppressions, event) {
             findings.insert(
-                (tenant.clone(), finding.session_id.clone()),
+                crate::commands::eval::flagged_key(tenant, &finding.session_id),
                 finding.clone(),
             );
         }
