@@ -727,7 +727,10 @@ fn update_session(
                 && let Some(km) = crate::detect::geo::distance_km(last_country, country)
             {
                 let hours = ((time - *last_time).num_seconds().max(60) as f64) / 3600.0;
-                state.max_speed_kmh = state.max_speed_kmh.max(km / hours);
+                let speed = km / hours;
+                state.max_speed_kmh = state.max_speed_kmh.max(speed);
+                let arrival = &mut state.networks[index].arrival_speed_kmh;
+                *arrival = arrival.max(speed);
             }
             state.last_place = Some((country.to_owned(), time, common));
         }

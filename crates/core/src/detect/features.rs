@@ -18,6 +18,10 @@ fn max_of(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, f64::max)
 }
 
+/// How long an access token lives: activity from a network longer than this needed a sign-in
+/// there.
+const TOKEN_LIFETIME_MINUTES: i64 = 90;
+
 /// What a network's novelty counts for once the session's device signed in from it.
 const ATTESTED_NOVELTY: f64 = 0.25;
 
@@ -161,7 +165,16 @@ pub fn features(
 
     push(
         "impossible_travel",
-        (session.max_speed_kmh - IMPOSSIBLE_KMH / 2.0) / (IMPOSSIBLE_KMH / 2.0),
+        // The device's own sign-ins from both places mean the location data is wrong, not
+        // that someone flew.
+        (max_of(
+            session
+                .networks
+                .iter()
+                .filter(|n| !n.attested)
+                .map(|n| n.arrival_speed_kmh),
+        ) - IMPOSSIBLE_KMH / 2.0)
+            / (IMPOSSIBLE_KMH / 2.0),
     );
 
     let hosting = session
@@ -192,7 +205,12 @@ pub fn features(
         .iter()
         .enumerate()
         .skip(1)
-        .filter(|(i, _)| !session.signin_networks.contains(i))
+        // A device that changes network keeps using its access tokens (valid 60-90 minutes)
+        // without signing in again: only use past their lifetime needs a sign-in.
+        .filter(|(i, n)| {
+            !session.signin_networks.contains(i)
+                && n.last - n.first >= chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES)
+        })
         .map(|(_, n)| network_novelty(n));
     push("no_fresh_signin", max_of(unsigned));
 

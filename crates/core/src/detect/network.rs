@@ -165,18 +165,21 @@ impl LearnedNetworks {
     /// The network Microsoft named for an event's address, when the event is not itself a
     /// sign-in record and our data says something else; `None` when there is nothing to
     /// correct. Microsoft's word for the same /24 or /48 always wins; its word for the wider
-    /// allocation only where our data has no ASN or calls a place hosting that Microsoft does
-    /// not (a carrier's CGNAT pool hands out addresses sign-ins have not shown yet).
+    /// allocation only where our data has no ASN, calls a place hosting that Microsoft does
+    /// not, or puts it in another country (a carrier's CGNAT pool hands out addresses
+    /// sign-ins have not shown yet).
     pub fn correction(&self, event: &NormalizedEvent) -> Option<Network> {
         if event.operation == "SignIn" {
             return None;
         }
         let [prefix, allocation] = learn_keys(event.ip?);
-        let ours_doubtful = event.network.asn.is_none() || event.network.hosting;
         let learned = self.by_allocation.get(&prefix).or_else(|| {
-            self.by_allocation
-                .get(&allocation)
-                .filter(|learned| ours_doubtful && !learned.hosting)
+            self.by_allocation.get(&allocation).filter(|learned| {
+                let ours_doubtful = event.network.asn.is_none()
+                    || event.network.hosting
+                    || event.network.country != learned.country;
+                ours_doubtful && !learned.hosting
+            })
         })?;
         (learned.asn != event.network.asn || learned.country != event.network.country).then(|| {
             Network {

@@ -41,6 +41,10 @@ pub struct Seen {
     /// announces from several), so that a suppressed ASN still matches.
     #[serde(default)]
     pub asns: Vec<u32>,
+    /// For networks: the fastest implied travel into this network from the session's previous
+    /// country, km/h.
+    #[serde(default)]
+    pub arrival_speed_kmh: f64,
 }
 
 /// A risky operation and where it happened.
@@ -194,6 +198,7 @@ pub(crate) fn see(
         attested: false,
         unattested_signins: 0,
         asns: Vec::new(),
+        arrival_speed_kmh: 0.0,
     });
     (list.len() - 1, true)
 }

@@ -54,7 +54,7 @@ pub const FEATURES: &[(&str, f64, &str)] = &[
     (
         "no_fresh_signin",
         1.0,
-        "a new network used without an interactive sign-in from it",
+        "a new network used past an access token's lifetime without an interactive sign-in from it",
     ),
     (
         "revived_session",
