@@ -622,15 +622,12 @@ fn update_session(
             (None, false) => String::new(),
         };
         let (index, new) = see(&mut state.networks, network, time, || {
-            let (novelty, prevalence, note) = sight(Kind::Network, network, note);
-            // Hosting nobody in the tenant uses needs no baseline to be evidence.
-            let novelty = if hosting {
-                novelty.max(tenant_novelty(tenant, Kind::Network, network))
-            } else {
-                novelty
-            };
-            (novelty, prevalence, note)
+            sight(Kind::Network, network, note)
         });
+        if new && hosting {
+            // Hosting nobody in the tenant uses needs no baseline to be evidence.
+            state.networks[index].tenant_novelty = tenant_novelty(tenant, Kind::Network, network);
+        }
         if let Some(previous) = state.current_network
             && previous != index
             && !new
@@ -715,11 +712,12 @@ fn update_session(
             state.signin_networks.push(index);
         }
         if let Some(country) = event.network.country.as_deref() {
-            see(&mut state.countries, country, time, || {
-                let (novelty, prevalence, note) = sight(Kind::Country, country, String::new());
-                let tenant_new = tenant_novelty(tenant, Kind::Country, country);
-                (novelty.max(tenant_new), prevalence, note)
+            let (c, new) = see(&mut state.countries, country, time, || {
+                sight(Kind::Country, country, String::new())
             });
+            if new {
+                state.countries[c].tenant_novelty = tenant_novelty(tenant, Kind::Country, country);
+            }
             let common = state.networks[index].prevalence >= TENANT_COMMON || event.network.hosting;
             if let Some((last_country, last_time, last_common)) = &state.last_place
                 && last_country != country
@@ -736,15 +734,12 @@ fn update_session(
         }
     }
     if let Some(client) = client {
-        let (index, _) = see(&mut state.clients, client, time, || {
-            let (novelty, prevalence, note) = sight(Kind::Client, client, String::new());
-            let novelty = if client.ends_with("/tool") {
-                novelty.max(tenant_novelty(tenant, Kind::Client, client))
-            } else {
-                novelty
-            };
-            (novelty, prevalence, note)
+        let (index, new) = see(&mut state.clients, client, time, || {
+            sight(Kind::Client, client, String::new())
         });
+        if new && client.ends_with("/tool") {
+            state.clients[index].tenant_novelty = tenant_novelty(tenant, Kind::Client, client);
+        }
         state.current_client = Some(index);
     }
     if let Some(pair) = pair_key {

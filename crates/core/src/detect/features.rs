@@ -31,8 +31,10 @@ pub(crate) fn os_of(client: &str) -> Option<&str> {
 }
 
 /// Returns between two networks of the session that the device does not explain: one of the
-/// two is not the device's (never attested by its sign-ins) and either new to the user or a
-/// place the session signed in from without the device's id. A phone hopping between home
+/// two is not the device's (never attested by its sign-ins) and the session signed in from it
+/// without the device's id, or it is new to the user and signed in from or used past an
+/// access token's lifetime (a laptop whose tunnel fails open to the home line for a few
+/// minutes uses the tokens it has). A phone hopping between home
 /// Wi-Fi and its carrier, a laptop between IPv4 and IPv6 of one home: both sides are the
 /// device's, or both known.
 fn unexplained_alternations(
@@ -41,9 +43,12 @@ fn unexplained_alternations(
 ) -> u32 {
     let foreign = |index: u16| {
         session.networks.get(usize::from(index)).is_some_and(|n| {
+            let outlived_tokens =
+                n.last - n.first >= chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES);
             !n.attested
-                && (novelty(Kind::Network, n) >= 0.5
-                    || (session.device.is_some() && n.unattested_signins > 0))
+                && ((session.device.is_some() && n.unattested_signins > 0)
+                    || (novelty(Kind::Network, n) >= 0.5
+                        && (n.unattested_signins > 0 || outlived_tokens)))
         })
     };
     session
@@ -156,7 +161,7 @@ pub fn features(
             .iter()
             .filter_map(|&i| session.networks.get(i))
             .filter(|n| n.note.contains("hosting") && !n.attested)
-            .map(|n| novelty(Kind::Network, n)),
+            .map(|n| novelty(Kind::Network, n).max(n.tenant_novelty)),
     );
     push("hosting_signin", hosting_signin);
 
@@ -177,16 +182,27 @@ pub fn features(
             / (IMPOSSIBLE_KMH / 2.0),
     );
 
+    // With or without a baseline: hosting nobody in the tenant uses is evidence.
+    let tenant_wide = |kind: Kind, n: &Seen| {
+        novelty(kind, n).max(suppressed.scaled(kind, n, n.tenant_novelty))
+    };
     let hosting = session
         .networks
         .iter()
         .filter(|n| n.note.contains("hosting"))
-        .map(network_novelty);
+        .map(|n| {
+            tenant_wide(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 }
+        });
     push("hosting_network", max_of(hosting));
 
     push(
         "new_country",
-        max_of(session.countries.iter().map(|c| novelty(Kind::Country, c))),
+        max_of(
+            session
+                .countries
+                .iter()
+                .map(|c| tenant_wide(Kind::Country, c)),
+        ),
     );
     push(
         "new_network",
@@ -197,7 +213,7 @@ pub fn features(
         .clients
         .iter()
         .filter(|c| c.value.ends_with("/tool"))
-        .map(|c| novelty(Kind::Client, c));
+        .map(|c| tenant_wide(Kind::Client, c));
     push("tool_client", max_of(tool));
 
     let unsigned = session

@@ -24,6 +24,11 @@ pub struct Seen {
     pub events: u64,
     /// Its novelty for the user when it first appeared (see `baseline::novelty`).
     pub novelty: f64,
+    /// How new it was for the whole tenant when it first appeared (see
+    /// `baseline::tenant_novelty`): the evidence that needs no baseline of the user, kept apart
+    /// so that only the features built for it use it.
+    #[serde(default)]
+    pub tenant_novelty: f64,
     /// Share of the tenant's users who know it.
     pub prevalence: f64,
     /// Extra facts (AS organisation, "hosting").
@@ -157,9 +162,23 @@ impl SessionState {
         }
     }
 
-    /// Whether the session has moved off its first network or client.
+    /// Whether the session has moved to a network its device does not vouch for, or to
+    /// another operating system. Many apps of one device (its clients) are no change.
     pub fn changed(&self) -> bool {
-        self.current_network.is_some_and(|n| n > 0) || self.current_client.is_some_and(|c| c > 0)
+        let moved = self
+            .current_network
+            .and_then(|n| self.networks.get(n))
+            .is_some_and(|n| !std::ptr::eq(n, &self.networks[0]) && !n.attested);
+        let os = |index: usize| {
+            self.clients
+                .get(index)
+                .and_then(|c| c.value.split('/').nth(1))
+                .filter(|os| *os != "?")
+        };
+        let other_os = self
+            .current_client
+            .is_some_and(|c| os(c).is_some() && os(c) != os(0));
+        moved || other_os
     }
 }
 
@@ -192,6 +211,7 @@ pub(crate) fn see(
         last: time,
         events: 1,
         novelty,
+        tenant_novelty: 0.0,
         prevalence,
         note,
         last_before_switch: time,

@@ -213,6 +213,11 @@ impl Suppressed<'_> {
 
     /// A context's novelty, lowered when it is suppressed.
     pub fn novelty(&self, kind: Kind, seen: &Seen) -> f64 {
+        self.scaled(kind, seen, seen.novelty)
+    }
+
+    /// `value` (a novelty of the context), lowered when the context is suppressed.
+    pub fn scaled(&self, kind: Kind, seen: &Seen, value: f64) -> f64 {
         let asn_covered = || {
             matches!(kind, Kind::Network | Kind::Prefix | Kind::NetworkClient)
                 && seen.asns.iter().any(|asn| {
@@ -224,9 +229,9 @@ impl Suppressed<'_> {
                 })
         };
         if self.covers(kind, &seen.value) || asn_covered() {
-            seen.novelty * SUPPRESSED_NOVELTY
+            value * SUPPRESSED_NOVELTY
         } else {
-            seen.novelty
+            value
         }
     }
 }
