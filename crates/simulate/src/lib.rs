@@ -450,11 +450,14 @@ fn simulate_user_day(
             let proxy = nets.hosting(rng);
             let stolen = out.session_id(rng);
             let mut t = start + Duration::minutes(rng.random_range(30..240));
-            out.sign_in(tenant, user, &stolen, t, &proxy, &user.laptop, true, rng);
+            // The proxy relays the password and MFA, not the device's identity.
+            out.sign_in(tenant, user, &stolen, t, &proxy, &user.laptop.stolen(), true, rng);
             let attack_start = t;
             let infra = nets.hosting(rng);
             let tool = Device::attacker(rng);
             t += Duration::minutes(rng.random_range(3..25));
+            // Redeeming the stolen cookie for tokens is a sign-in of its own.
+            out.sign_in(tenant, user, &stolen, t, &infra, &tool, false, rng);
             for i in 0..rng.random_range(8..25) {
                 t += Duration::seconds(rng.random_range(20..240));
                 let op = if i == 3 {
@@ -472,6 +475,8 @@ fn simulate_user_day(
             let proxy = nets.residential_proxy(rng, &user.home);
             let mut t = start + Duration::minutes(rng.random_range(20..120));
             let attack_start = t;
+            // The stolen cookie signs in from the proxy: the victim's user agent, no device id.
+            out.sign_in(tenant, user, &session, t, &proxy, &user.laptop.stolen(), true, rng);
             for i in 0..rng.random_range(10..20) {
                 t += Duration::minutes(rng.random_range(4..15));
                 let op = if i % 4 == 3 {
@@ -511,6 +516,8 @@ fn simulate_user_day(
                 let tool = Device::attacker(rng);
                 let mut t = start + Duration::minutes(rng.random_range(0..600));
                 let attack_start = t;
+                // The refresh token is redeemed: a non-interactive sign-in without the device.
+                out.sign_in(tenant, user, &old, t, &infra, &tool, false, rng);
                 for i in 0..rng.random_range(6..15) {
                     t += Duration::seconds(rng.random_range(30..300));
                     let op = if i == 4 {
@@ -535,6 +542,7 @@ fn simulate_user_day(
             let infra = nets.hosting(rng);
             let mut t = start + Duration::hours(rng.random_range(1..4));
             let attack_start = t;
+            out.sign_in(tenant, user, &session, t, &infra, &user.laptop.stolen(), false, rng);
             for _ in 0..rng.random_range(4..8) {
                 out.activity(
                     tenant,

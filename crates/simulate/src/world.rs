@@ -78,6 +78,15 @@ impl Device {
         }
     }
 
+    /// The victim's browser as an attacker replays its cookie elsewhere: the same user agent,
+    /// but no device id (the device's identity stays on the device).
+    pub(crate) fn stolen(&self) -> Device {
+        Device {
+            id: String::new(),
+            ..self.clone()
+        }
+    }
+
     /// The attacker's client: a script or a browser other than the victim's, no device id.
     pub(crate) fn attacker(rng: &mut StdRng) -> Device {
         let mut device = Device::pick(rng, ATTACKER_AGENTS);
