@@ -111,6 +111,7 @@ async fn main() {
         tenant_rate: tenant_rate as f64,
         global_rate: 0,
         backfill: chrono::Duration::days(days as i64 + 1),
+        signin_backfill: chrono::Duration::days(days as i64 + 1),
         ..ConnectorConfig::default()
     };
     options.connector_retry = RetryPolicy {

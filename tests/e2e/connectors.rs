@@ -39,6 +39,7 @@ fn options(fake: &MicrosoftFake, concurrency: usize) -> Options {
         retry_max: Duration::from_secs(4),
         // Sign-ins from the whole simulation (Graph keeps 30 days).
         backfill: chrono::Duration::days(12),
+        signin_backfill: chrono::Duration::days(12),
         ..ConnectorConfig::default()
     };
     options.connector_retry = RetryPolicy {

@@ -69,6 +69,7 @@ async fn finding(
                 .collect(),
         },
         weight_version: 1,
+        user_learning: false,
     };
     let id = uuid::Uuid::new_v4();
     let write = FindingWrite {

@@ -847,7 +847,7 @@ async fn a_suppression_lowers_its_contexts_evidence_until_deleted() {
                 .evidence
                 .contexts
                 .iter()
-                .filter(|c| c.kind == "network" && c.value.starts_with("AS") && c.novelty > 0.0)
+                .filter(|c| c.kind == "asn" && c.novelty > 0.0)
                 .map(|c| c.value.clone())
                 .collect();
             (!asns.is_empty()).then(|| ((f.user_id.clone(), f.session_id.clone()), asns))

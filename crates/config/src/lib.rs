@@ -163,6 +163,15 @@ pub struct ServerConfig {
     )]
     pub connector_backfill_hours: u32,
 
+    /// Hours of sign-in logs a newly onboarded tenant's first pull fetches (Entra keeps 30
+    /// days with P1): history for the baselines' warm-up.
+    #[arg(
+        long,
+        env = "TOKENWATCH_CONNECTOR_SIGNIN_BACKFILL_HOURS",
+        default_value_t = 720
+    )]
+    pub connector_signin_backfill_hours: u32,
+
     /// Requests per second to Microsoft for one tenant.
     #[arg(long, env = "TOKENWATCH_CONNECTOR_TENANT_RATE", default_value_t = 5.0)]
     pub connector_tenant_rate: f64,
@@ -247,6 +256,11 @@ impl ServerConfig {
             problems.push(
                 "--connector-tenant-rate must be a number of requests per second, 0 or more"
                     .to_owned(),
+            );
+        }
+        if !(1..=720).contains(&self.connector_signin_backfill_hours) {
+            problems.push(
+                "--connector-signin-backfill-hours must be between 1 and 720 (30 days)".to_owned(),
             );
         }
         if !(1..=720).contains(&self.connector_backfill_hours) {
@@ -583,6 +597,7 @@ mod tests {
             connector_concurrency: 8,
             connector_interval_seconds: 300,
             connector_backfill_hours: 168,
+            connector_signin_backfill_hours: 720,
             connector_tenant_rate: 5.0,
             connector_global_rate: 30,
             publisher_id: None,

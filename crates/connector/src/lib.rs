@@ -50,8 +50,11 @@ pub struct ConnectorConfig {
     pub round_budget: Duration,
     /// Pulls start this long before their checkpoint, for records that arrive late.
     pub overlap: chrono::Duration,
-    /// How far back a tenant's first pull goes (the activity API keeps 7 days).
+    /// How far back a tenant's first pull of the activity feed goes (the API keeps 7 days).
     pub backfill: chrono::Duration,
+    /// How far back a tenant's first pull of the sign-in logs goes (Entra keeps 30 days with
+    /// P1): the history that lets baselines finish learning before the first finding.
+    pub signin_backfill: chrono::Duration,
     /// Requests per second to Microsoft per tenant (0: no limit).
     pub tenant_rate: f64,
     /// Requests per second to Microsoft for all tenants and replicas (0: no limit).
@@ -74,6 +77,7 @@ impl Default for ConnectorConfig {
             round_budget: Duration::from_secs(120),
             overlap: chrono::Duration::minutes(10),
             backfill: chrono::Duration::days(7),
+            signin_backfill: chrono::Duration::days(30),
             tenant_rate: 5.0,
             global_rate: 30,
             retry_base: Duration::from_secs(30),

@@ -330,7 +330,7 @@ impl<'s> Round<'s> {
             checkpoint,
             now,
             self.shared.config.overlap,
-            self.shared.config.backfill,
+            self.shared.config.signin_backfill,
             None,
         );
         for (from, to) in plan::windows(start.from, now, SIGN_IN_WINDOW) {

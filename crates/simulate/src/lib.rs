@@ -451,7 +451,16 @@ fn simulate_user_day(
             let stolen = out.session_id(rng);
             let mut t = start + Duration::minutes(rng.random_range(30..240));
             // The proxy relays the password and MFA, not the device's identity.
-            out.sign_in(tenant, user, &stolen, t, &proxy, &user.laptop.stolen(), true, rng);
+            out.sign_in(
+                tenant,
+                user,
+                &stolen,
+                t,
+                &proxy,
+                &user.laptop.stolen(),
+                true,
+                rng,
+            );
             let attack_start = t;
             let infra = nets.hosting(rng);
             let tool = Device::attacker(rng);
@@ -476,7 +485,16 @@ fn simulate_user_day(
             let mut t = start + Duration::minutes(rng.random_range(20..120));
             let attack_start = t;
             // The stolen cookie signs in from the proxy: the victim's user agent, no device id.
-            out.sign_in(tenant, user, &session, t, &proxy, &user.laptop.stolen(), true, rng);
+            out.sign_in(
+                tenant,
+                user,
+                &session,
+                t,
+                &proxy,
+                &user.laptop.stolen(),
+                true,
+                rng,
+            );
             for i in 0..rng.random_range(10..20) {
                 t += Duration::minutes(rng.random_range(4..15));
                 let op = if i % 4 == 3 {
@@ -542,7 +560,16 @@ fn simulate_user_day(
             let infra = nets.hosting(rng);
             let mut t = start + Duration::hours(rng.random_range(1..4));
             let attack_start = t;
-            out.sign_in(tenant, user, &session, t, &infra, &user.laptop.stolen(), false, rng);
+            out.sign_in(
+                tenant,
+                user,
+                &session,
+                t,
+                &infra,
+                &user.laptop.stolen(),
+                false,
+                rng,
+            );
             for _ in 0..rng.random_range(4..8) {
                 out.activity(
                     tenant,

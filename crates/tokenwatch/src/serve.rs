@@ -70,6 +70,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             concurrency: server.connector_concurrency,
             interval: std::time::Duration::from_secs(server.connector_interval_seconds.max(1)),
             backfill: chrono::Duration::hours(i64::from(server.connector_backfill_hours)),
+            signin_backfill: chrono::Duration::hours(i64::from(
+                server.connector_signin_backfill_hours,
+            )),
             tenant_rate: server.connector_tenant_rate,
             global_rate: server.connector_global_rate,
             ..Default::default()

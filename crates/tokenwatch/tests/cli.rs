@@ -482,23 +482,45 @@ async fn findings_list_show_and_watch_match_the_scan() {
 
     respond_and_approve(&server, admin, &tenant, &fake, &online[0]);
 
-    // The watcher saw every finding created.
-    let _ = watcher.kill();
-    let output = watcher.wait_with_output().unwrap();
-    let watched: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let created: std::collections::BTreeSet<_> = watched
-        .iter()
-        .filter(|w| w["change"] == "created")
-        .map(key)
-        .collect();
+    // The watcher saw every finding created. It streams as the pipeline writes, a finding at a
+    // time, so read it until it has caught up (or a minute has passed) before stopping it.
     let all: std::collections::BTreeSet<_> = online.iter().map(key).collect();
+    let (lines, received) = std::sync::mpsc::channel::<String>();
+    let stdout = watcher.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut watched: Vec<serde_json::Value> = Vec::new();
+    let mut created = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !created.is_superset(&all) && std::time::Instant::now() < deadline {
+        if let Ok(line) = received.recv_timeout(Duration::from_millis(500)) {
+            let change: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if change["change"] == "created" {
+                created.insert(key(&change));
+            }
+            watched.push(change);
+        }
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
     // (A finding a late record retracts may also have been streamed: created ⊇ listed.)
     assert!(
         created.is_superset(&all),
-        "every finding was streamed as created"
+        "every finding was streamed as created: missing {:?}; watched {:?}",
+        all.difference(&created).collect::<Vec<_>>(),
+        watched
+            .iter()
+            .map(|w| (w["change"].clone(), key(w)))
+            .collect::<Vec<_>>()
     );
     std::fs::remove_dir_all(&dir).ok();
 }

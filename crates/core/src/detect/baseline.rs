@@ -361,13 +361,35 @@ mod tests {
         assert!(novelty(&veteran, &tenant, Kind::Network, "HOME", now) < 0.1);
         let fresh = novelty(&veteran, &tenant, Kind::Network, "EVIL", now);
         assert!(fresh > 0.85, "{fresh}");
+        // A newcomer is learning: nothing is judged against their (empty) baseline; only what
+        // the whole tenant has never seen is evidence.
         let newcomer = UserBaseline::default();
         let sase = novelty(&newcomer, &tenant, Kind::Network, "SASE", now);
         let evil = novelty(&newcomer, &tenant, Kind::Network, "EVIL", now);
-        assert!(sase < 0.1 && (0.25..=0.3).contains(&evil), "{sase} {evil}");
+        assert_eq!((sase, evil), (0.0, 0.0));
+        assert_eq!(tenant_novelty(&tenant, Kind::Network, "EVIL"), 1.0);
+        assert_eq!(tenant_novelty(&tenant, Kind::Network, "SASE"), 0.0);
         // A veteran's first use of the tenant's SASE egress is weak evidence too.
         let veteran_sase = novelty(&veteran, &tenant, Kind::Network, "SASE", now);
         assert!(veteran_sase < 0.2, "{veteran_sase}");
+    }
+
+    #[test]
+    fn a_user_learns_for_five_active_days_over_a_week() {
+        let mut b = UserBaseline::default();
+        assert!(b.learning(at(0, 9).timestamp()));
+        // Five working days: enough activity, not yet a week.
+        for day in 0..5 {
+            b.observe(at(day, 9).timestamp(), &[(Kind::Network, "HOME")]);
+        }
+        assert!(b.learning(at(5, 9).timestamp()));
+        assert_eq!(b.learned_from_day(), Some(at(7, 0).timestamp() / 86_400));
+        assert!(!b.learning(at(7, 9).timestamp()));
+        // A week that saw the user once is still not enough.
+        let mut rare = UserBaseline::default();
+        rare.observe(at(0, 9).timestamp(), &[(Kind::Network, "HOME")]);
+        assert!(rare.learning(at(30, 9).timestamp()));
+        assert_eq!(rare.learned_from_day(), None);
     }
 
     #[test]

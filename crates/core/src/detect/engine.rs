@@ -118,6 +118,10 @@ pub struct Finding {
     pub evidence: Evidence,
     /// Weight-set version.
     pub weight_version: i64,
+    /// Whether the user's baseline was still learning (see `UserBaseline::learning`): only
+    /// evidence that needs no baseline can have raised it.
+    #[serde(default)]
+    pub user_learning: bool,
 }
 
 /// What the engine keeps of one user: the baseline and the open sessions.
@@ -298,7 +302,11 @@ impl TenantEngine {
         let os = event.client.os.clone().or_else(|| {
             let session = event.session_id.as_deref()?;
             let open = user.sessions.get(session)?;
-            open.state.clients.iter().find_map(|c| os_of(&c.value)).map(str::to_owned)
+            open.state
+                .clients
+                .iter()
+                .find_map(|c| os_of(&c.value))
+                .map(str::to_owned)
         });
         let os = os.as_deref().unwrap_or("-");
         let prefix_key = match (&network, event.ip) {
@@ -923,7 +931,7 @@ fn build_finding(
                     kind: kind.to_owned(),
                     value: seen.value.clone(),
                     note: seen.note.clone(),
-                    novelty: round(seen.novelty),
+                    novelty: round(seen.novelty.max(seen.tenant_novelty)),
                     prevalence: round(seen.prevalence),
                     first_seen: seen.first,
                     last_seen: seen.last,
@@ -936,7 +944,7 @@ fn build_finding(
                     kind: "asn".to_owned(),
                     value: format!("AS{asn}"),
                     note: seen.value.clone(),
-                    novelty: round(seen.novelty),
+                    novelty: round(seen.novelty.max(seen.tenant_novelty)),
                     prevalence: round(seen.prevalence),
                     first_seen: seen.first,
                     last_seen: seen.last,
@@ -946,6 +954,7 @@ fn build_finding(
             .collect(),
         },
         weight_version: weights.version,
+        user_learning: baseline.learning(now.timestamp()),
     }
 }
 
@@ -1103,8 +1112,8 @@ mod tests {
             user,
             "s-vpn",
             day + 30,
-            "20.1.2.3",
-            8075,
+            "88.64.1.2",
+            3209,
             "DE",
             CHROME,
             "FileAccessed",
@@ -1125,12 +1134,12 @@ mod tests {
         };
         let plain = score_of_a_move(Suppressions::none());
         assert!(plain > 0.0);
-        let vpn = score_of_a_move(&suppress(None, Target::Asn, "AS8075", None));
+        let vpn = score_of_a_move(&suppress(None, Target::Asn, "AS3209", None));
         assert!(vpn < plain * 0.8, "{vpn} vs {plain}");
         assert!(vpn > 0.0, "the new country still counts");
         let both = score_of_a_move(&Suppressions {
             list: [
-                suppress(Some("user3@contoso.com"), Target::Asn, "8075", None).list,
+                suppress(Some("user3@contoso.com"), Target::Asn, "3209", None).list,
                 suppress(Some("user3@contoso.com"), Target::Country, "de", None).list,
             ]
             .concat(),
@@ -1140,12 +1149,12 @@ mod tests {
         let other = score_of_a_move(&suppress(
             Some("user4@contoso.com"),
             Target::Asn,
-            "AS8075",
+            "AS3209",
             None,
         ));
         assert_eq!(other, plain);
         let expired = Utc.with_ymd_and_hms(2026, 3, 3, 0, 0, 0).unwrap();
-        let old = score_of_a_move(&suppress(None, Target::Asn, "AS8075", Some(expired)));
+        let old = score_of_a_move(&suppress(None, Target::Asn, "AS3209", Some(expired)));
         assert_eq!(old, plain);
     }
 
@@ -1247,10 +1256,9 @@ mod tests {
         // No impossible travel: a hosting address says nothing about where a person is.
         for expected in [
             "novel_network_change",
-            "client_change",
+            "tool_client",
             "hosting_network",
             "risky_after_change",
-            "no_fresh_signin",
         ] {
             assert!(
                 features.contains(&expected),

@@ -37,10 +37,7 @@ pub(crate) fn os_of(client: &str) -> Option<&str> {
 /// minutes uses the tokens it has). A phone hopping between home
 /// Wi-Fi and its carrier, a laptop between IPv4 and IPv6 of one home: both sides are the
 /// device's, or both known.
-fn unexplained_alternations(
-    session: &SessionState,
-    novelty: &impl Fn(Kind, &Seen) -> f64,
-) -> u32 {
+fn unexplained_alternations(session: &SessionState, novelty: &impl Fn(Kind, &Seen) -> f64) -> u32 {
     let foreign = |index: u16| {
         session.networks.get(usize::from(index)).is_some_and(|n| {
             let outlived_tokens =
@@ -77,12 +74,14 @@ pub fn features(
         })
     };
 
+    // With or without a baseline: hosting nobody in the tenant uses is evidence.
+    let tenant_wide =
+        |kind: Kind, n: &Seen| novelty(kind, n).max(suppressed.scaled(kind, n, n.tenant_novelty));
     // A network the session's own device signed in from is the device's, wherever it is (a
     // trip, a café): its novelty counts for little. An attacker replaying a cookie or token
     // cannot show the device's id.
-    let network_novelty = |n: &Seen| {
-        novelty(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 }
-    };
+    let network_novelty =
+        |n: &Seen| novelty(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 };
 
     // A move to a new network with the same client and no alternation looks like a laptop
     // changing Wi-Fi; it counts half. A move within the same network to an address new to the
@@ -161,7 +160,7 @@ pub fn features(
             .iter()
             .filter_map(|&i| session.networks.get(i))
             .filter(|n| n.note.contains("hosting") && !n.attested)
-            .map(|n| novelty(Kind::Network, n).max(n.tenant_novelty)),
+            .map(|n| tenant_wide(Kind::Network, n)),
     );
     push("hosting_signin", hosting_signin);
 
@@ -182,17 +181,11 @@ pub fn features(
             / (IMPOSSIBLE_KMH / 2.0),
     );
 
-    // With or without a baseline: hosting nobody in the tenant uses is evidence.
-    let tenant_wide = |kind: Kind, n: &Seen| {
-        novelty(kind, n).max(suppressed.scaled(kind, n, n.tenant_novelty))
-    };
     let hosting = session
         .networks
         .iter()
         .filter(|n| n.note.contains("hosting"))
-        .map(|n| {
-            tenant_wide(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 }
-        });
+        .map(|n| tenant_wide(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 });
     push("hosting_network", max_of(hosting));
 
     push(

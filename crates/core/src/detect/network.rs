@@ -32,7 +32,10 @@ fn sibling_table() -> &'static HashMap<u32, &'static str> {
             let Some((name, asns)) = line.split_once(':') else {
                 continue;
             };
-            for asn in asns.split_whitespace().filter_map(|a| a.parse::<u32>().ok()) {
+            for asn in asns
+                .split_whitespace()
+                .filter_map(|a| a.parse::<u32>().ok())
+            {
                 table.insert(asn, name.trim());
             }
         }
@@ -43,9 +46,37 @@ fn sibling_table() -> &'static HashMap<u32, &'static str> {
 /// Legal forms and filler dropped from AS organisation names, so that "Vodafone GmbH" and
 /// "VODAFONE GMBH." agree.
 const LEGAL_FORMS: &[&str] = &[
-    "inc", "llc", "ltd", "limited", "gmbh", "plc", "ag", "sa", "sas", "srl", "bv", "nv", "corp",
-    "corporation", "co", "company", "ohg", "kg", "spa", "sau", "ab", "oy", "as", "pte", "the",
-    "of", "america", "communications", "communication", "telecommunications", "enterprises",
+    "inc",
+    "llc",
+    "ltd",
+    "limited",
+    "gmbh",
+    "plc",
+    "ag",
+    "sa",
+    "sas",
+    "srl",
+    "bv",
+    "nv",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ohg",
+    "kg",
+    "spa",
+    "sau",
+    "ab",
+    "oy",
+    "as",
+    "pte",
+    "the",
+    "of",
+    "america",
+    "communications",
+    "communication",
+    "telecommunications",
+    "enterprises",
 ];
 
 /// The operator key of an ASN and its organisation name.
@@ -92,7 +123,9 @@ pub fn hosting_by_name(as_org: &str) -> bool {
     let lower = as_org.to_lowercase();
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).collect();
     words.iter().any(|w| HOSTING_WORDS.contains(w))
-        || words.windows(2).any(|pair| pair == ["data", "center"] || pair == ["data", "centers"])
+        || words
+            .windows(2)
+            .any(|pair| pair == ["data", "center"] || pair == ["data", "centers"])
 }
 
 /// The allocation an address belongs to when no ASN is known: IPv6 /32, IPv4 /16.
@@ -123,7 +156,11 @@ pub fn service_address(event: &NormalizedEvent) -> bool {
         return false;
     }
     let microsoft_v6 = matches!(event.ip, Some(IpAddr::V6(v6)) if v6.segments()[0] == 0x2603 && v6.segments()[1] >> 8 == 0x10);
-    microsoft_v6 || event.network.asn.is_some_and(|asn| MICROSOFT_ASNS.contains(&asn))
+    microsoft_v6
+        || event
+            .network
+            .asn
+            .is_some_and(|asn| MICROSOFT_ASNS.contains(&asn))
 }
 
 /// Whether the event's network is Microsoft's cloud (an interactive sign-in from there is a
@@ -183,7 +220,10 @@ impl LearnedNetworks {
         })?;
         (learned.asn != event.network.asn || learned.country != event.network.country).then(|| {
             Network {
-                country: learned.country.clone().or_else(|| event.network.country.clone()),
+                country: learned
+                    .country
+                    .clone()
+                    .or_else(|| event.network.country.clone()),
                 ..learned.clone()
             }
         })

@@ -190,7 +190,11 @@ pub(crate) fn parse_labels(text: &str) -> anyhow::Result<(Vec<Label>, Option<f64
             kind: l.kind,
             attack_start: l.attack_start,
         };
-        let mut labels: Vec<Label> = set.attacks.into_iter().map(|l| label(l, "attack")).collect();
+        let mut labels: Vec<Label> = set
+            .attacks
+            .into_iter()
+            .map(|l| label(l, "attack"))
+            .collect();
         labels.extend(set.benign_tricky.into_iter().map(|l| label(l, "benign")));
         (labels, set.stats.and_then(|s| s.user_days))
     } else {
@@ -211,7 +215,10 @@ pub(crate) fn parse_labels(text: &str) -> anyhow::Result<(Vec<Label>, Option<f64
 
 /// The key a flagged session is judged under: tenant and session id, lower-cased.
 pub(crate) fn flagged_key(tenant_id: &str, session_id: &str) -> Key {
-    (tenant_id.to_ascii_lowercase(), session_id.to_ascii_lowercase())
+    (
+        tenant_id.to_ascii_lowercase(),
+        session_id.to_ascii_lowercase(),
+    )
 }
 
 /// Evaluates and prints.

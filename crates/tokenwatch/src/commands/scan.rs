@@ -31,6 +31,21 @@ pub(crate) fn load_ipdb(dir: Option<&Path>) -> anyhow::Result<Option<IpDb>> {
     }
 }
 
+/// A file's bytes, decompressed when it is gzip (exports are often kept as `.json.gz`).
+fn read_maybe_gzip(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let content = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !content.starts_with(&[0x1f, 0x8b]) {
+        return Ok(content);
+    }
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&content[..]),
+        &mut plain,
+    )
+    .with_context(|| format!("cannot decompress {}", path.display()))?;
+    Ok(plain)
+}
+
 /// Events with their tenant, and how many records could not be used.
 pub(crate) type Loaded = (Vec<(String, NormalizedEvent)>, usize);
 
@@ -50,8 +65,7 @@ pub(crate) fn load_events(
                 let done = &done;
                 scope.spawn(
                     move || -> anyhow::Result<(Vec<(String, NormalizedEvent)>, usize)> {
-                        let content = std::fs::read(path)
-                            .with_context(|| format!("cannot read {}", path.display()))?;
+                        let content = read_maybe_gzip(path)?;
                         let mut events = Vec::new();
                         let mut rejected = 0;
                         for record in parse_document(&content, None, &Limits::default()) {

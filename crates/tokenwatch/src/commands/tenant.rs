@@ -33,6 +33,26 @@ fn to_json(tenant: &Tenant) -> serde_json::Value {
     })
 }
 
+/// The tenant's warm-up state from the baseline service (`users`, `learning_users`), when the
+/// caller may read baselines.
+async fn warm_up(config: &ClientConfig, tenant: &str) -> Option<serde_json::Value> {
+    use tokenwatch_proto::baseline::v1::GetBaselineStatsRequest;
+    use tokenwatch_proto::baseline::v1::baseline_service_client::BaselineServiceClient;
+    let channel = crate::commands::connect(config).await.ok()?;
+    let stats = BaselineServiceClient::new(channel)
+        .get_baseline_stats(GetBaselineStatsRequest {
+            tenant_id: tenant.to_owned(),
+        })
+        .await
+        .ok()?
+        .into_inner();
+    Some(serde_json::json!({
+        "users": stats.users,
+        "learning_users": stats.cold_start_users,
+        "learned_users": stats.users - stats.cold_start_users,
+    }))
+}
+
 fn print(tenants: &[Tenant], format: Format) -> anyhow::Result<()> {
     match format {
         Format::Json => output::json(&serde_json::Value::Array(
@@ -119,7 +139,28 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
                 })
                 .await?
                 .into_inner();
-            print(response.tenant.as_slice(), args.format)
+            let warm_up = warm_up(&args.client, args.tenant()).await;
+            match (args.format, warm_up) {
+                (Format::Json, Some(warm_up)) => {
+                    let mut tenants: Vec<serde_json::Value> =
+                        response.tenant.iter().map(to_json).collect();
+                    for tenant in &mut tenants {
+                        tenant["warm_up"] = warm_up.clone();
+                    }
+                    Ok(output::json(&serde_json::Value::Array(tenants))?)
+                }
+                (Format::Table, Some(warm_up)) => {
+                    print(response.tenant.as_slice(), args.format)?;
+                    Ok(output::line(&format!(
+                        "warm-up: {} of {} users still learning (a user's baseline learns for at least {} active days over {} days before routine deviation can raise a finding)",
+                        warm_up["learning_users"],
+                        warm_up["users"],
+                        tokenwatch_core::detect::baseline::LEARNING_ACTIVE_DAYS,
+                        tokenwatch_core::detect::baseline::LEARNING_SPAN_DAYS,
+                    ))?)
+                }
+                (format, None) => print(response.tenant.as_slice(), format),
+            }
         }
         TenantCommand::Remove(args) => {
             client(&args.client)
