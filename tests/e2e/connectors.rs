@@ -404,7 +404,9 @@ async fn an_unhealthy_tenant_does_not_stall_a_healthy_one() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // The administrator fixes the secret: the tenant is pulled at once, not after its backoff.
+    // The administrator fixes the secret: the tenant is pulled at once, not after its backoff
+    // (5-10 s after two failures). The bound leaves room for the round itself on a loaded
+    // 2-core machine: 12 days of sign-in windows and the activity feed's gap check.
     fake.add_app(&broken, CLIENT_ID, SECRET);
     server.set_client_secret(&broken, CLIENT_ID, SECRET).await;
     let fixed = Instant::now();
@@ -417,7 +419,7 @@ async fn an_unhealthy_tenant_does_not_stall_a_healthy_one() {
             break;
         }
         assert!(
-            fixed.elapsed() < Duration::from_millis(2_400),
+            fixed.elapsed() < Duration::from_millis(4_500),
             "not pulled at once after the fix: {sources:#?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
