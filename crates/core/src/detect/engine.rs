@@ -1447,4 +1447,157 @@ mod tests {
                 .any(|r| r.feature == "interleaving")
         );
     }
+
+    /// A sign-in of `user` in `session` from `ip`, carrying `device` (or none).
+    fn sign_in(
+        user: &str,
+        session: &str,
+        minute: i64,
+        ip: &str,
+        asn: u32,
+        device: Option<&str>,
+    ) -> NormalizedEvent {
+        NormalizedEvent {
+            source_format: SourceFormat::GraphSignIns,
+            device_id: device.map(str::to_owned),
+            interactive: Some(false),
+            result_status: Some("0".to_owned()),
+            ..event(user, session, minute, ip, asn, "NL", CHROME, "SignIn")
+        }
+    }
+
+    /// A user's laptop session over `days` days from home (AS1136), its sign-ins carrying the
+    /// device id, with a phone-like second network (AS3320, fresh addresses) alternating.
+    fn device_days(engine: &mut Engine, user: &str, session: &str, days: std::ops::Range<i64>) {
+        for day in days {
+            let base = day * 1440;
+            engine.observe(
+                TENANT,
+                &sign_in(user, session, base, "31.149.9.10", 1136, Some("laptop-1")),
+            );
+            for i in 0..12 {
+                let (ip, asn) = if i % 2 == 0 {
+                    ("31.149.9.10".to_owned(), 1136)
+                } else {
+                    (format!("80.128.{}.{}", (day * 7 + i) % 250, i + 1), 3320)
+                };
+                engine.observe(
+                    TENANT,
+                    &sign_in(user, session, base + i * 9, &ip, asn, Some("laptop-1")),
+                );
+                engine.observe(
+                    TENANT,
+                    &event(
+                        user,
+                        session,
+                        base + i * 9 + 1,
+                        &ip,
+                        asn,
+                        "NL",
+                        CHROME,
+                        "FileAccessed",
+                    ),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn onboarding_and_a_device_moving_between_its_networks_raise_nothing() {
+        let mut engine = Engine::new(WeightSet::default());
+        history(&mut engine);
+        // A new user's week-old session appears on the first day of their data, hopping between
+        // two networks every few minutes; then it goes on once the baseline has learned them.
+        device_days(&mut engine, "new@contoso.com", "s-prt", 14..28);
+        assert!(
+            engine.findings().is_empty(),
+            "{:#?}",
+            engine.findings().first().map(|f| &f.reasons)
+        );
+    }
+
+    #[test]
+    fn a_replayed_cookie_without_the_device_id_is_caught_in_the_victims_country() {
+        let mut engine = Engine::new(WeightSet::default());
+        history(&mut engine);
+        let victim = "victim@contoso.com";
+        device_days(&mut engine, victim, "s-prt", 14..24);
+        assert!(engine.findings().is_empty());
+        // Day 24: a residential proxy in the victim's country, on another ISP, the victim's
+        // browser, signing in with the stolen cookie: no device id. Interleaved with the victim.
+        let day = 24 * 1440;
+        engine.observe(
+            TENANT,
+            &sign_in(victim, "s-prt", day, "31.149.9.10", 1136, Some("laptop-1")),
+        );
+        engine.observe(
+            TENANT,
+            &sign_in(victim, "s-prt", day + 5, "24.132.77.7", 33915, None),
+        );
+        for i in 0..4 {
+            let t = day + 6 + i * 6;
+            engine.observe(
+                TENANT,
+                &event(
+                    victim,
+                    "s-prt",
+                    t,
+                    "24.132.77.7",
+                    33915,
+                    "NL",
+                    CHROME,
+                    "MailItemsAccessed",
+                ),
+            );
+            engine.observe(
+                TENANT,
+                &event(
+                    victim,
+                    "s-prt",
+                    t + 2,
+                    "31.149.9.10",
+                    1136,
+                    "NL",
+                    CHROME,
+                    "FileAccessed",
+                ),
+            );
+        }
+        let findings = engine.finish();
+        assert_eq!(findings.len(), 1);
+        let finding = &findings[0];
+        assert!(!finding.user_learning);
+        let features: Vec<&str> = finding.reasons.iter().map(|r| r.feature.as_str()).collect();
+        assert!(features.contains(&"unattested_signin"), "{features:?}");
+        assert!(features.contains(&"interleaving"), "{features:?}");
+        // Detected at the stolen cookie's sign-in or within the minutes after it.
+        assert!(
+            finding.detected_at - event(victim, "s", day + 5, "", 0, "", "", "").event_time
+                <= Duration::minutes(15)
+        );
+    }
+
+    #[test]
+    fn a_failed_sign_in_uses_no_session() {
+        let mut engine = TenantEngine::default();
+        let weights = WeightSet::default();
+        let mut spray = sign_in("user1@contoso.com", "s-spray", 0, "5.101.96.7", 14061, None);
+        spray.result_status = Some("50126".to_owned());
+        assert!(
+            engine
+                .observe(TENANT, &weights, Suppressions::none(), &spray)
+                .is_none()
+        );
+        assert!(
+            engine
+                .evaluate(
+                    TENANT,
+                    &weights,
+                    Suppressions::none(),
+                    "user1@contoso.com",
+                    "s-spray"
+                )
+                .is_none()
+        );
+    }
 }

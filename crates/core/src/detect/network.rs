@@ -275,6 +275,64 @@ mod tests {
     }
 
     #[test]
+    fn sign_ins_correct_what_our_data_says_of_their_addresses() {
+        let record =
+            |operation: &str, ip: &str, asn: Option<u32>, country: &str, hosting| NormalizedEvent {
+                record_id: String::new(),
+                source_format: crate::event::SourceFormat::ManagementActivity,
+                event_time: chrono::DateTime::UNIX_EPOCH,
+                tenant_hint: None,
+                user_id: "user@contoso.com".to_owned(),
+                user_object_id: None,
+                session_id: None,
+                session_id_source: None,
+                token_id: None,
+                ip: ip.parse().ok(),
+                user_agent: None,
+                device_id: None,
+                client: Default::default(),
+                operation: operation.to_owned(),
+                workload: None,
+                result_status: None,
+                app_id: None,
+                interactive: None,
+                network: Network {
+                    asn,
+                    as_org: None,
+                    country: Some(country.to_owned()),
+                    hosting,
+                },
+            };
+        let mut learned = LearnedNetworks::default();
+        // Microsoft says a UK carrier's address is the carrier's, in GB.
+        learned.learn(&record("SignIn", "2.27.126.4", Some(12576), "GB", false));
+        // Our data calls a neighbour in the same /24 a hosting provider abroad: corrected.
+        let mailbox = record("MailItemsAccessed", "2.27.126.99", Some(211826), "US", true);
+        let corrected = learned.correction(&mailbox).unwrap();
+        assert_eq!(
+            (corrected.asn, corrected.country.as_deref()),
+            (Some(12576), Some("GB"))
+        );
+        assert!(!corrected.hosting);
+        // Elsewhere in the carrier's /16, only where our data is doubtful.
+        let pool = record("Send", "2.27.200.1", Some(47583), "NL", true);
+        assert_eq!(learned.correction(&pool).unwrap().asn, Some(12576));
+        let fine = record("Send", "2.27.201.1", Some(12576), "GB", false);
+        assert!(learned.correction(&fine).is_none());
+        // A sign-in keeps its own word; an unrelated address has nothing to learn from.
+        assert!(
+            learned
+                .correction(&record("SignIn", "2.27.126.99", Some(1), "US", false))
+                .is_none()
+        );
+        assert!(
+            learned
+                .correction(&record("Send", "81.2.3.4", Some(1), "US", false))
+                .is_none()
+        );
+    }
+
+    #[test]
     fn unknown_addresses_group_by_allocation() {
         let a: IpAddr = "2003:39e:ef3b:1::1".parse().unwrap();
         let b: IpAddr = "2003:39e:1234::9".parse().unwrap();
