@@ -17,6 +17,10 @@ pub(crate) struct Emitter {
     signins: BTreeMap<String, Vec<serde_json::Value>>,
     /// (tenant, user, day) -> the laptop session of that day.
     sessions: BTreeMap<(String, String, i64), String>,
+    /// (tenant, user) -> the laptop's PRT session and the day (since the epoch) it is re-issued.
+    laptop_sessions: BTreeMap<(String, String), (String, i64)>,
+    /// (tenant, user) -> the phone's broker session, which lives for weeks.
+    phone_sessions: BTreeMap<(String, String), String>,
     /// (tenant, session) -> networks used, and the user.
     session_networks: BTreeMap<(String, String), (String, BTreeSet<String>)>,
     counter: u64,
@@ -38,6 +42,8 @@ impl Emitter {
             signins: BTreeMap::new(),
             sessions: BTreeMap::new(),
             session_networks: BTreeMap::new(),
+            phone_sessions: BTreeMap::new(),
+            laptop_sessions: BTreeMap::new(),
             counter: 0,
             seed,
         }
@@ -45,6 +51,46 @@ impl Emitter {
 
     pub(crate) fn session_id(&self, rng: &mut StdRng) -> String {
         crate::world::session_id(rng)
+    }
+
+    /// The laptop's session on `day` (days since the epoch) and whether it starts here: a PRT
+    /// session carries the device for 4-9 days before it is re-issued, so most days continue
+    /// one, and the first was open before the data began; `fresh` (a new device) starts another.
+    pub(crate) fn laptop_session(
+        &mut self,
+        tenant: &str,
+        user: &str,
+        day: i64,
+        fresh: bool,
+        rng: &mut StdRng,
+    ) -> (String, bool) {
+        let key = (tenant.to_owned(), user.to_owned());
+        if let Some((session, until)) = self.laptop_sessions.get(&key)
+            && day < *until
+            && !fresh
+        {
+            return (session.clone(), false);
+        }
+        // The first session of a run began before the data did: no sign-in starts it here.
+        let older_than_data = !fresh && !self.laptop_sessions.contains_key(&key);
+        let session = crate::world::session_id(rng);
+        let until = if fresh {
+            day + 1
+        } else if older_than_data {
+            day + rng.random_range(1..=9)
+        } else {
+            day + rng.random_range(4..=9)
+        };
+        self.laptop_sessions.insert(key, (session.clone(), until));
+        (session, !older_than_data)
+    }
+
+    /// The user's phone session: the broker's, kept for the whole run.
+    pub(crate) fn phone_session(&mut self, tenant: &str, user: &str, rng: &mut StdRng) -> String {
+        self.phone_sessions
+            .entry((tenant.to_owned(), user.to_owned()))
+            .or_insert_with(|| crate::world::session_id(rng))
+            .clone()
     }
 
     fn next_id(&mut self) -> String {
@@ -93,6 +139,9 @@ impl Emitter {
             "userAgent": device.user_agent,
             "status": {"errorCode": 0},
             "deviceDetail": {"deviceId": device.id, "operatingSystem": device.os, "browser": device.browser},
+            // Microsoft's own enrichment of the address, as real sign-ins carry it.
+            "autonomousSystemNumber": net.asn,
+            "location": {"countryOrRegion": net.country},
         });
         self.signins
             .entry(tenant.id.clone())

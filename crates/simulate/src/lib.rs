@@ -334,10 +334,26 @@ fn simulate_user_day(
         place = &tenant.sase_exits[rng.random_range(0..tenant.sase_exits.len())];
     }
 
-    // The laptop session of the day: an interactive sign-in, then activity.
-    let session = out.session_id(rng);
+    // The laptop's session: days old more often than not (a PRT session lives 4-9 days); a new
+    // one starts with an interactive sign-in, a continuing one refreshes its tokens.
+    let (session, new_session) = out.laptop_session(
+        &tenant.id,
+        &user.upn,
+        date.timestamp() / 86_400,
+        kind == Some("new_laptop"),
+        rng,
+    );
     let mut time = start;
-    out.sign_in(tenant, user, &session, time, place, device, true, rng);
+    out.sign_in(
+        tenant,
+        user,
+        &session,
+        time,
+        place,
+        device,
+        new_session,
+        rng,
+    );
     let step = (hours * 3600.0 / events as f64).max(20.0);
     let move_at = if kind == Some("coffee_shop") && offset == 0 {
         Some(events / 2)
@@ -377,9 +393,17 @@ fn simulate_user_day(
         } else {
             user.operation(rng)
         };
-        out.activity(tenant, user, &session, time, place, device, operation, rng);
+        // A third of the day's records come from the device's other apps.
+        let app;
+        let client = if rng.random_bool(0.33) {
+            app = device.app(rng);
+            &app
+        } else {
+            device
+        };
+        out.activity(tenant, user, &session, time, place, client, operation, rng);
         if rng.random_bool(0.05) {
-            out.sign_in(tenant, user, &session, time, place, device, false, rng);
+            out.sign_in(tenant, user, &session, time, place, client, false, rng);
         }
     }
     if cleanup {
@@ -411,30 +435,33 @@ fn simulate_user_day(
     }
     out.remember_session(&tenant.id, &user.upn, &session, date);
 
-    // The phone: the mail app on the carrier network, addresses churning.
+    // The phone: the mail app's broker session lives for weeks, hopping between the carrier
+    // (addresses churning) and the home Wi-Fi; the broker refreshes its tokens from wherever
+    // the phone is, with the phone's device id.
     if let Some(phone) = &user.phone
         && rng.random_bool(0.7)
     {
-        let phone_session = out.session_id(rng);
+        let phone_session = out.phone_session(&tenant.id, &user.upn, rng);
         let mut time = start + Duration::minutes(rng.random_range(0..300));
-        out.sign_in(
-            tenant,
-            user,
-            &phone_session,
-            time,
-            &user.carrier,
-            phone,
-            false,
-            rng,
-        );
+        let mut net = &user.carrier;
+        out.sign_in(tenant, user, &phone_session, time, net, phone, false, rng);
         for _ in 0..lognormal(rng, 8.0, 0.7) {
             time += Duration::minutes(rng.random_range(5..60));
+            let hop = if rng.random_bool(0.35) {
+                &user.home
+            } else {
+                &user.carrier
+            };
+            if !std::ptr::eq(hop, net) && rng.random_bool(0.5) {
+                out.sign_in(tenant, user, &phone_session, time, hop, phone, false, rng);
+            }
+            net = hop;
             out.activity(
                 tenant,
                 user,
                 &phone_session,
                 time,
-                &user.carrier,
+                net,
                 phone,
                 "MailItemsAccessed",
                 rng,

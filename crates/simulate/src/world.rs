@@ -78,6 +78,29 @@ impl Device {
         }
     }
 
+    /// Another app on the same device (desktop Outlook, Teams): one Entra session carries every
+    /// app of the device, each with its own user agent.
+    pub(crate) fn app(&self, rng: &mut StdRng) -> Device {
+        let user_agent = match (self.os, rng.random_bool(0.5)) {
+            ("MacOs", true) => {
+                "Microsoft Office/16.0 (Macintosh; Mac OS X 10_15_7; Microsoft Outlook 16.80)"
+            }
+            ("MacOs", false) => {
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36 Edg/143.0.0.0 Teams/25290.205.4069.4894"
+            }
+            (_, true) => {
+                "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)"
+            }
+            (_, false) => {
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36 Edg/143.0.0.0 Teams/25290.205.4069.4894"
+            }
+        };
+        Device {
+            user_agent,
+            ..self.clone()
+        }
+    }
+
     /// The victim's browser as an attacker replays its cookie elsewhere: the same user agent,
     /// but no device id (the device's identity stays on the device).
     pub(crate) fn stolen(&self) -> Device {

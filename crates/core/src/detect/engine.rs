@@ -651,9 +651,13 @@ fn update_session(
             }
             if new && gap >= Duration::hours(REVIVAL_GAP_HOURS) && state.events > 1 {
                 state.revived_novelty = state.revived_novelty.max(state.networks[index].novelty);
+                state.networks[index].revived = true;
             }
         }
         note_asn(&mut state.networks[index], event.network.asn);
+        let device_signin = is_signin(event)
+            && event.device_id.is_some()
+            && event.device_id.as_deref() == state.device.as_deref();
         if is_signin(event) {
             let device = event.device_id.as_deref().filter(|d| !d.is_empty());
             match (device, state.device.as_deref()) {
@@ -725,6 +729,10 @@ fn update_session(
             });
             if new {
                 state.countries[c].tenant_novelty = tenant_novelty(tenant, Kind::Country, country);
+            }
+            if state.networks[index].attested && device_signin {
+                // The device signed in from here: it travelled.
+                state.countries[c].attested = true;
             }
             let common = state.networks[index].prevalence >= TENANT_COMMON || event.network.hosting;
             if let Some((last_country, last_time, last_common)) = &state.last_place

@@ -190,12 +190,9 @@ pub fn features(
 
     push(
         "new_country",
-        max_of(
-            session
-                .countries
-                .iter()
-                .map(|c| tenant_wide(Kind::Country, c)),
-        ),
+        max_of(session.countries.iter().map(|c| {
+            tenant_wide(Kind::Country, c) * if c.attested { ATTESTED_NOVELTY } else { 1.0 }
+        })),
     );
     push(
         "new_network",
@@ -223,7 +220,18 @@ pub fn features(
         .map(|(_, n)| network_novelty(n));
     push("no_fresh_signin", max_of(unsigned));
 
-    push("revived_session", session.revived_novelty);
+    // A revival the device itself signed in for is the device coming back (after a weekend,
+    // from a hotel).
+    push(
+        "revived_session",
+        max_of(
+            session
+                .networks
+                .iter()
+                .filter(|n| n.revived)
+                .map(network_novelty),
+        ),
+    );
 
     let after_change = session
         .risky

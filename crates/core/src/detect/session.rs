@@ -35,8 +35,8 @@ pub struct Seen {
     pub note: String,
     /// When the session last left this value for another (for interleaving).
     pub(crate) last_before_switch: DateTime<Utc>,
-    /// For networks: the session's own device signed in from here (its device id on a
-    /// sign-in), so the network is the device's, whatever else it is.
+    /// For networks and countries: the session's own device signed in from here (its device
+    /// id on a sign-in), so the place is the device's, whatever else it is.
     #[serde(default)]
     pub attested: bool,
     /// For networks: sign-ins from here that did not carry the session's device id.
@@ -46,6 +46,9 @@ pub struct Seen {
     /// announces from several), so that a suppressed ASN still matches.
     #[serde(default)]
     pub asns: Vec<u32>,
+    /// For networks: it brought the session back after a long gap.
+    #[serde(default)]
+    pub revived: bool,
     /// For networks: the fastest implied travel into this network from the session's previous
     /// country, km/h.
     #[serde(default)]
@@ -219,6 +222,7 @@ pub(crate) fn see(
         unattested_signins: 0,
         asns: Vec::new(),
         arrival_speed_kmh: 0.0,
+        revived: false,
     });
     (list.len() - 1, true)
 }
