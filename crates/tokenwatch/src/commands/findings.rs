@@ -285,6 +285,13 @@ fn show_table(
         time(&finding.detected_at),
         finding.summary,
     ))?;
+    let learning = serde_json::from_str::<serde_json::Value>(&finding.explanation_json)
+        .is_ok_and(|explanation| explanation["user_learning"] == true);
+    if learning {
+        output::line(
+            "the user's baseline was still learning: raised on evidence that needs no baseline",
+        )?;
+    }
     output::line("")?;
     let reasons: Vec<Vec<String>> = finding
         .contributions
