@@ -11,11 +11,11 @@ use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty, tenant_novelty};
-use crate::detect::features::{FeatureValue, describe, features, os_of};
+use crate::detect::features::{FeatureValue, describe, features};
 use crate::detect::network::{LearnedNetworks, microsoft_cloud, network_of};
 use crate::detect::session::{
     INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, SessionState, download_or_delete, note_asn,
-    risky_operation, see,
+    os_of, risky_operation, see,
 };
 use crate::detect::suppress::Suppressions;
 use crate::detect::weights::WeightSet;
@@ -650,18 +650,20 @@ fn update_session(
                 state.networks[previous].last_before_switch = state.networks[previous].last;
             }
             if new && gap >= Duration::hours(REVIVAL_GAP_HOURS) && state.events > 1 {
-                state.revived_novelty = state.revived_novelty.max(state.networks[index].novelty);
                 state.networks[index].revived = true;
             }
         }
         note_asn(&mut state.networks[index], event.network.asn);
-        let device_signin = is_signin(event)
-            && event.device_id.is_some()
-            && event.device_id.as_deref() == state.device.as_deref();
+        // A sign-in carrying the session's device id attests the network; one without any
+        // device id counts against it.
+        let mut device_signin = false;
         if is_signin(event) {
             let device = event.device_id.as_deref().filter(|d| !d.is_empty());
             match (device, state.device.as_deref()) {
-                (Some(device), Some(own)) if device == own => state.networks[index].attested = true,
+                (Some(device), Some(own)) if device == own => {
+                    state.networks[index].attested = true;
+                    device_signin = true;
+                }
                 (None, _) => state.networks[index].unattested_signins += 1,
                 _ => {}
             }
@@ -730,7 +732,7 @@ fn update_session(
             if new {
                 state.countries[c].tenant_novelty = tenant_novelty(tenant, Kind::Country, country);
             }
-            if state.networks[index].attested && device_signin {
+            if device_signin {
                 // The device signed in from here: it travelled.
                 state.countries[c].attested = true;
             }
@@ -741,10 +743,8 @@ fn update_session(
                 && let Some(km) = crate::detect::geo::distance_km(last_country, country)
             {
                 let hours = ((time - *last_time).num_seconds().max(60) as f64) / 3600.0;
-                let speed = km / hours;
-                state.max_speed_kmh = state.max_speed_kmh.max(speed);
                 let arrival = &mut state.networks[index].arrival_speed_kmh;
-                *arrival = arrival.max(speed);
+                *arrival = arrival.max(km / hours);
             }
             state.last_place = Some((country.to_owned(), time, common));
         }

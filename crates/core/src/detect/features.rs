@@ -2,7 +2,7 @@
 //! written out by [`describe`] only when a finding needs it: scoring runs on every event.
 
 use crate::detect::baseline::{Kind, UserBaseline};
-use crate::detect::session::{MASS_OPERATIONS, REVIVAL_GAP_HOURS, Seen, SessionState};
+use crate::detect::session::{MASS_OPERATIONS, REVIVAL_GAP_HOURS, Seen, SessionState, os_of};
 use crate::detect::suppress::Suppressed;
 
 /// One feature's value for a session.
@@ -25,9 +25,9 @@ const TOKEN_LIFETIME_MINUTES: i64 = 90;
 /// What a network's novelty counts for once the session's device signed in from it.
 const ATTESTED_NOVELTY: f64 = 0.25;
 
-/// The operating system of a client key (`browser/os/kind`), when known.
-pub(crate) fn os_of(client: &str) -> Option<&str> {
-    client.split('/').nth(1).filter(|os| *os != "?")
+/// What a context's novelty counts for: a quarter once the session's device signed in from it.
+fn vouched(seen: &Seen) -> f64 {
+    if seen.attested { ATTESTED_NOVELTY } else { 1.0 }
 }
 
 /// Returns between two networks of the session that the device does not explain: one of the
@@ -80,8 +80,7 @@ pub fn features(
     // A network the session's own device signed in from is the device's, wherever it is (a
     // trip, a café): its novelty counts for little. An attacker replaying a cookie or token
     // cannot show the device's id.
-    let network_novelty =
-        |n: &Seen| novelty(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 };
+    let network_novelty = |n: &Seen| novelty(Kind::Network, n) * vouched(n);
 
     // A move to a new network with the same client and no alternation looks like a laptop
     // changing Wi-Fi; it counts half. A move within the same network to an address new to the
@@ -103,7 +102,8 @@ pub fn features(
             .map(|p| novelty(Kind::NetworkClient, p)),
     ) * 0.8;
     let moved = moved_network.max(moved_prefix).max(moved_pair);
-    let plain_move = session.devices.len() <= 1 && unexplained_alternations(session, &novelty) == 0;
+    let alternations = unexplained_alternations(session, &novelty);
+    let plain_move = session.devices.len() <= 1 && alternations == 0;
     push(
         "novel_network_change",
         if plain_move { moved * 0.5 } else { moved },
@@ -164,35 +164,31 @@ pub fn features(
     );
     push("hosting_signin", hosting_signin);
 
-    let returns = unexplained_alternations(session, &novelty) + session.interleavings;
-    push("interleaving", f64::from(returns) / 2.0);
+    push(
+        "interleaving",
+        f64::from(alternations + session.interleavings) / 2.0,
+    );
 
     push(
         "impossible_travel",
-        // The device's own sign-ins from both places mean the location data is wrong, not
-        // that someone flew.
-        (max_of(
-            session
-                .networks
-                .iter()
-                .filter(|n| !n.attested)
-                .map(|n| n.arrival_speed_kmh),
-        ) - IMPOSSIBLE_KMH / 2.0)
-            / (IMPOSSIBLE_KMH / 2.0),
+        (session.fastest_unvouched_arrival_kmh() - IMPOSSIBLE_KMH / 2.0) / (IMPOSSIBLE_KMH / 2.0),
     );
 
     let hosting = session
         .networks
         .iter()
         .filter(|n| n.note.contains("hosting"))
-        .map(|n| tenant_wide(Kind::Network, n) * if n.attested { ATTESTED_NOVELTY } else { 1.0 });
+        .map(|n| tenant_wide(Kind::Network, n) * vouched(n));
     push("hosting_network", max_of(hosting));
 
     push(
         "new_country",
-        max_of(session.countries.iter().map(|c| {
-            tenant_wide(Kind::Country, c) * if c.attested { ATTESTED_NOVELTY } else { 1.0 }
-        })),
+        max_of(
+            session
+                .countries
+                .iter()
+                .map(|c| tenant_wide(Kind::Country, c) * vouched(c)),
+        ),
     );
     push(
         "new_network",
@@ -290,7 +286,7 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
         "new_country" => usual(Kind::Country, "countries"),
         "interleaving" => format!(
             "{} returns to a network left less than an hour before, one side not the device's; one party does not alternate",
-            session.interleavings + session.alternations.iter().map(|(_, _, n)| n).sum::<u32>()
+            session.interleavings + unexplained_alternations(session, &|_, n: &Seen| n.novelty)
         ),
         "hosting_signin" => usual(Kind::Network, "networks"),
         "unattested_signin" => match &session.device {
@@ -306,7 +302,10 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
             ),
             None => String::new(),
         },
-        "impossible_travel" => format!("fastest implied move {:.0} km/h", session.max_speed_kmh),
+        "impossible_travel" => format!(
+            "fastest implied move {:.0} km/h",
+            session.fastest_unvouched_arrival_kmh()
+        ),
         "revived_session" => format!("sessions resume within {REVIVAL_GAP_HOURS} h"),
         "risky_after_change" | "risky_any" => {
             "no risky operations in the user's sessions".to_owned()

@@ -111,10 +111,6 @@ pub struct SessionState {
     /// index, returns).
     #[serde(default)]
     pub alternations: Vec<(u16, u16, u32)>,
-    /// The fastest implied travel between consecutive countries, km/h.
-    pub max_speed_kmh: f64,
-    /// The novelty of the network that revived the session after a long gap, if any.
-    pub revived_novelty: f64,
     /// Risky operations.
     pub risky: Vec<Risky>,
     /// Mass-operation counters: downloads, deletions.
@@ -154,8 +150,6 @@ impl SessionState {
             signin_networks: Vec::new(),
             interleavings: 0,
             alternations: Vec::new(),
-            max_speed_kmh: 0.0,
-            revived_novelty: 0.0,
             risky: Vec::new(),
             downloads: 0,
             deletions: 0,
@@ -170,19 +164,29 @@ impl SessionState {
     pub fn changed(&self) -> bool {
         let moved = self
             .current_network
-            .and_then(|n| self.networks.get(n))
-            .is_some_and(|n| !std::ptr::eq(n, &self.networks[0]) && !n.attested);
-        let os = |index: usize| {
-            self.clients
-                .get(index)
-                .and_then(|c| c.value.split('/').nth(1))
-                .filter(|os| *os != "?")
-        };
+            .is_some_and(|n| n > 0 && !self.networks[n].attested);
+        let os = |index: usize| self.clients.get(index).and_then(|c| os_of(&c.value));
         let other_os = self
             .current_client
             .is_some_and(|c| os(c).is_some() && os(c) != os(0));
         moved || other_os
     }
+
+    /// The fastest implied travel into a network the session's device does not vouch for
+    /// (the device's own sign-ins from both places mean the location data is wrong, not that
+    /// someone flew), km/h.
+    pub fn fastest_unvouched_arrival_kmh(&self) -> f64 {
+        self.networks
+            .iter()
+            .filter(|n| !n.attested)
+            .map(|n| n.arrival_speed_kmh)
+            .fold(0.0, f64::max)
+    }
+}
+
+/// The operating system of a client key (`browser/os/kind`), when known.
+pub(crate) fn os_of(client: &str) -> Option<&str> {
+    client.split('/').nth(1).filter(|os| *os != "?")
 }
 
 /// Notes an ASN under a seen value.
