@@ -50,8 +50,10 @@ pub fn engine_order(events: &mut Vec<(String, NormalizedEvent)>) {
 pub fn run(mut events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Vec<Finding> {
     engine_order(&mut events);
     let mut engine = Engine::new(weights);
-    for (tenant, event) in &events {
-        engine.observe(tenant, event);
+    // Each event is dropped once observed: the engine keeps what it needs of it, so the scan's
+    // memory shifts from the events to the state as the run goes on.
+    for (tenant, event) in events {
+        engine.observe(&tenant, &event);
     }
     engine.finish()
 }

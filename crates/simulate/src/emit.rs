@@ -123,6 +123,7 @@ impl Emitter {
     ) {
         self.note_network(tenant, user, session, net);
         let id = self.next_id();
+        let address = net.address(rng, time.timestamp() / 86_400);
         let record = json!({
             "id": id,
             "createdDateTime": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -131,7 +132,7 @@ impl Emitter {
             "userId": user.object_id,
             "appId": "00000002-0000-0ff1-ce00-000000000000",
             "appDisplayName": "Office 365 Exchange Online",
-            "ipAddress": net.address(rng),
+            "ipAddress": address.ip,
             "clientAppUsed": "Browser",
             "isInteractive": interactive,
             "resourceTenantId": tenant.id,
@@ -140,7 +141,7 @@ impl Emitter {
             "status": {"errorCode": 0},
             "deviceDetail": {"deviceId": device.id, "operatingSystem": device.os, "browser": device.browser},
             // Microsoft's own enrichment of the address, as real sign-ins carry it.
-            "autonomousSystemNumber": net.asn,
+            "autonomousSystemNumber": address.asn,
             "location": {"countryOrRegion": net.country},
         });
         self.signins
@@ -177,7 +178,7 @@ impl Emitter {
             "UserId": user.upn,
             "AppAccessContext": {"AADSessionId": session, "UniqueTokenId": format!("tok{}", self.counter)},
         });
-        let address = net.address(rng);
+        let address = net.address(rng, time.timestamp() / 86_400).ip;
         if workload == "Exchange" {
             let port = rng.random_range(1024..65535);
             let ip = if address.contains(':') {

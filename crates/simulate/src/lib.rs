@@ -2,8 +2,14 @@
 //! the real export formats (Management Activity UAL JSON and Graph sign-in pages), with benign
 //! look-alikes and attacks of several kinds, so that detection can be seen, measured and tuned.
 //!
-//! Every address comes from a real public range of the ASN it is attributed to (checked against
-//! the ip-location-db data), so enrichment works on the output.
+//! Every address comes from a real public range of the operator it is attributed to, as the
+//! ip-location-db data maps it, with the realities real tenants show: sessions that live for
+//! days and carry every app of a device, phones hopping between a carrier's IPv4 and IPv6 pools
+//! (from sibling ASNs) and the home Wi-Fi, dual-stack homes whose IPv6 privacy address changes
+//! daily, homes and offices on the same ISP, blocks the IP data does not map (Deutsche
+//! Telekom's home IPv6, Exchange Online's 2603:10a6::/32), Outlook mobile's mailbox records
+//! seen from Microsoft's own addresses, and SASE exits that hop countries and fail open to the
+//! home line.
 //!
 //! # Layout
 //!
@@ -354,6 +360,7 @@ fn simulate_user_day(
         new_session,
         rng,
     );
+    let mut last_signin = time;
     let step = (hours * 3600.0 / events as f64).max(20.0);
     let move_at = if kind == Some("coffee_shop") && offset == 0 {
         Some(events / 2)
@@ -371,6 +378,10 @@ fn simulate_user_day(
     let move_at = move_at.filter(|_| team_move.is_none());
     let coffee = nets.coffee_shop(rng, &user.home);
     let cleanup = kind == Some("cleanup_day") && offset == 0;
+    let fail_open = (tenant.sase && events > 6 && rng.random_bool(0.1)).then(|| {
+        let from = rng.random_range(1..events / 2);
+        (from, from + rng.random_range(2..events / 2))
+    });
     for i in 0..events {
         time += Duration::seconds((step * rng.random_range(0.3..1.7)) as i64);
         if let Some((at, vpn)) = team_move
@@ -379,14 +390,25 @@ fn simulate_user_day(
             place = vpn;
         }
         if move_at == Some(i) {
-            place = if kind == Some("coffee_shop") {
-                &coffee
-            } else {
-                &user.home
+            place = match kind {
+                // A managed laptop in a café still egresses through the SASE provider.
+                Some("coffee_shop") if tenant.sase => {
+                    &tenant.sase_exits[rng.random_range(0..tenant.sase_exits.len())]
+                }
+                Some("coffee_shop") => &coffee,
+                _ => &user.home,
             };
         }
         if tenant.sase && rng.random_bool(0.02) {
             place = &tenant.sase_exits[rng.random_range(0..tenant.sase_exits.len())];
+        }
+        // The SASE tunnel fails open to the home line for a while, then comes back.
+        if let Some((from, to)) = fail_open {
+            if i == from {
+                place = &user.home;
+            } else if i == to {
+                place = &tenant.sase_exits[rng.random_range(0..tenant.sase_exits.len())];
+            }
         }
         let operation = if cleanup && i < 300 {
             "FileDeleted"
@@ -395,15 +417,27 @@ fn simulate_user_day(
         };
         // A third of the day's records come from the device's other apps.
         let app;
-        let client = if rng.random_bool(0.33) {
+        let from_app = rng.random_bool(0.33);
+        let client = if from_app {
             app = device.app(rng);
             &app
         } else {
             device
         };
         out.activity(tenant, user, &session, time, place, client, operation, rng);
-        if rng.random_bool(0.05) {
-            out.sign_in(tenant, user, &session, time, place, client, false, rng);
+        // Access tokens live about an hour: the device refreshes them from wherever it is, with
+        // its id, and its other apps now and then; a browser without single sign-on signs in
+        // without the id.
+        if time - last_signin >= Duration::minutes(60) || rng.random_bool(0.05) {
+            let bare;
+            let signer = if user.browser_without_sso && !from_app && rng.random_bool(0.5) {
+                bare = client.without_id();
+                &bare
+            } else {
+                client
+            };
+            out.sign_in(tenant, user, &session, time, place, signer, false, rng);
+            last_signin = time;
         }
     }
     if cleanup {
@@ -456,12 +490,19 @@ fn simulate_user_day(
                 out.sign_in(tenant, user, &phone_session, time, hop, phone, false, rng);
             }
             net = hop;
+            // Outlook mobile's cloud service syncs the mailbox: a share of its mailbox records
+            // carry Exchange Online's own address, not the phone's.
+            let seen_from = if rng.random_bool(0.3) {
+                nets.microsoft()
+            } else {
+                net
+            };
             out.activity(
                 tenant,
                 user,
                 &phone_session,
                 time,
-                net,
+                seen_from,
                 phone,
                 "MailItemsAccessed",
                 rng,

@@ -104,6 +104,13 @@ impl Device {
     /// The victim's browser as an attacker replays its cookie elsewhere: the same user agent,
     /// but no device id (the device's identity stays on the device).
     pub(crate) fn stolen(&self) -> Device {
+        self.without_id()
+    }
+
+    /// The same user agent without the device's id: a browser without single sign-on (no
+    /// Windows accounts extension) signs in to SharePoint or Outlook on the web this way, inside
+    /// the device's own session.
+    pub(crate) fn without_id(&self) -> Device {
         Device {
             id: String::new(),
             ..self.clone()
@@ -127,6 +134,8 @@ pub(crate) struct User {
     pub(crate) carrier: Net,
     pub(crate) laptop: Device,
     pub(crate) phone: Option<Device>,
+    /// The laptop's browser does no single sign-on: its own sign-ins go without the device id.
+    pub(crate) browser_without_sso: bool,
     pub(crate) start_hour: f64,
     pub(crate) workday_hours: f64,
     pub(crate) events_per_day: f64,
@@ -195,7 +204,7 @@ impl World {
                 let country = countries[t % countries.len()];
                 let domain = format!("tenant{t}.example");
                 let sase = t % 3 == 1;
-                let office = (!sase).then(|| nets.home(rng, country));
+                let office = (!sase).then(|| nets.office(rng, country));
                 let users = (0..config.users)
                     .map(|u| {
                         let traveller_carrier = if rng.random_bool(0.1) { "US" } else { country };
@@ -203,9 +212,10 @@ impl World {
                             upn: format!("user{u}@{domain}"),
                             object_id: hex_id(rng),
                             home: nets.home(rng, country),
-                            carrier: nets.carrier(traveller_carrier),
+                            carrier: nets.carrier(rng, traveller_carrier),
                             laptop: Device::pick(rng, LAPTOPS),
                             phone: rng.random_bool(0.7).then(|| Device::pick(rng, PHONES)),
+                            browser_without_sso: rng.random_bool(0.15),
                             start_hour: rng.random_range(6.5..9.5),
                             workday_hours: rng.random_range(6.0..10.0),
                             events_per_day: rng.random_range(15.0..80.0),

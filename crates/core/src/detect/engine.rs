@@ -14,7 +14,7 @@ use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty, tenant
 use crate::detect::features::{FeatureValue, describe, features};
 use crate::detect::network::{LearnedNetworks, microsoft_cloud, network_of};
 use crate::detect::session::{
-    INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, SessionState, download_or_delete, note_asn,
+    INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, Seen, SessionState, download_or_delete, note_asn,
     os_of, risky_operation, see,
 };
 use crate::detect::suppress::Suppressions;
@@ -654,20 +654,20 @@ fn update_session(
             }
         }
         note_asn(&mut state.networks[index], event.network.asn);
-        // A sign-in carrying the session's device id attests the network; one without any
-        // device id counts against it.
-        let mut device_signin = false;
-        if is_signin(event) {
+        // A sign-in carrying the session's device id attests the network (and the address
+        // block); one without any device id counts against them.
+        let attests = if is_signin(event) {
             let device = event.device_id.as_deref().filter(|d| !d.is_empty());
             match (device, state.device.as_deref()) {
-                (Some(device), Some(own)) if device == own => {
-                    state.networks[index].attested = true;
-                    device_signin = true;
-                }
-                (None, _) => state.networks[index].unattested_signins += 1,
-                _ => {}
+                (Some(device), Some(own)) if device == own => Some(true),
+                (None, _) => Some(false),
+                _ => None,
             }
-        }
+        } else {
+            None
+        };
+        let device_signin = attests == Some(true);
+        attest(&mut state.networks[index], attests);
         let network_switched = state
             .current_network
             .is_some_and(|previous| previous != index);
@@ -682,6 +682,7 @@ fn update_session(
                 (if churning { 0.0 } else { novelty }, prevalence, note)
             });
             note_asn(&mut state.prefixes[p], event.network.asn);
+            attest(&mut state.prefixes[p], attests);
             let in_network = format!("{scope}|");
             let session_churn = state
                 .prefixes
@@ -717,6 +718,14 @@ fn update_session(
                         <= Duration::minutes(INTERLEAVE_MINUTES)
                 {
                     state.interleavings += 1;
+                }
+                // (IPv4 and IPv6 of one dual-stack line alternate all day.)
+                if !new_prefix
+                    && same_family
+                    && time - state.prefixes[p].last_before_switch
+                        <= Duration::minutes(INTERLEAVE_MINUTES)
+                {
+                    note_alternation(&mut state.prefix_alternations, previous, p);
                 }
                 state.prefixes[previous].last_before_switch = state.prefixes[previous].last;
             }
@@ -788,8 +797,18 @@ fn update_session(
     }
 }
 
-/// Counts one return between two networks of a session (kept as a pair, so that features can
-/// tell the device's own networks from a second party's).
+/// Records what a sign-in says of a network or address block: `Some(true)` when it carried the
+/// session's device id, `Some(false)` when it carried none.
+fn attest(seen: &mut Seen, attests: Option<bool>) {
+    match attests {
+        Some(true) => seen.attested = true,
+        Some(false) => seen.unattested_signins += 1,
+        None => {}
+    }
+}
+
+/// Counts one return between two networks (or address blocks) of a session, kept as a pair so
+/// that features can tell the device's own places from a second party's.
 fn note_alternation(alternations: &mut Vec<(u16, u16, u32)>, a: usize, b: usize) {
     let (a, b) = (a.min(b) as u16, a.max(b) as u16);
     match alternations.iter_mut().find(|(x, y, _)| (*x, *y) == (a, b)) {
@@ -1582,6 +1601,111 @@ mod tests {
         assert!(
             finding.detected_at - event(victim, "s", day + 5, "", 0, "", "", "").event_time
                 <= Duration::minutes(15)
+        );
+    }
+
+    #[test]
+    fn a_replayed_cookie_on_the_victims_own_isp_is_caught() {
+        let mut engine = Engine::new(WeightSet::default());
+        history(&mut engine);
+        let victim = "victim@contoso.com";
+        // The victim's home line (AS1136) gets a new address every day: a new address block
+        // there is no news for this user.
+        let home = |day: i64| format!("31.149.{day}.10");
+        for day in 14..25 {
+            let base = day * 1440;
+            for i in 0..8 {
+                let minute = base + i * 30;
+                let device = Some("laptop-1");
+                let signin = sign_in(victim, "s-prt", minute, &home(day), 1136, device);
+                engine.observe(TENANT, &signin);
+                let activity = event(
+                    victim,
+                    "s-prt",
+                    minute + 1,
+                    &home(day),
+                    1136,
+                    "NL",
+                    CHROME,
+                    "FileAccessed",
+                );
+                engine.observe(TENANT, &activity);
+            }
+        }
+        assert!(engine.findings().is_empty());
+        // Day 24, after hours: the residential proxy is another line of the same ISP. The
+        // network is the device's, the address block is not, and its sign-in has no device id.
+        let day = 24 * 1440 + 300;
+        engine.observe(
+            TENANT,
+            &sign_in(victim, "s-prt", day + 5, "31.149.200.7", 1136, None),
+        );
+        for i in 0..4 {
+            let t = day + 6 + i * 6;
+            for (minute, ip, operation) in [
+                (t, "31.149.200.7", "MailItemsAccessed"),
+                (t + 2, home(24).as_str(), "FileAccessed"),
+            ] {
+                engine.observe(
+                    TENANT,
+                    &event(victim, "s-prt", minute, ip, 1136, "NL", CHROME, operation),
+                );
+            }
+        }
+        let findings = engine.finish();
+        assert_eq!(findings.len(), 1);
+        let features: Vec<&str> = findings[0]
+            .reasons
+            .iter()
+            .map(|r| r.feature.as_str())
+            .collect();
+        assert!(features.contains(&"interleaving"), "{features:?}");
+    }
+
+    #[test]
+    fn a_browser_without_single_sign_on_at_a_dual_stack_home_raises_nothing() {
+        let mut engine = Engine::new(WeightSet::default());
+        history(&mut engine);
+        let user = "dual@contoso.com";
+        // A dual-stack home on the office's ISP (AS1136) whose IPv4 address changes daily. Each
+        // morning the browser signs in first, without the device's id, over IPv4; the device's
+        // token refreshes come over IPv6 for a while; the two families alternate all day.
+        for day in 14..28 {
+            let base = day * 1440;
+            let v4 = format!("31.149.{day}.10");
+            let v6 = format!("2001:980:44:1:{day:x}::7");
+            let office = day % 3 == 0;
+            engine.observe(TENANT, &sign_in(user, "s-prt", base, &v4, 1136, None));
+            for i in 0..16 {
+                let minute = base + 1 + i * 10;
+                let ip = match (office, i % 2) {
+                    (true, _) => "31.149.76.20",
+                    (false, 0) => v4.as_str(),
+                    (false, _) => v6.as_str(),
+                };
+                if i % 4 == 1 || (i > 8 && i % 4 == 0) {
+                    let device = Some("laptop-1");
+                    engine.observe(TENANT, &sign_in(user, "s-prt", minute, ip, 1136, device));
+                }
+                engine.observe(
+                    TENANT,
+                    &event(
+                        user,
+                        "s-prt",
+                        minute,
+                        ip,
+                        1136,
+                        "NL",
+                        CHROME,
+                        "FileAccessed",
+                    ),
+                );
+            }
+        }
+        assert!(
+            engine.findings().is_empty(),
+            "{:#?}",
+            engine.findings().first().map(|f| &f.reasons)
         );
     }
 

@@ -32,28 +32,50 @@ fn vouched(seen: &Seen) -> f64 {
 
 /// Returns between two networks of the session that the device does not explain: one of the
 /// two is not the device's (never attested by its sign-ins) and the session signed in from it
-/// without the device's id, or it is new to the user and signed in from or used past an
-/// access token's lifetime (a laptop whose tunnel fails open to the home line for a few
-/// minutes uses the tokens it has). A phone hopping between home
-/// Wi-Fi and its carrier, a laptop between IPv4 and IPv6 of one home: both sides are the
-/// device's, or both known.
-fn unexplained_alternations(session: &SessionState, novelty: &impl Fn(Kind, &Seen) -> f64) -> u32 {
+/// without the device's id (when the device's own sign-ins always carry it), or it is new to
+/// the user and signed in from or used past an access token's lifetime (a laptop whose tunnel
+/// fails open to the home line for a few minutes uses the tokens it has). A phone hopping
+/// between home Wi-Fi and its carrier, a laptop between IPv4 and IPv6 of one home: both sides
+/// are the device's, or both known. Returns between two address blocks of one family count the
+/// same way: a residential proxy on the victim's own ISP is the same network.
+fn unexplained_alternations(
+    session: &SessionState,
+    device_always_shows_id: bool,
+    novelty: &impl Fn(Kind, &Seen) -> f64,
+) -> u32 {
+    // A browser without single sign-on signs in without the device's id wherever the device
+    // is: then such a sign-in says nothing of who is there.
+    let signed_elsewhere =
+        |n: &Seen| device_always_shows_id && !n.attested && n.unattested_signins > 0;
     let foreign = |index: u16| {
         session.networks.get(usize::from(index)).is_some_and(|n| {
             let outlived_tokens =
                 n.last - n.first >= chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES);
-            !n.attested
-                && ((session.device.is_some() && n.unattested_signins > 0)
-                    || (novelty(Kind::Network, n) >= 0.5
-                        && (n.unattested_signins > 0 || outlived_tokens)))
+            signed_elsewhere(n)
+                || (!n.attested
+                    && novelty(Kind::Network, n) >= 0.5
+                    && (n.unattested_signins > 0 || outlived_tokens))
         })
     };
-    session
+    let between_networks = session
         .alternations
         .iter()
         .filter(|(a, b, _)| foreign(*a) || foreign(*b))
         .map(|(_, _, count)| *count)
-        .sum()
+        .sum();
+    let foreign_block = |index: u16| {
+        session
+            .prefixes
+            .get(usize::from(index))
+            .is_some_and(signed_elsewhere)
+    };
+    let between_blocks = session
+        .prefix_alternations
+        .iter()
+        .filter(|(a, b, _)| foreign_block(*a) || foreign_block(*b))
+        .map(|(_, _, count)| *count)
+        .sum();
+    u32::max(between_networks, between_blocks)
 }
 
 /// Travel faster than this between country centroids is impossible (km/h).
@@ -102,7 +124,8 @@ pub fn features(
             .map(|p| novelty(Kind::NetworkClient, p)),
     ) * 0.8;
     let moved = moved_network.max(moved_prefix).max(moved_pair);
-    let alternations = unexplained_alternations(session, &novelty);
+    let always_shows_id = session.device_always_shows_id();
+    let alternations = unexplained_alternations(session, always_shows_id, &novelty);
     let plain_move = session.devices.len() <= 1 && alternations == 0;
     push(
         "novel_network_change",
@@ -133,24 +156,43 @@ pub fn features(
     // when the network is new to the user too.
     // A device whose own sign-ins never went without its id (its browser does single sign-on)
     // does not start doing so elsewhere: that is another browser holding the session.
-    let device_always_shows_id = !session
-        .networks
-        .iter()
-        .any(|n| n.attested && n.unattested_signins > 0);
-    let unattested = max_of(
+    let unattested_network = max_of(
         session
             .networks
             .iter()
             .filter(|n| session.device.is_some() && !n.attested && n.unattested_signins > 0)
             .map(|n| {
-                if device_always_shows_id {
+                if always_shows_id {
                     1.0
                 } else {
                     0.5 + 0.5 * novelty(Kind::Network, n)
                 }
             }),
     );
-    push("unattested_signin", unattested);
+    // The same within one of the device's networks (a residential proxy on the victim's own
+    // ISP), only for an address block the session keeps returning to: a lone sign-in without
+    // the id from a new address of the home often precedes the device's first token refresh
+    // there.
+    let alternating_block = |index: usize| {
+        session
+            .prefix_alternations
+            .iter()
+            .any(|(a, b, _)| usize::from(*a) == index || usize::from(*b) == index)
+    };
+    let unattested_block = always_shows_id
+        && session
+            .prefixes
+            .iter()
+            .enumerate()
+            .any(|(i, p)| !p.attested && p.unattested_signins > 0 && alternating_block(i));
+    push(
+        "unattested_signin",
+        if unattested_block {
+            1.0
+        } else {
+            unattested_network
+        },
+    );
 
     // An AiTM kit signs the user in from its proxy: an interactive sign-in from hosting
     // infrastructure that no device of the session vouches for.
@@ -286,20 +328,40 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
         "new_country" => usual(Kind::Country, "countries"),
         "interleaving" => format!(
             "{} returns to a network left less than an hour before, one side not the device's; one party does not alternate",
-            session.interleavings + unexplained_alternations(session, &|_, n: &Seen| n.novelty)
+            session.interleavings
+                + unexplained_alternations(
+                    session,
+                    session.device_always_shows_id(),
+                    &|_, n: &Seen| n.novelty
+                )
         ),
         "hosting_signin" => usual(Kind::Network, "networks"),
         "unattested_signin" => match &session.device {
-            Some(device) => format!(
-                "the session's device {device} signed in only from: {}",
-                session
-                    .networks
-                    .iter()
-                    .filter(|n| n.attested)
-                    .map(|n| n.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Some(device) => {
+                let places = |attested: bool| {
+                    let prefixes = session.prefixes.iter();
+                    session
+                        .networks
+                        .iter()
+                        .chain(prefixes)
+                        .filter(|n| {
+                            if attested {
+                                n.attested
+                            } else {
+                                !n.attested && n.unattested_signins > 0
+                            }
+                        })
+                        .map(|n| n.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "the session's device {device} signed in only from: {}; sign-ins without \
+                     its id came from: {}",
+                    places(true),
+                    places(false)
+                )
+            }
             None => String::new(),
         },
         "impossible_travel" => format!(

@@ -111,6 +111,10 @@ pub struct SessionState {
     /// index, returns).
     #[serde(default)]
     pub alternations: Vec<(u16, u16, u32)>,
+    /// The same between two address blocks (`prefixes` indices), which also sees two parties
+    /// on one network (a residential proxy on the victim's own ISP).
+    #[serde(default)]
+    pub prefix_alternations: Vec<(u16, u16, u32)>,
     /// Risky operations.
     pub risky: Vec<Risky>,
     /// Mass-operation counters: downloads, deletions.
@@ -128,6 +132,18 @@ pub struct SessionState {
 }
 
 impl SessionState {
+    /// Whether the session has a device and no address block saw sign-ins both with and
+    /// without its id (its browser does single sign-on): then a sign-in without the id is
+    /// another browser holding the session. Per block, not per network: a replay through a
+    /// residential proxy on the device's own ISP must not make the device look careless.
+    pub fn device_always_shows_id(&self) -> bool {
+        self.device.is_some()
+            && !self
+                .prefixes
+                .iter()
+                .any(|p| p.attested && p.unattested_signins > 0)
+    }
+
     /// A session starting at `time`.
     pub fn new(session_id: &str, time: DateTime<Utc>) -> Self {
         SessionState {
@@ -150,6 +166,7 @@ impl SessionState {
             signin_networks: Vec::new(),
             interleavings: 0,
             alternations: Vec::new(),
+            prefix_alternations: Vec::new(),
             risky: Vec::new(),
             downloads: 0,
             deletions: 0,
