@@ -37,7 +37,13 @@ fn read_maybe_gzip(path: &Path) -> anyhow::Result<Vec<u8>> {
     if !content.starts_with(&[0x1f, 0x8b]) {
         return Ok(content);
     }
-    let mut plain = Vec::new();
+    // Sized from the trailer's length (of the last member, mod 4 GiB: a hint, bounded by a
+    // generous ratio), so the buffer is not grown by doubling to nearly twice what it holds.
+    let trailer: [u8; 4] = content[content.len().saturating_sub(4)..]
+        .try_into()
+        .unwrap_or_default();
+    let hint = (u32::from_le_bytes(trailer) as usize).min(content.len().saturating_mul(32));
+    let mut plain = Vec::with_capacity(hint);
     std::io::Read::read_to_end(
         &mut flate2::read::MultiGzDecoder::new(&content[..]),
         &mut plain,
