@@ -38,15 +38,11 @@ fn vouched(seen: &Seen) -> f64 {
 /// between home Wi-Fi and its carrier, a laptop between IPv4 and IPv6 of one home: both sides
 /// are the device's, or both known. Returns between two address blocks of one family count the
 /// same way: a residential proxy on the victim's own ISP is the same network.
-fn unexplained_alternations(
-    session: &SessionState,
-    device_always_shows_id: bool,
-    novelty: &impl Fn(Kind, &Seen) -> f64,
-) -> u32 {
+fn unexplained_alternations(session: &SessionState, novelty: &impl Fn(Kind, &Seen) -> f64) -> u32 {
     // A browser without single sign-on signs in without the device's id wherever the device
     // is: then such a sign-in says nothing of who is there.
-    let signed_elsewhere =
-        |n: &Seen| device_always_shows_id && !n.attested && n.unattested_signins > 0;
+    let always_shows_id = session.device_always_shows_id();
+    let signed_elsewhere = |n: &Seen| always_shows_id && !n.attested && n.unattested_signins > 0;
     let foreign = |index: u16| {
         session.networks.get(usize::from(index)).is_some_and(|n| {
             let outlived_tokens =
@@ -125,7 +121,7 @@ pub fn features(
     ) * 0.8;
     let moved = moved_network.max(moved_prefix).max(moved_pair);
     let always_shows_id = session.device_always_shows_id();
-    let alternations = unexplained_alternations(session, always_shows_id, &novelty);
+    let alternations = unexplained_alternations(session, &novelty);
     let plain_move = session.devices.len() <= 1 && alternations == 0;
     push(
         "novel_network_change",
@@ -327,13 +323,8 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
         "client_change" | "tool_client" => usual(Kind::Client, "clients"),
         "new_country" => usual(Kind::Country, "countries"),
         "interleaving" => format!(
-            "{} returns to a network left less than an hour before, one side not the device's; one party does not alternate",
-            session.interleavings
-                + unexplained_alternations(
-                    session,
-                    session.device_always_shows_id(),
-                    &|_, n: &Seen| n.novelty
-                )
+            "{} returns to a network or address block left less than an hour before, one side not the device's; one party does not alternate",
+            session.interleavings + unexplained_alternations(session, &|_, n: &Seen| n.novelty)
         ),
         "hosting_signin" => usual(Kind::Network, "networks"),
         "unattested_signin" => match &session.device {
