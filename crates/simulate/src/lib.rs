@@ -481,6 +481,11 @@ fn simulate_user_day(
         out.sign_in(tenant, user, &phone_session, time, net, phone, false, rng);
         for _ in 0..lognormal(rng, 8.0, 0.7) {
             time += Duration::minutes(rng.random_range(5..60));
+            // The day's use ends with the day: a run shifted to end today writes no record
+            // later than now.
+            if time >= date + Duration::days(1) {
+                break;
+            }
             let hop = if rng.random_bool(0.35) {
                 &user.home
             } else {

@@ -318,7 +318,14 @@ impl TenantEngine {
             pair_key.as_deref().map(|p| (Kind::NetworkClient, p)),
             network.as_deref().map(|n| (Kind::Network, n)),
             prefix_key.as_deref().map(|p| (Kind::Prefix, p)),
-            event.network.country.as_deref().map(|c| (Kind::Country, c)),
+            // A record with no network (one of Microsoft's service addresses) says nothing of
+            // where the user is either.
+            event
+                .network
+                .country
+                .as_deref()
+                .filter(|_| network.is_some())
+                .map(|c| (Kind::Country, c)),
             client.as_deref().map(|c| (Kind::Client, c)),
             event
                 .device_id

@@ -308,7 +308,8 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
             .get(&kind)
             .map(|m| m.iter().map(|(k, d)| (k, d.weight)).collect())
             .unwrap_or_default();
-        known.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // Ties by name: the online pipeline and the scan must explain alike.
+        known.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let names: Vec<&str> = known.iter().take(3).map(|(k, _)| k.as_str()).collect();
         if names.is_empty() {
             format!("no {what} in the user's history")
