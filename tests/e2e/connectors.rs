@@ -409,7 +409,28 @@ async fn an_unhealthy_tenant_does_not_stall_a_healthy_one() {
     // 2-core machine: 12 days of sign-in windows and the activity feed's gap check.
     fake.add_app(&broken, CLIENT_ID, SECRET);
     server.set_client_secret(&broken, CLIENT_ID, SECRET).await;
+    // What must be quick is the pickup (every source attempted again, before the backoff would
+    // allow it); the round itself then takes what it takes on a loaded machine.
     let fixed = Instant::now();
+    let fixed_at = Utc::now();
+    loop {
+        let sources = status(&server, &broken).await;
+        let retried = |s: &ConnectorSourceStatus| {
+            s.last_attempt_time
+                .as_ref()
+                .and_then(tokenwatch_proto::from_timestamp)
+                .is_some_and(|t| t >= fixed_at)
+        };
+        if sources.iter().all(retried) {
+            break;
+        }
+        assert!(
+            fixed.elapsed() < Duration::from_millis(4_500),
+            "not picked up at once after the fix: {sources:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let sources = status(&server, &broken).await;
         if sources
@@ -419,10 +440,10 @@ async fn an_unhealthy_tenant_does_not_stall_a_healthy_one() {
             break;
         }
         assert!(
-            fixed.elapsed() < Duration::from_millis(4_500),
-            "not pulled at once after the fix: {sources:#?}"
+            Instant::now() < deadline,
+            "not pulled after the fix: {sources:#?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // Without Entra ID P1 the sign-in logs fail and say why; the activity feed still flows.

@@ -152,11 +152,13 @@ pub async fn failures(tx: &mut TenantTx) -> StorageResult<i32> {
     Ok(failures.unwrap_or(0))
 }
 
-/// A source's checkpoint, if it was ever pulled.
+/// A source's checkpoint, if it was ever pulled: a source whose every attempt failed has only
+/// the placeholder its error row needs, and its first pull still backfills (and reports no gap).
 pub async fn checkpoint(tx: &mut TenantTx, source: &str) -> StorageResult<Option<DateTime<Utc>>> {
     let checkpoint = sqlx::query_scalar(
         "SELECT checkpoint FROM connector_sources \
-         WHERE tenant_id = tokenwatch_current_tenant() AND source = $1",
+         WHERE tenant_id = tokenwatch_current_tenant() AND source = $1 \
+           AND last_success_time IS NOT NULL",
     )
     .bind(source)
     .fetch_optional(&mut **tx)
