@@ -53,25 +53,25 @@ fn unexplained_alternations(session: &SessionState, novelty: &impl Fn(Kind, &See
                     && (n.unattested_signins > 0 || outlived_tokens))
         })
     };
-    let between_networks = session
-        .alternations
-        .iter()
-        .filter(|(a, b, _)| foreign(*a) || foreign(*b))
-        .map(|(_, _, count)| *count)
-        .sum();
     let foreign_block = |index: u16| {
         session
             .prefixes
             .get(usize::from(index))
             .is_some_and(signed_elsewhere)
     };
-    let between_blocks = session
-        .prefix_alternations
+    u32::max(
+        returns(&session.alternations, foreign),
+        returns(&session.prefix_alternations, foreign_block),
+    )
+}
+
+/// Returns counted between pairs of places of which at least one is `foreign`.
+fn returns(alternations: &[(u16, u16, u32)], foreign: impl Fn(u16) -> bool) -> u32 {
+    alternations
         .iter()
-        .filter(|(a, b, _)| foreign_block(*a) || foreign_block(*b))
+        .filter(|(a, b, _)| foreign(*a) || foreign(*b))
         .map(|(_, _, count)| *count)
-        .sum();
-    u32::max(between_networks, between_blocks)
+        .sum()
 }
 
 /// Travel faster than this between country centroids is impossible (km/h).
