@@ -83,7 +83,7 @@ test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every te
 # The contracts as last released: `buf breaking` holds v1 to them (`make proto-release` moves it).
 PROTO_RELEASE := release/v0.1.0.json
 
-lint: tools ## fmt check, clippy -D warnings, buf lint and breaking, SDKs current, k8s overlays valid, docs, log format
+lint: tools ## fmt check, clippy -D warnings, buf lint and breaking, SDKs current, k8s overlays valid, docs, log format, dependency direction
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd proto && ../$(BUF) lint
@@ -92,6 +92,7 @@ lint: tools ## fmt check, clippy -D warnings, buf lint and breaking, SDKs curren
 	scripts/check-kubernetes.sh
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 	scripts/check_log_format.sh
+	scripts/check-deps.sh
 
 .PHONY: proto-release
 proto-release: tools ## Record the protos as released (the baseline of buf breaking): VERSION=x.y.z

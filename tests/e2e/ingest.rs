@@ -278,7 +278,7 @@ async fn touched_sessions_are_announced_on_the_tenant_stream() {
     let tenant = tenant.as_str();
     let server = TestServer::spawn_with(&[ServiceName::Ingest]).await;
     let mut client = setup(&server, &[tenant]).await;
-    let stream = tokenwatch_ingest::touched_stream_key(TenantId::parse(tenant).unwrap());
+    let stream = tokenwatch_cache::touched::stream_key(TenantId::parse(tenant).unwrap());
     let cache = tokenwatch_cache::Cache::connect(&tokenwatch_test_utils::redis_url())
         .await
         .unwrap();

@@ -715,7 +715,8 @@ async fn verdicts_move_findings_and_weights_and_a_rollback_pins() {
     // The features the finding scored with lost weight; its score now falls short.
     let defaults = tokenwatch_core::detect::WeightSet::default();
     let top = &findings[0].contributions[0].feature;
-    assert!(learned.weights[top] < defaults.weight(top), "{top}");
+    let top_feature: tokenwatch_core::detect::Feature = top.parse().unwrap();
+    assert!(learned.weights[top] < defaults.weight(top_feature), "{top}");
     // The other open finding was re-scored in place with the new weights.
     let rescored = get(findings[1].finding_id.clone()).await;
     let expected: f64 = rescored
@@ -774,7 +775,7 @@ async fn verdicts_move_findings_and_weights_and_a_rollback_pins() {
         .unwrap();
     assert_eq!(rolled.version, 3);
     assert!(rolled.pinned);
-    assert_eq!(rolled.weights[top], defaults.weight(top));
+    assert_eq!(rolled.weights[top], defaults.weight(top_feature));
     // Rolling back restores the scores.
     let restored = get(findings[1].finding_id.clone()).await;
     assert!(
@@ -839,10 +840,9 @@ async fn a_suppression_lowers_its_contexts_evidence_until_deleted() {
         .find_map(|f| {
             let engine: tokenwatch_core::detect::Finding =
                 serde_json::from_str(&f.explanation_json).ok()?;
-            engine
-                .reasons
-                .iter()
-                .find(|r| r.feature == "new_network" && r.value > 0.0)?;
+            engine.reasons.iter().find(|r| {
+                r.feature == tokenwatch_core::detect::Feature::NewNetwork && r.value > 0.0
+            })?;
             let asns: Vec<String> = engine
                 .evidence
                 .contexts

@@ -106,13 +106,15 @@ impl Setup {
         .unwrap();
         drop(tx);
         let write = FindingWrite {
-            finding_id: existing.unwrap_or_else(uuid::Uuid::new_v4),
-            incident_id: uuid::Uuid::new_v4(),
+            finding_id: tokenwatch_types::FindingId::from_uuid(
+                existing.unwrap_or_else(uuid::Uuid::new_v4),
+            ),
+            incident_id: tokenwatch_types::IncidentId::from_uuid(uuid::Uuid::new_v4()),
             user_id: user.to_owned(),
             session_id: session.to_owned(),
             score: 6.5,
             threshold: 3.0,
-            severity: severity.to_owned(),
+            severity: severity.parse().unwrap(),
             first_seen: now,
             last_seen: now,
             detected_at: now,
@@ -805,7 +807,7 @@ async fn webhooks_hear_of_findings_and_actions_signed_retried_and_once() {
         url: msp_hook.url.clone(),
         format: tokenwatch_server::PayloadFormat::Slack,
         secret: secrecy::SecretString::from(MSP_SECRET.to_owned()),
-        min_severity: "high".to_owned(),
+        min_severity: tokenwatch_types::Severity::High,
     }))
     .await;
     let tenant = setup.tenant.clone();

@@ -8,7 +8,10 @@
 //!
 //! - [`Cache`]: a connection to one Redis or a Redis Cluster ([`Target`], [`Connection`]);
 //! - [`tenant_key`]: the key scheme;
+//! - [`touched`]: the "session touched" stream ingest writes and the pipeline reads;
 //! - [`CacheError`]: what can go wrong.
+
+pub mod touched;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;

@@ -139,7 +139,7 @@ pub struct ServerConfig {
 
     /// Finding events below this severity are not sent to the MSP-wide webhook.
     #[arg(long, env = "TOKENWATCH_WEBHOOK_MIN_SEVERITY", default_value = "low")]
-    pub webhook_min_severity: String,
+    pub webhook_min_severity: tokenwatch_types::Severity,
 
     /// Tenants whose logs this process pulls at once (the connectors run beside ingest); 0
     /// runs no connectors here.
@@ -287,14 +287,6 @@ impl ServerConfig {
         if !["generic", "slack", "teams"].contains(&self.webhook_format.as_str()) {
             problems.push(
                 "--webhook-format / TOKENWATCH_WEBHOOK_FORMAT must be generic, slack or teams"
-                    .to_owned(),
-            );
-        }
-        if !["info", "low", "medium", "high", "critical"]
-            .contains(&self.webhook_min_severity.as_str())
-        {
-            problems.push(
-                "--webhook-min-severity / TOKENWATCH_WEBHOOK_MIN_SEVERITY must be info, low, medium, high or critical"
                     .to_owned(),
             );
         }
@@ -593,7 +585,7 @@ mod tests {
             webhook_url: None,
             webhook_format: "generic".to_owned(),
             webhook_secret: None,
-            webhook_min_severity: "low".to_owned(),
+            webhook_min_severity: tokenwatch_types::Severity::Low,
             connector_concurrency: 8,
             connector_interval_seconds: 300,
             connector_backfill_hours: 168,

@@ -28,7 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokenwatch_cache::Cache;
 use tokenwatch_graph::GraphClient;
-use tokenwatch_ingest::{Ingestor, Tally};
+use tokenwatch_ingestor::{Ingestor, Tally};
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::Database;
 use tokenwatch_storage::connectors::{self as state, RoundEnd};

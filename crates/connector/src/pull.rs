@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokenwatch_core::event::SourceFormat;
 use tokenwatch_graph::{CONTENT_TYPES, Content, Credentials, GraphError, MAX_WINDOW, RETENTION};
-use tokenwatch_ingest::IngestError;
+use tokenwatch_ingestor::IngestError;
 use tokenwatch_storage::connectors::{self as state, Pulled};
 use tokenwatch_storage::{StorageError, TenantTx, credentials};
 use tokenwatch_types::TenantId;
@@ -393,7 +393,7 @@ impl<'s> Round<'s> {
                 .await
             {
                 Ok(tally) => break tally,
-                Err(IngestError::OverRate(_)) if Instant::now() < self.deadline => {
+                Err(IngestError::OverRate { .. }) if Instant::now() < self.deadline => {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
                 Err(error) => return Err(Failure::Internal(error.to_string())),

@@ -5,6 +5,7 @@
 //!
 //! - `baseline`: per-user decayed context counts and the tenant's population prior;
 //! - `session`: what one session has shown so far, in time order;
+//! - `feature`: the features' names, default weights and meanings;
 //! - `features`: a session's deviations from its user's normal, each in [0, 1];
 //! - `weights`: the versioned, tunable weight set and threshold;
 //! - `suppress`: contexts analysts marked as expected, which count for less;
@@ -16,6 +17,7 @@
 
 pub mod baseline;
 pub mod engine;
+pub mod feature;
 pub mod features;
 pub mod geo;
 pub mod learn;
@@ -24,10 +26,8 @@ pub mod session;
 pub mod suppress;
 pub mod weights;
 
-pub use engine::{
-    Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState, finding_id,
-    severity_rank,
-};
+pub use engine::{Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState};
+pub use feature::Feature;
 pub use suppress::{Suppression, Suppressions};
 pub use weights::WeightSet;
 

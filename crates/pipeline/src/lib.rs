@@ -20,14 +20,14 @@ mod state;
 mod step;
 mod worker;
 
-use tokenwatch_cache::Cache;
+use tokenwatch_cache::{Cache, touched};
 use tokenwatch_core::detect::{TenantEngine, TenantShared, UserState};
 use tokenwatch_error::{ServiceError, ServiceErrorCode};
 use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::TenantId;
 
 pub use step::{StepReport, tenant_suppressions, tenant_weights};
-pub use worker::{CONSUMER_GROUP, PipelineConfig, Worker, rebuild_tenant, touched_key};
+pub use worker::{PipelineConfig, Worker, rebuild_tenant};
 
 /// What can stop a pipeline step.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +178,7 @@ pub async fn forget_tenant(cache: &Cache, tenant: TenantId) -> Result<(), Pipeli
         hot::head_key(tenant),
         hot::version_key(tenant),
         worker::lease_key(tenant),
-        touched_key(tenant),
+        touched::stream_key(tenant),
     ]);
     let mut connection = cache.connection();
     for chunk in keys.chunks(500) {
@@ -188,7 +188,7 @@ pub async fn forget_tenant(cache: &Cache, tenant: TenantId) -> Result<(), Pipeli
             .await?;
     }
     let _: i64 = redis::cmd("SREM")
-        .arg(worker::TOUCHED_TENANTS)
+        .arg(touched::TENANTS_KEY)
         .arg(tenant.to_string())
         .query_async(&mut connection)
         .await?;

@@ -10,16 +10,13 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use tokenwatch_cache::Cache;
-use tokenwatch_core::detect::{
-    Finding, TenantEngine, TenantShared, UserState, WeightSet, finding_id,
-};
+use tokenwatch_core::detect::{Finding, TenantEngine, TenantShared, UserState, WeightSet};
 use tokenwatch_core::detect::{Suppression, Suppressions};
 use tokenwatch_storage::engine_state::{self, Generation};
 use tokenwatch_storage::events::{EventKey, count_events_between, events_after};
 use tokenwatch_storage::findings::{FindingWrite, Upserted, retract_findings, upsert_finding};
 use tokenwatch_storage::{Database, suppressions, weights};
-use tokenwatch_types::TenantId;
-use uuid::Uuid;
+use tokenwatch_types::{FindingId, TenantId};
 
 use crate::PipelineError;
 use crate::hot;
@@ -175,7 +172,7 @@ where
     }
 
     let tenant_text = tenant.to_string();
-    let mut emitted: HashSet<Uuid> = HashSet::new();
+    let mut emitted: HashSet<FindingId> = HashSet::new();
     loop {
         let mut tx = stores.database.tenant_tx(tenant).await?;
         let after = mem.meta.checkpoint.as_ref().map(EventKey::from);
@@ -195,17 +192,13 @@ where
             continue;
         }
 
-        let mut changed: HashMap<Uuid, (Finding, bool)> = HashMap::new();
+        let mut changed: HashMap<FindingId, (Finding, bool)> = HashMap::new();
         for event in &events {
             if let Some(finding) = mem
                 .engine
                 .observe(&tenant_text, &weights, &suppressions, event)
             {
-                let id = parse_id(&finding_id(
-                    &tenant_text,
-                    &finding.user,
-                    &finding.session_id,
-                ));
+                let id = FindingId::of_session(&tenant_text, &finding.user, &finding.session_id);
                 changed.insert(id, (finding.clone(), true));
             }
             if !mem.unsaved.contains(&event.user_id) {
@@ -234,7 +227,7 @@ where
     }
 
     if let Some(after) = replay_after {
-        let kept: Vec<Uuid> = emitted.iter().copied().collect();
+        let kept: Vec<FindingId> = emitted.iter().copied().collect();
         let mut tx = stores.database.tenant_tx(tenant).await?;
         report.retracted = retract_findings(&mut tx, tenant, after, &kept).await?;
         tx.commit().await?;
@@ -267,21 +260,17 @@ async fn missed_events(
     Ok(u64::try_from(stored).unwrap_or(0) != processed)
 }
 
-fn parse_id(text: &str) -> Uuid {
-    Uuid::parse_str(text).expect("finding ids are UUIDs")
-}
-
 /// The stored form of an engine finding: the finding itself is the explanation, so the API
 /// shows exactly what `tokenwatch scan` shows.
-pub(crate) fn finding_write(id: Uuid, finding: &Finding) -> FindingWrite {
+pub(crate) fn finding_write(id: FindingId, finding: &Finding) -> FindingWrite {
     FindingWrite {
         finding_id: id,
-        incident_id: parse_id(&finding.incident_id),
+        incident_id: finding.incident_id,
         user_id: finding.user.clone(),
         session_id: finding.session_id.clone(),
         score: finding.score,
         threshold: finding.threshold,
-        severity: finding.severity.clone(),
+        severity: finding.severity,
         first_seen: finding.first_seen,
         last_seen: finding.last_seen,
         detected_at: finding.detected_at,

@@ -11,26 +11,19 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
-use tokenwatch_cache::{Cache, tenant_key};
+use tokenwatch_cache::{Cache, tenant_key, touched};
 use tokenwatch_storage::Database;
 use tokenwatch_types::TenantId;
 
 use crate::PipelineError;
 use crate::step::{StepReport, Stores, TenantMemory, Trigger, maybe_write_generation, run_step};
 
-/// The consumer group every pipeline worker reads the touched streams with.
-pub const CONSUMER_GROUP: &str = "tokenwatch-pipeline";
-
 /// The longest pause before an idle tenant's stream is read again.
 const IDLE_BACKOFF: Duration = Duration::from_millis(200);
 
 /// How often an announced but unknown tenant makes the worker re-read the registry.
 const REGISTRY_REFRESH: Duration = Duration::from_secs(1);
-
-/// The set ingest adds each tenant with announcements to.
-pub(crate) const TOUCHED_TENANTS: &str = "tw:touched-tenants";
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -188,7 +181,7 @@ impl Worker {
                 continue;
             }
             self.idle.remove(&tenant);
-            let earliest = entries.iter().filter_map(entry_first).min();
+            let earliest = entries.iter().filter_map(touched::first_of).min();
             let epoch = self.registry.get(&tenant).copied().unwrap_or_default();
             let mut memory = self.memory.remove(&tenant).map(|(memory, _)| memory);
             let lease_key = lease_key(tenant);
@@ -260,7 +253,7 @@ impl Worker {
     async fn candidates(&mut self) -> Result<Vec<TenantId>, PipelineError> {
         let mut connection = self.stores.cache.connection();
         let announced: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(TOUCHED_TENANTS)
+            .arg(touched::TENANTS_KEY)
             .query_async(&mut connection)
             .await?;
         let announced: Vec<TenantId> = announced
@@ -319,13 +312,13 @@ impl Worker {
     /// The tenant's entries for this step: those pending on any consumer (a crashed worker's,
     /// or this one's from a failed step), then new ones.
     async fn entries(&mut self, tenant: TenantId) -> Result<Vec<StreamId>, PipelineError> {
-        let stream = touched_key(tenant);
+        let stream = touched::stream_key(tenant);
         let mut connection = self.stores.cache.connection();
         if !self.groups.contains(&tenant) {
             let created: redis::RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
                 .arg(&stream)
-                .arg(CONSUMER_GROUP)
+                .arg(touched::CONSUMER_GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
                 .query_async(&mut connection)
@@ -341,7 +334,7 @@ impl Worker {
         // The lease says this worker owns the tenant now, so any pending entry is stale.
         let claimed: redis::RedisResult<StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
             .arg(&stream)
-            .arg(CONSUMER_GROUP)
+            .arg(touched::CONSUMER_GROUP)
             .arg(&self.id)
             .arg(0)
             .arg("0-0")
@@ -361,7 +354,7 @@ impl Worker {
         let mut entries = claimed.claimed;
         let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
             .arg("GROUP")
-            .arg(CONSUMER_GROUP)
+            .arg(touched::CONSUMER_GROUP)
             .arg(&self.id)
             .arg("COUNT")
             .arg(count)
@@ -386,7 +379,9 @@ impl Worker {
         }
         let mut connection = self.stores.cache.connection();
         let mut command = redis::cmd("XACK");
-        command.arg(touched_key(tenant)).arg(CONSUMER_GROUP);
+        command
+            .arg(touched::stream_key(tenant))
+            .arg(touched::CONSUMER_GROUP);
         for entry in entries {
             command.arg(&entry.id);
         }
@@ -491,19 +486,6 @@ pub async fn rebuild_tenant(
 
 pub(crate) fn lease_key(tenant: TenantId) -> String {
     tenant_key(tenant, "pipeline-lease", "")
-}
-
-/// The tenant's "session touched" stream (ingest writes it).
-pub fn touched_key(tenant: TenantId) -> String {
-    tenant_key(tenant, "touched", "")
-}
-
-/// The earliest event time an entry announces.
-fn entry_first(entry: &StreamId) -> Option<DateTime<Utc>> {
-    let text: String = entry.get("first")?;
-    DateTime::parse_from_rfc3339(&text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 async fn registered_tenants(database: &Database) -> Result<HashMap<TenantId, i64>, PipelineError> {

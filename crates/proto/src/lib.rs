@@ -12,7 +12,10 @@
 
 mod convert;
 
-pub use convert::{from_timestamp, to_timestamp};
+pub use convert::{
+    action_state_from_proto, action_state_to_proto, finding_status_from_proto,
+    finding_status_to_proto, from_timestamp, severity_from_proto, severity_to_proto, to_timestamp,
+};
 
 pub use prost;
 pub use prost_types;

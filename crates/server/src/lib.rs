@@ -17,10 +17,11 @@ use tokenwatch_cache::{Cache, CacheError};
 pub use tokenwatch_connector::ConnectorConfig;
 use tokenwatch_connector::Connectors;
 use tokenwatch_core::enrich::EnrichError;
+pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
 use tokenwatch_grpc::{GrpcError, ServiceSet};
-pub use tokenwatch_ingest::IngestConfig;
+pub use tokenwatch_ingestor::IngestConfig;
 pub use tokenwatch_pipeline::PipelineConfig;
-pub use tokenwatch_response::{Endpoints, MspWebhook, PayloadFormat, ResponseConfig, RetryPolicy};
+pub use tokenwatch_response::{MspWebhook, PayloadFormat, ResponseConfig};
 use tokenwatch_storage::{Database, StorageError};
 use tokio::net::TcpListener;
 
@@ -219,7 +220,7 @@ pub fn compose(
     let mut connectors = None;
     let microsoft = tokenwatch_tenant::Microsoft {
         sealer: sealer.clone(),
-        client: Arc::new(tokenwatch_response::GraphClient::new(
+        client: Arc::new(GraphClient::new(
             options.response.endpoints.clone(),
             options.response.retry,
         )?),
@@ -232,8 +233,8 @@ pub fn compose(
         auth.clone(),
     );
     if hosts(ServiceName::Ingest) {
-        let ipdb = tokenwatch_ingest::load_ipdb(&options.ingest)?;
-        let ingestor = tokenwatch_ingest::Ingestor::new(
+        let ipdb = tokenwatch_ingestor::load_ipdb(&options.ingest)?;
+        let ingestor = tokenwatch_ingestor::Ingestor::new(
             stores.database.clone(),
             stores.cache.clone(),
             ipdb,
@@ -241,11 +242,9 @@ pub fn compose(
         );
         tokenwatch_ingest::add_to(&mut services, &ingestor, auth.clone());
         if options.connectors.concurrency > 0 {
-            let client = tokenwatch_response::GraphClient::new(
-                options.response.endpoints.clone(),
-                options.connector_retry,
-            )?
-            .with_publisher(options.publisher_id.clone());
+            let client =
+                GraphClient::new(options.response.endpoints.clone(), options.connector_retry)?
+                    .with_publisher(options.publisher_id.clone());
             connectors = Some(Connectors::new(
                 stores.database.clone(),
                 stores.cache.clone(),

@@ -5,6 +5,7 @@
 //! it. The request id makes proposing idempotent: the same id returns the first action.
 
 use chrono::{DateTime, Utc};
+use tokenwatch_types::{ActionState, Severity};
 use uuid::Uuid;
 
 use crate::{StorageError, StorageResult, TenantTx, audit};
@@ -16,8 +17,9 @@ pub struct ActionRow {
     pub action_id: Uuid,
     /// `revoke_sessions`, `disable_user`, `enable_user`, `confirm_compromised`.
     pub kind: String,
-    /// `proposed`, `approved`, `rejected`, `executing`, `succeeded`, `failed`, `cancelled`.
-    pub state: String,
+    /// Where it is.
+    #[sqlx(try_from = "String")]
+    pub state: ActionState,
     /// The user's UPN or object id.
     pub user_id: String,
     /// The finding that prompted it.
@@ -37,7 +39,8 @@ pub struct ActionRow {
     /// Calls nothing.
     pub dry_run: bool,
     /// The finding's severity when proposed.
-    pub severity: String,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
     /// Graph's answer (status, code, message).
     pub outcome: Option<serde_json::Value>,
     /// Created.
@@ -67,9 +70,9 @@ pub struct NewAction {
     /// Dry run.
     pub dry_run: bool,
     /// Severity the policy decided on.
-    pub severity: String,
-    /// `proposed`, or `approved` when the policy approves it at once.
-    pub state: String,
+    pub severity: Severity,
+    /// Proposed, or approved when the policy approves it at once.
+    pub state: ActionState,
     /// `policy:automatic` when the policy approved it.
     pub approved_by: Option<String>,
 }
@@ -85,7 +88,7 @@ pub async fn propose(tx: &mut TenantTx, new: &NewAction) -> StorageResult<(Actio
     )))
     .bind(Uuid::new_v4())
     .bind(&new.kind)
-    .bind(&new.state)
+    .bind(new.state.as_str())
     .bind(&new.user_id)
     .bind(new.finding_id)
     .bind(&new.reason)
@@ -93,7 +96,7 @@ pub async fn propose(tx: &mut TenantTx, new: &NewAction) -> StorageResult<(Actio
     .bind(&new.proposed_by)
     .bind(&new.approved_by)
     .bind(new.dry_run)
-    .bind(&new.severity)
+    .bind(new.severity.as_str())
     .fetch_optional(&mut **tx)
     .await?;
     match inserted {
@@ -112,7 +115,7 @@ pub async fn propose(tx: &mut TenantTx, new: &NewAction) -> StorageResult<(Actio
                 }),
             )
             .await?;
-            if action.state == "proposed" {
+            if action.state == ActionState::Proposed {
                 enqueue(tx, &action).await?;
             }
             Ok((action, true))
@@ -149,10 +152,11 @@ pub async fn get(tx: &mut TenantTx, action_id: Uuid, lock: bool) -> StorageResul
 /// A move of an action from one of `from` to `to`.
 #[derive(Debug, Clone)]
 pub struct Transition<'a> {
-    /// States it may leave.
-    pub from: &'a [&'a str],
+    /// States it may leave; each must be allowed to move to `to`
+    /// ([`ActionState::can_move_to`]).
+    pub from: &'a [ActionState],
     /// The state it enters.
-    pub to: &'a str,
+    pub to: ActionState,
     /// Who makes the move.
     pub actor: &'a str,
     /// Sets `approved_by` to the actor.
@@ -174,7 +178,13 @@ pub async fn transition(
     action_id: Uuid,
     t: &Transition<'_>,
 ) -> StorageResult<Option<ActionRow>> {
-    let from: Vec<String> = t.from.iter().map(|s| (*s).to_owned()).collect();
+    debug_assert!(
+        t.from.iter().all(|from| from.can_move_to(t.to)),
+        "no move from {:?} to {}",
+        t.from,
+        t.to
+    );
+    let from: Vec<&str> = t.from.iter().map(|s| s.as_str()).collect();
     let moved: Option<ActionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE actions SET state = $2, update_time = now(), \
            approved_by = CASE WHEN $4 THEN $3 ELSE approved_by END, \
@@ -184,7 +194,7 @@ pub async fn transition(
          RETURNING {COLUMNS}"
     )))
     .bind(action_id)
-    .bind(t.to)
+    .bind(t.to.as_str())
     .bind(t.actor)
     .bind(t.approves)
     .bind(t.starts_attempt)
@@ -194,7 +204,8 @@ pub async fn transition(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(action) = &moved {
-        let mut details = serde_json::json!({ "state": t.to, "attempts": action.attempts });
+        let mut details =
+            serde_json::json!({ "state": t.to.as_str(), "attempts": action.attempts });
         if let (Some(object), Some(extra)) = (details.as_object_mut(), t.details.as_object()) {
             object.extend(extra.clone());
         }
@@ -212,7 +223,7 @@ pub async fn transition(
             details,
         )
         .await?;
-        if matches!(t.to, "succeeded" | "failed" | "rejected" | "cancelled") {
+        if t.to.is_settled() {
             enqueue(tx, action).await?;
         }
     }
@@ -221,7 +232,7 @@ pub async fn transition(
 
 /// Tells webhooks about an action that awaits approval or has ended.
 async fn enqueue(tx: &mut TenantTx, action: &ActionRow) -> StorageResult<()> {
-    let status = if action.state == "proposed" {
+    let status = if action.state == ActionState::Proposed {
         "pending"
     } else {
         action.state.as_str()
@@ -247,7 +258,7 @@ async fn enqueue(tx: &mut TenantTx, action: &ActionRow) -> StorageResult<()> {
             action.action_id, action.state, action.attempts
         ),
         &format!("action.{status}"),
-        &action.severity,
+        action.severity.as_str(),
         &payload,
     )
     .await
@@ -259,7 +270,7 @@ pub struct ActionFilter {
     /// Only this user's.
     pub user_id: Option<String>,
     /// Only these states (all when empty).
-    pub states: Vec<String>,
+    pub states: Vec<ActionState>,
     /// Only this finding's.
     pub finding_id: Option<Uuid>,
 }
@@ -281,7 +292,7 @@ pub async fn list(
          ORDER BY create_time DESC, action_id DESC LIMIT $6"
     )))
     .bind(&filter.user_id)
-    .bind(&filter.states)
+    .bind(filter.states.iter().map(|s| s.as_str()).collect::<Vec<_>>())
     .bind(filter.finding_id)
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))

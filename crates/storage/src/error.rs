@@ -28,6 +28,9 @@ pub enum StorageError {
     /// Any other database failure.
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// A stored value this build cannot read (a name outside its set, an id that is no UUID).
+    #[error("unreadable stored value")]
+    Corrupt(#[source] tokenwatch_types::IdError),
     /// Migrations failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -52,7 +55,9 @@ impl ServiceError for StorageError {
             StorageError::AlreadyExists { .. } => ServiceErrorCode::AlreadyExists,
             StorageError::InvalidPageToken => ServiceErrorCode::InvalidArgument,
             StorageError::Unavailable(_) => ServiceErrorCode::Unavailable,
-            StorageError::Database(_) | StorageError::Migrate(_) => ServiceErrorCode::Internal,
+            StorageError::Database(_) | StorageError::Corrupt(_) | StorageError::Migrate(_) => {
+                ServiceErrorCode::Internal
+            }
         }
     }
 }

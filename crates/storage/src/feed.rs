@@ -3,14 +3,11 @@
 //! announced while the connection is being re-established is missed here; consumers that must
 //! not miss one also sweep the stored findings.
 
-use std::str::FromStr;
-
 use crate::Database;
 use crate::findings::FINDINGS_CHANNEL;
 use sqlx::postgres::PgListener;
-use tokenwatch_types::TenantId;
+use tokenwatch_types::{FindingId, TenantId};
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
 /// Changes buffered per subscriber; a subscriber that falls further behind is told so.
 const BUFFER: usize = 4_096;
@@ -21,7 +18,7 @@ pub struct Announcement {
     /// Tenant.
     pub tenant: TenantId,
     /// The finding.
-    pub finding_id: Uuid,
+    pub finding_id: FindingId,
     /// `created`, `escalated`, or the status it moved to.
     pub change: String,
 }
@@ -67,7 +64,7 @@ async fn listen(
         let parsed = (|| {
             Some(Announcement {
                 tenant: TenantId::parse(parts.next()?).ok()?,
-                finding_id: Uuid::from_str(parts.next()?).ok()?,
+                finding_id: FindingId::parse(parts.next()?).ok()?,
                 change: parts.next()?.to_owned(),
             })
         })();

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
-use tokenwatch_types::TenantId;
+use tokenwatch_types::{FindingId, FindingStatus, IncidentId, Severity, TenantId};
 use uuid::Uuid;
 
 use crate::{StorageError, StorageResult, TenantTx};
@@ -19,9 +19,9 @@ pub const FINDINGS_CHANNEL: &str = "tokenwatch_findings";
 #[derive(Debug, Clone)]
 pub struct FindingWrite {
     /// Stable id (derived from tenant, user and session).
-    pub finding_id: Uuid,
+    pub finding_id: FindingId,
     /// Stable id of the user's incident.
-    pub incident_id: Uuid,
+    pub incident_id: IncidentId,
     /// User.
     pub user_id: String,
     /// Session.
@@ -30,8 +30,8 @@ pub struct FindingWrite {
     pub score: f64,
     /// Threshold in force.
     pub threshold: f64,
-    /// low, medium, high, critical.
-    pub severity: String,
+    /// How bad it is.
+    pub severity: Severity,
     /// Session window.
     pub first_seen: DateTime<Utc>,
     /// Session window.
@@ -51,8 +51,8 @@ pub struct StoredFinding {
     pub tenant_id: TenantId,
     /// What the pipeline wrote.
     pub finding: FindingWrite,
-    /// open, acknowledged, true_positive, false_positive, benign.
-    pub status: String,
+    /// Where it is in triage.
+    pub status: FindingStatus,
     /// When it was first stored.
     pub create_time: DateTime<Utc>,
     /// When it last changed.
@@ -88,9 +88,9 @@ impl Upserted {
 #[derive(Debug, Clone)]
 pub struct StatusChange {
     /// Before.
-    pub from: String,
+    pub from: FindingStatus,
     /// After.
-    pub to: String,
+    pub to: FindingStatus,
     /// Who.
     pub actor: String,
     /// Why.
@@ -99,22 +99,9 @@ pub struct StatusChange {
     pub time: DateTime<Utc>,
 }
 
-/// The statuses a finding can be in.
-pub const STATUSES: [&str; 5] = [
-    "open",
-    "acknowledged",
-    "true_positive",
-    "false_positive",
-    "benign",
-];
-
 const COLUMNS: &str = "tenant_id, finding_id, incident_id, user_id, session_id, score, \
     threshold, severity, status, first_seen_time, last_seen_time, detected_at, weight_version, \
     explanation, create_time, update_time";
-
-fn severity_rank(severity: &str) -> u8 {
-    tokenwatch_core::detect::severity_rank(severity)
-}
 
 /// Writes a finding and its incident; tells subscribers when it is new or escalated.
 pub async fn upsert_finding(
@@ -134,7 +121,7 @@ pub async fn upsert_finding(
     let change = match &previous {
         None => Upserted::Created,
         Some((score, severity, last_seen, explanation)) => {
-            if severity_rank(&finding.severity) > severity_rank(severity) {
+            if finding.severity > parse_stored::<Severity>(severity)? {
                 Upserted::Escalated
             } else if *score == finding.score
                 && *last_seen == finding.last_seen
@@ -156,9 +143,9 @@ pub async fn upsert_finding(
            update_time = now()",
     )
     .bind(tenant.as_uuid())
-    .bind(finding.incident_id)
+    .bind(finding.incident_id.as_uuid())
     .bind(&finding.user_id)
-    .bind(&finding.severity)
+    .bind(finding.severity.as_str())
     .bind(finding.first_seen)
     .bind(finding.last_seen)
     .execute(&mut **tx)
@@ -176,13 +163,13 @@ pub async fn upsert_finding(
            update_time = now()",
     )
     .bind(tenant.as_uuid())
-    .bind(finding.finding_id)
-    .bind(finding.incident_id)
+    .bind(finding.finding_id.as_uuid())
+    .bind(finding.incident_id.as_uuid())
     .bind(&finding.user_id)
     .bind(&finding.session_id)
     .bind(finding.score)
     .bind(finding.threshold)
-    .bind(&finding.severity)
+    .bind(finding.severity.as_str())
     .bind(finding.first_seen)
     .bind(finding.last_seen)
     .bind(finding.detected_at)
@@ -202,7 +189,7 @@ pub async fn upsert_finding(
                 finding.severity
             ),
             &format!("finding.{}", change.as_str()),
-            &finding.severity,
+            finding.severity.as_str(),
             &finding_event(tenant, finding),
         )
         .await?;
@@ -246,31 +233,48 @@ fn finding_event(tenant: TenantId, finding: &FindingWrite) -> serde_json::Value 
     })
 }
 
+/// Sets the incident's severity to its most severe finding's (ranked by [`Severity`]'s order,
+/// the only ranking there is).
 async fn refresh_incident_severity(
     tx: &mut TenantTx,
     tenant: TenantId,
-    incident_id: Uuid,
+    incident_id: IncidentId,
 ) -> StorageResult<()> {
-    sqlx::query(
-        "UPDATE incidents SET severity = coalesce((
-             SELECT severity FROM findings
-             WHERE tenant_id = $1 AND incident_id = $2
-             ORDER BY CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3
-                                    WHEN 'medium' THEN 2 ELSE 1 END DESC
-             LIMIT 1), severity)
-         WHERE tenant_id = $1 AND incident_id = $2",
+    let severities: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT severity FROM findings WHERE tenant_id = $1 AND incident_id = $2",
     )
     .bind(tenant.as_uuid())
-    .bind(incident_id)
-    .execute(&mut **tx)
+    .bind(incident_id.as_uuid())
+    .fetch_all(&mut **tx)
     .await?;
+    let highest = severities
+        .iter()
+        .map(|s| parse_stored::<Severity>(s))
+        .collect::<StorageResult<Vec<_>>>()?
+        .into_iter()
+        .max();
+    if let Some(highest) = highest {
+        sqlx::query("UPDATE incidents SET severity = $3 WHERE tenant_id = $1 AND incident_id = $2")
+            .bind(tenant.as_uuid())
+            .bind(incident_id.as_uuid())
+            .bind(highest.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
+}
+
+/// Reads a stored name or id back into its domain type.
+pub(crate) fn parse_stored<T: std::str::FromStr<Err = tokenwatch_types::IdError>>(
+    text: &str,
+) -> StorageResult<T> {
+    text.parse().map_err(StorageError::Corrupt)
 }
 
 async fn notify(
     tx: &mut TenantTx,
     tenant: TenantId,
-    finding_id: Uuid,
+    finding_id: FindingId,
     change: &str,
 ) -> StorageResult<()> {
     sqlx::query("SELECT pg_notify($1, $2)")
@@ -287,8 +291,9 @@ pub async fn retract_findings(
     tx: &mut TenantTx,
     tenant: TenantId,
     after: DateTime<Utc>,
-    kept: &[Uuid],
+    kept: &[FindingId],
 ) -> StorageResult<u64> {
+    let kept: Vec<Uuid> = kept.iter().map(FindingId::as_uuid).collect();
     let retracted: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "DELETE FROM findings WHERE tenant_id = $1 AND detected_at > $2 AND status = 'open' \
            AND NOT finding_id = ANY($3) \
@@ -296,7 +301,7 @@ pub async fn retract_findings(
     )
     .bind(tenant.as_uuid())
     .bind(after)
-    .bind(kept)
+    .bind(&kept)
     .fetch_all(&mut **tx)
     .await?;
     for (finding_id, incident_id) in &retracted {
@@ -305,7 +310,7 @@ pub async fn retract_findings(
             tenant,
             "tokenwatch-pipeline",
             "finding.retracted",
-            *finding_id,
+            FindingId::from_uuid(*finding_id),
             serde_json::json!({"reason": "late records replayed; the session no longer scores"}),
         )
         .await?;
@@ -327,7 +332,7 @@ async fn audit(
     tenant: TenantId,
     actor: &str,
     action: &str,
-    finding_id: Uuid,
+    finding_id: FindingId,
     details: serde_json::Value,
 ) -> StorageResult<()> {
     sqlx::query(
@@ -345,12 +350,12 @@ async fn audit(
 }
 
 /// One finding.
-pub async fn get_finding(tx: &mut TenantTx, finding_id: Uuid) -> StorageResult<StoredFinding> {
+pub async fn get_finding(tx: &mut TenantTx, finding_id: FindingId) -> StorageResult<StoredFinding> {
     let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM findings \
          WHERE tenant_id = tokenwatch_current_tenant() AND finding_id = $1"
     )))
-    .bind(finding_id)
+    .bind(finding_id.as_uuid())
     .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| StorageError::NotFound {
@@ -379,13 +384,13 @@ pub async fn open_since(
 pub async fn get_finding_in(
     tx: &mut TenantTx,
     tenant: TenantId,
-    finding_id: Uuid,
+    finding_id: FindingId,
 ) -> StorageResult<Option<StoredFinding>> {
     let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM findings WHERE tenant_id = $1 AND finding_id = $2"
     )))
     .bind(tenant.as_uuid())
-    .bind(finding_id)
+    .bind(finding_id.as_uuid())
     .fetch_optional(&mut **tx)
     .await?;
     row.as_ref().map(finding_of_row).transpose()
@@ -395,16 +400,17 @@ pub async fn get_finding_in(
 pub async fn update_status(
     tx: &mut TenantTx,
     tenant: TenantId,
-    finding_id: Uuid,
-    status: &str,
+    finding_id: FindingId,
+    status: FindingStatus,
     actor: &str,
     comment: &str,
 ) -> StorageResult<StoredFinding> {
+    let status = status.as_str();
     let from: String = sqlx::query_scalar(
         "SELECT status FROM findings WHERE tenant_id = $1 AND finding_id = $2 FOR UPDATE",
     )
     .bind(tenant.as_uuid())
-    .bind(finding_id)
+    .bind(finding_id.as_uuid())
     .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| StorageError::NotFound {
@@ -417,7 +423,7 @@ pub async fn update_status(
              WHERE tenant_id = $1 AND finding_id = $2",
         )
         .bind(tenant.as_uuid())
-        .bind(finding_id)
+        .bind(finding_id.as_uuid())
         .bind(status)
         .execute(&mut **tx)
         .await?;
@@ -438,7 +444,7 @@ pub async fn update_status(
 /// Every status change of a finding, oldest first.
 pub async fn status_history(
     tx: &mut TenantTx,
-    finding_id: Uuid,
+    finding_id: FindingId,
 ) -> StorageResult<Vec<StatusChange>> {
     let rows: Vec<(String, serde_json::Value, DateTime<Utc>)> = sqlx::query_as(
         "SELECT actor, details, occurred_at FROM audit_log \
@@ -456,16 +462,17 @@ pub async fn status_history(
             .unwrap_or_default()
             .to_owned()
     };
-    Ok(rows
-        .into_iter()
-        .map(|(actor, details, time)| StatusChange {
-            from: text(&details, "from"),
-            to: text(&details, "to"),
-            actor,
-            comment: text(&details, "comment"),
-            time,
+    rows.into_iter()
+        .map(|(actor, details, time)| {
+            Ok(StatusChange {
+                from: parse_stored(&text(&details, "from"))?,
+                to: parse_stored(&text(&details, "to"))?,
+                actor,
+                comment: text(&details, "comment"),
+                time,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Open and acknowledged findings (what a weight change re-scores).
@@ -482,10 +489,10 @@ pub async fn unresolved(tx: &mut TenantTx) -> StorageResult<Vec<StoredFinding>> 
 /// Stores a finding's new score under other weights (its session and evidence unchanged).
 pub async fn update_scoring(
     tx: &mut TenantTx,
-    finding_id: Uuid,
+    finding_id: FindingId,
     score: f64,
     threshold: f64,
-    severity: &str,
+    severity: Severity,
     weight_version: i64,
     explanation: &serde_json::Value,
 ) -> StorageResult<()> {
@@ -494,10 +501,10 @@ pub async fn update_scoring(
            explanation = $6, update_time = now() \
          WHERE tenant_id = tokenwatch_current_tenant() AND finding_id = $1",
     )
-    .bind(finding_id)
+    .bind(finding_id.as_uuid())
     .bind(score)
     .bind(threshold)
-    .bind(severity)
+    .bind(severity.as_str())
     .bind(weight_version)
     .bind(explanation)
     .execute(&mut **tx)
@@ -511,9 +518,9 @@ pub struct FindingFilter {
     /// Only this user.
     pub user_id: Option<String>,
     /// Only these severities (empty: any).
-    pub severities: Vec<String>,
+    pub severities: Vec<Severity>,
     /// Only these statuses (empty: any).
-    pub statuses: Vec<String>,
+    pub statuses: Vec<FindingStatus>,
     /// Only sessions active at or after this.
     pub active_from: Option<DateTime<Utc>>,
     /// Only sessions active before this.
@@ -554,8 +561,8 @@ pub async fn list_findings(
     )))
     .bind(&tenant_ids)
     .bind(filter.user_id.as_deref())
-    .bind(&filter.severities)
-    .bind(&filter.statuses)
+    .bind(names(&filter.severities, |s| s.as_str()))
+    .bind(names(&filter.statuses, |s| s.as_str()))
     .bind(filter.active_from)
     .bind(filter.active_until)
     .bind(after.map(|a| a.0))
@@ -630,16 +637,18 @@ pub async fn list_incidents(
     let mut incidents: Vec<IncidentRow> = rows
         .into_iter()
         .map(
-            |(incident_id, user_id, severity, first_seen, last_seen, finding_ids)| IncidentRow {
-                incident_id,
-                user_id,
-                severity,
-                first_seen,
-                last_seen,
-                finding_ids,
+            |(incident_id, user_id, severity, first_seen, last_seen, finding_ids)| {
+                Ok(IncidentRow {
+                    incident_id: IncidentId::from_uuid(incident_id),
+                    user_id,
+                    severity: parse_stored(&severity)?,
+                    first_seen,
+                    last_seen,
+                    finding_ids: finding_ids.into_iter().map(FindingId::from_uuid).collect(),
+                })
             },
         )
-        .collect();
+        .collect::<StorageResult<_>>()?;
     let next = if incidents.len() > page_size {
         incidents.truncate(page_size);
         incidents.last().map(|last| {
@@ -670,17 +679,21 @@ type IncidentTuple = (
 #[derive(Debug, Clone)]
 pub struct IncidentRow {
     /// Id.
-    pub incident_id: Uuid,
+    pub incident_id: IncidentId,
     /// User.
     pub user_id: String,
     /// Highest severity of its findings.
-    pub severity: String,
+    pub severity: Severity,
     /// First activity.
     pub first_seen: DateTime<Utc>,
     /// Last activity.
     pub last_seen: DateTime<Utc>,
     /// Its findings, newest activity first.
-    pub finding_ids: Vec<Uuid>,
+    pub finding_ids: Vec<FindingId>,
+}
+
+fn names<T: Copy>(values: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    values.iter().map(|v| name(*v)).collect()
 }
 
 fn finding_of_row(row: &PgRow) -> StorageResult<StoredFinding> {
@@ -688,20 +701,20 @@ fn finding_of_row(row: &PgRow) -> StorageResult<StoredFinding> {
     Ok(StoredFinding {
         tenant_id: TenantId::from_uuid(tenant),
         finding: FindingWrite {
-            finding_id: row.try_get("finding_id")?,
-            incident_id: row.try_get("incident_id")?,
+            finding_id: FindingId::from_uuid(row.try_get("finding_id")?),
+            incident_id: IncidentId::from_uuid(row.try_get("incident_id")?),
             user_id: row.try_get("user_id")?,
             session_id: row.try_get("session_id")?,
             score: row.try_get("score")?,
             threshold: row.try_get("threshold")?,
-            severity: row.try_get("severity")?,
+            severity: parse_stored(row.try_get("severity")?)?,
             first_seen: row.try_get("first_seen_time")?,
             last_seen: row.try_get("last_seen_time")?,
             detected_at: row.try_get("detected_at")?,
             weight_version: row.try_get("weight_version")?,
             explanation: row.try_get("explanation")?,
         },
-        status: row.try_get("status")?,
+        status: parse_stored(row.try_get("status")?)?,
         create_time: row.try_get("create_time")?,
         update_time: row.try_get("update_time")?,
     })

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
+use tokenwatch_core::detect::Feature;
+
 use crate::{StorageError, StorageResult, TenantTx};
 
 /// One version of a tenant's weights.
@@ -13,7 +15,7 @@ pub struct WeightVersion {
     /// Version, from 1.
     pub version: i64,
     /// Weight per feature.
-    pub weights: BTreeMap<String, f64>,
+    pub weights: BTreeMap<Feature, f64>,
     /// Score threshold.
     pub threshold: f64,
     /// Why this version exists.
@@ -64,7 +66,7 @@ pub async fn current_or_defaults(tx: &mut TenantTx) -> StorageResult<WeightVersi
 
 type Row = (
     i64,
-    sqlx::types::Json<BTreeMap<String, f64>>,
+    sqlx::types::Json<BTreeMap<Feature, f64>>,
     f64,
     String,
     String,

@@ -58,7 +58,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                         .parse()
                         .unwrap_or(tokenwatch_server::PayloadFormat::Generic),
                     secret: server.webhook_secret.clone().unwrap_or_default(),
-                    min_severity: server.webhook_min_severity.clone(),
+                    min_severity: server.webhook_min_severity,
                 }),
             ..Default::default()
         },

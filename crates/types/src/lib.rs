@@ -1,17 +1,28 @@
-//! Validated identifiers, so that a handler can never mix up a tenant id with any other string.
+//! The domain's vocabulary, shared by every crate: validated identifiers and the closed sets
+//! of names (severities, finding statuses, action states) that would otherwise be strings
+//! compared in several places. Conversions to and from the wire live in `tokenwatch-proto`,
+//! to and from SQL in `tokenwatch-storage`; everything else uses these types.
 //!
 //! # Layout
 //!
 //! - [`TenantId`]: a Microsoft Entra tenant GUID, the unit of isolation everywhere;
-//! - [`IdError`]: why a string is not a valid identifier.
+//! - [`Severity`]: how bad a finding is, ordered;
+//! - [`FindingId`], [`IncidentId`]: stable ids derived from what they identify;
+//! - [`FindingStatus`]: where a finding is in triage;
+//! - [`ActionState`]: a response action's state machine and its allowed moves;
+//! - [`IdError`]: why a string is not one of these.
 
-use std::fmt;
-use std::str::FromStr;
+mod action;
+mod finding;
+mod severity;
+mod tenant;
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+pub use action::ActionState;
+pub use finding::{FindingId, FindingStatus, IncidentId};
+pub use severity::Severity;
+pub use tenant::TenantId;
 
-/// Why a string could not be read as an identifier.
+/// Why a string could not be read as an identifier or a name of the domain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// The tenant id is not a GUID.
@@ -20,102 +31,84 @@ pub enum IdError {
     /// The identifier is empty.
     #[error("{0} is empty")]
     Empty(&'static str),
+    /// A finding or incident id that is not a UUID.
+    #[error("{kind} {value:?} is not a UUID")]
+    InvalidId {
+        /// `finding id` or `incident id`.
+        kind: &'static str,
+        /// What was given.
+        value: String,
+    },
+    /// A name outside a closed set.
+    #[error("unknown {kind} {value:?}; expected one of {expected}")]
+    UnknownName {
+        /// What was being named (`severity`, `finding status`...).
+        kind: &'static str,
+        /// What was given.
+        value: String,
+        /// The names allowed, comma-separated.
+        expected: &'static str,
+    },
 }
 
-/// A customer tenant, identified by its Microsoft Entra tenant id (the GUID records carry as
-/// `OrganizationId` or `tenantId`).
-///
-/// Always displayed lower-case and hyphenated, whatever form it was parsed from, so that string
-/// comparisons against token claims and log fields are exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TenantId(Uuid);
+/// A closed set of names: each value has exactly one name, and [`parse_name`] reads it back.
+trait Named: Copy + 'static {
+    const KIND: &'static str;
+    const EXPECTED: &'static str;
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+}
 
-impl TenantId {
-    /// Parses a GUID in any of the usual spellings (braces, upper case, no hyphens).
-    pub fn parse(text: &str) -> Result<Self, IdError> {
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
-            return Err(IdError::Empty("tenant_id"));
+fn parse_name<T: Named>(text: &str) -> Result<T, IdError> {
+    let wanted = text.trim();
+    T::ALL
+        .iter()
+        .copied()
+        .find(|value| value.name().eq_ignore_ascii_case(wanted))
+        .ok_or_else(|| IdError::UnknownName {
+            kind: T::KIND,
+            value: text.to_owned(),
+            expected: T::EXPECTED,
+        })
+}
+
+/// Display, FromStr and serde as the name, for a [`Named`] enum.
+macro_rules! named_enum_impls {
+    ($type:ty) => {
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(crate::Named::name(*self))
+            }
         }
-        Uuid::parse_str(trimmed.trim_start_matches('{').trim_end_matches('}'))
-            .map(TenantId)
-            .map_err(|_| IdError::InvalidTenantId(text.to_owned()))
-    }
 
-    /// Wraps a UUID read from storage.
-    pub fn from_uuid(uuid: Uuid) -> Self {
-        TenantId(uuid)
-    }
+        impl std::str::FromStr for $type {
+            type Err = crate::IdError;
 
-    /// The GUID, for storage.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for TenantId {
-    type Err = IdError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        TenantId::parse(text)
-    }
-}
-
-impl TryFrom<String> for TenantId {
-    type Error = IdError;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        TenantId::parse(&text)
-    }
-}
-
-impl From<TenantId> for String {
-    fn from(id: TenantId) -> String {
-        id.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tenant_ids_normalize_to_lower_case_hyphenated() {
-        let canonical = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-        for spelling in [
-            canonical,
-            "72F988BF-86F1-41AF-91AB-2D7CD011DB47",
-            "{72f988bf-86f1-41af-91ab-2d7cd011db47}",
-            "72f988bf86f141af91ab2d7cd011db47",
-            " 72f988bf-86f1-41af-91ab-2d7cd011db47 ",
-        ] {
-            assert_eq!(TenantId::parse(spelling).unwrap().to_string(), canonical);
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                crate::parse_name(text)
+            }
         }
-    }
 
-    #[test]
-    fn tenant_ids_reject_non_guids() {
-        assert_eq!(TenantId::parse(""), Err(IdError::Empty("tenant_id")));
-        assert!(matches!(
-            TenantId::parse("contoso.onmicrosoft.com"),
-            Err(IdError::InvalidTenantId(_))
-        ));
-        assert!(TenantId::parse("72f988bf-86f1-41af-91ab").is_err());
-    }
+        impl TryFrom<String> for $type {
+            type Error = crate::IdError;
 
-    #[test]
-    fn tenant_ids_round_trip_through_serde() {
-        let id = TenantId::parse("72F988BF-86F1-41AF-91AB-2D7CD011DB47").unwrap();
-        let json = serde_json::to_string(&id).unwrap();
-        assert_eq!(json, "\"72f988bf-86f1-41af-91ab-2d7cd011db47\"");
-        assert_eq!(serde_json::from_str::<TenantId>(&json).unwrap(), id);
-        assert!(serde_json::from_str::<TenantId>("\"nope\"").is_err());
-    }
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                crate::parse_name(&text)
+            }
+        }
+
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(crate::Named::name(*self))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                crate::parse_name(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
+use named_enum_impls;

@@ -2,62 +2,16 @@
 
 use tokenwatch_core::detect::engine::SeenContext;
 use tokenwatch_core::detect::{Finding as EngineFinding, Reason};
-use tokenwatch_proto::common::v1::{
-    ContextKind, ContextValue, FeatureContribution, FindingStatus, Severity,
-};
+use tokenwatch_proto::common::v1::{ContextKind, ContextValue, FeatureContribution};
 use tokenwatch_proto::detection::v1::{Finding, SessionContext};
 use tokenwatch_proto::to_timestamp;
 use tokenwatch_storage::findings::StoredFinding;
-
-/// The stored severity name → the enum.
-pub(crate) fn severity(name: &str) -> Severity {
-    match name {
-        "low" => Severity::Low,
-        "medium" => Severity::Medium,
-        "high" => Severity::High,
-        "critical" => Severity::Critical,
-        _ => Severity::Unspecified,
-    }
-}
-
-/// Severity names at or above `min` (all for UNSPECIFIED or INFO).
-pub(crate) fn severities_from(min: Severity) -> Vec<String> {
-    ["low", "medium", "high", "critical"]
-        .into_iter()
-        .filter(|name| severity(name) as i32 >= min as i32)
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The stored status name → the enum.
-pub(crate) fn status(name: &str) -> FindingStatus {
-    match name {
-        "open" => FindingStatus::Open,
-        "acknowledged" => FindingStatus::Acknowledged,
-        "true_positive" => FindingStatus::ResolvedTruePositive,
-        "false_positive" => FindingStatus::ResolvedFalsePositive,
-        "benign" => FindingStatus::ResolvedBenign,
-        _ => FindingStatus::Unspecified,
-    }
-}
-
-/// The enum → the stored status name; `None` for UNSPECIFIED.
-pub(crate) fn status_name(status: FindingStatus) -> Option<&'static str> {
-    match status {
-        FindingStatus::Open => Some("open"),
-        FindingStatus::Acknowledged => Some("acknowledged"),
-        FindingStatus::ResolvedTruePositive => Some("true_positive"),
-        FindingStatus::ResolvedFalsePositive => Some("false_positive"),
-        FindingStatus::ResolvedBenign => Some("benign"),
-        FindingStatus::Unspecified => None,
-    }
-}
 
 pub(crate) fn contributions(reasons: &[Reason]) -> Vec<FeatureContribution> {
     reasons
         .iter()
         .map(|r| FeatureContribution {
-            feature: r.feature.clone(),
+            feature: r.feature.to_string(),
             value: r.value,
             baseline: r.baseline.clone(),
             weight: r.weight,
@@ -109,7 +63,7 @@ pub(crate) fn summary(finding: &EngineFinding) -> String {
         .reasons
         .iter()
         .take(3)
-        .map(|r| r.feature.as_str())
+        .map(|r| r.feature.name())
         .collect();
     format!(
         "{} session of {} scored {:.2} (threshold {:.2}): {}",
@@ -142,8 +96,8 @@ pub(crate) fn finding(stored: &StoredFinding) -> Finding {
         incident_id: f.incident_id.to_string(),
         score: f.score,
         threshold: f.threshold,
-        severity: severity(&f.severity) as i32,
-        status: status(&stored.status) as i32,
+        severity: tokenwatch_proto::severity_to_proto(f.severity) as i32,
+        status: tokenwatch_proto::finding_status_to_proto(stored.status) as i32,
         first_seen_time: Some(to_timestamp(f.first_seen)),
         last_seen_time: Some(to_timestamp(f.last_seen)),
         detected_at: Some(to_timestamp(f.detected_at)),

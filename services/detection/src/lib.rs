@@ -11,7 +11,6 @@
 mod convert;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use futures::StreamExt;
 use tokenwatch_auth::{AuthInterceptor, Permission, TenantScope, authorize, authorize_scope};
@@ -19,7 +18,7 @@ use tokenwatch_cache::Cache;
 use tokenwatch_core::detect::WeightSet;
 use tokenwatch_error::{into_status, invalid_argument};
 use tokenwatch_grpc::ServiceSet;
-use tokenwatch_proto::common::v1::{self as common, Severity};
+use tokenwatch_proto::common::v1 as common;
 use tokenwatch_proto::detection::v1::detection_service_server::{
     DetectionService, DetectionServiceServer,
 };
@@ -30,8 +29,7 @@ use tokenwatch_proto::{from_timestamp, to_timestamp};
 use tokenwatch_storage::findings::{self, FindingFilter};
 use tokenwatch_storage::weights::{self, WeightVersion};
 use tokenwatch_storage::{Database, StorageError};
-use tokenwatch_types::TenantId;
-use uuid::Uuid;
+use tokenwatch_types::{FindingId, Severity, TenantId};
 
 use tokenwatch_storage::Feed;
 
@@ -69,8 +67,15 @@ impl DetectionApi {
     }
 }
 
-fn parse_finding_id(text: &str) -> Result<Uuid, Status> {
-    Uuid::from_str(text).map_err(|_| invalid_argument("finding_id", "must be a UUID"))
+fn parse_finding_id(text: &str) -> Result<FindingId, Status> {
+    FindingId::parse(text).map_err(|e| invalid_argument("finding_id", e.to_string()))
+}
+
+/// A request's minimum severity: `None` (any) for UNSPECIFIED.
+fn min_severity(value: i32) -> Result<Option<Severity>, Status> {
+    common::Severity::try_from(value)
+        .map_err(|_| invalid_argument("min_severity", "unknown severity"))?;
+    Ok(tokenwatch_proto::severity_from_proto(value))
 }
 
 fn storage(error: StorageError) -> Status {
@@ -81,7 +86,11 @@ fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
     common::WeightSet {
         tenant_id: tenant.to_string(),
         version: version.version,
-        weights: version.weights.clone().into_iter().collect(),
+        weights: version
+            .weights
+            .iter()
+            .map(|(feature, weight)| (feature.to_string(), *weight))
+            .collect(),
         threshold: version.threshold,
         reason: version.reason.clone(),
         create_time: Some(to_timestamp(version.create_time)),
@@ -105,20 +114,19 @@ impl DetectionService for DetectionApi {
         let page_size = tokenwatch_grpc::page_size(request.get_ref().page_size)?;
         let r = request.into_inner();
         let tenants = self.tenants_of(&scope).await?;
-        let mut statuses = Vec::new();
-        for value in &r.statuses {
-            let status = common::FindingStatus::try_from(*value)
-                .ok()
-                .and_then(convert::status_name)
-                .ok_or_else(|| invalid_argument("statuses", "unknown status"))?;
-            statuses.push(status.to_owned());
-        }
-        let min = Severity::try_from(r.min_severity)
-            .map_err(|_| invalid_argument("min_severity", "unknown severity"))?;
+        let statuses = r
+            .statuses
+            .iter()
+            .map(|value| {
+                tokenwatch_proto::finding_status_from_proto(*value)
+                    .ok_or_else(|| invalid_argument("statuses", "unknown status"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let min = min_severity(r.min_severity)?;
         let range = r.active_time.unwrap_or_default();
         let filter = FindingFilter {
             user_id: (!r.user_id.is_empty()).then(|| r.user_id.to_lowercase()),
-            severities: convert::severities_from(min),
+            severities: min.map(|min| min.and_above().collect()).unwrap_or_default(),
             statuses,
             active_from: range.start_time.as_ref().and_then(from_timestamp),
             active_until: range.end_time.as_ref().and_then(from_timestamp),
@@ -181,8 +189,8 @@ impl DetectionService for DetectionApi {
             history: history
                 .iter()
                 .map(|change| FindingStatusChange {
-                    from_status: convert::status(&change.from) as i32,
-                    to_status: convert::status(&change.to) as i32,
+                    from_status: tokenwatch_proto::finding_status_to_proto(change.from) as i32,
+                    to_status: tokenwatch_proto::finding_status_to_proto(change.to) as i32,
                     actor: change.actor.clone(),
                     comment: change.comment.clone(),
                     change_time: Some(to_timestamp(change.time)),
@@ -203,8 +211,7 @@ impl DetectionService for DetectionApi {
             Permission::FindingsRead,
             &request.get_ref().tenant_id,
         )?;
-        let min = Severity::try_from(request.get_ref().min_severity)
-            .map_err(|_| invalid_argument("min_severity", "unknown severity"))?;
+        let min = min_severity(request.get_ref().min_severity)?;
         let receiver = self.feed.subscribe();
         let database = self.database.clone();
         let mut draining = self.draining.clone();
@@ -242,7 +249,7 @@ impl DetectionService for DetectionApi {
                     .await
                     .ok()??;
                     let _ = tx.commit().await;
-                    if (convert::severity(&stored.finding.severity) as i32) < min as i32 {
+                    if min.is_some_and(|min| stored.finding.severity < min) {
                         return None;
                     }
                     Some(Ok(WatchFindingsResponse {
@@ -267,9 +274,7 @@ impl DetectionService for DetectionApi {
         )?;
         let r = request.into_inner();
         let id = parse_finding_id(&r.finding_id)?;
-        let status = common::FindingStatus::try_from(r.status)
-            .ok()
-            .and_then(convert::status_name)
+        let status = tokenwatch_proto::finding_status_from_proto(r.status)
             .ok_or_else(|| invalid_argument("status", "must name a status"))?;
         let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
         let stored =
@@ -307,8 +312,8 @@ impl DetectionService for DetectionApi {
                     incident_id: i.incident_id.to_string(),
                     tenant_id: tenant.to_string(),
                     user_id: i.user_id,
-                    finding_ids: i.finding_ids.iter().map(Uuid::to_string).collect(),
-                    severity: convert::severity(&i.severity) as i32,
+                    finding_ids: i.finding_ids.iter().map(FindingId::to_string).collect(),
+                    severity: tokenwatch_proto::severity_to_proto(i.severity) as i32,
                     first_seen_time: Some(to_timestamp(i.first_seen)),
                     last_seen_time: Some(to_timestamp(i.last_seen)),
                 })
@@ -365,7 +370,7 @@ impl DetectionService for DetectionApi {
             score: finding.score,
             threshold: finding.threshold,
             significant: evaluation.flagged || finding.score >= evaluation.cutoff,
-            severity: convert::severity(&finding.severity) as i32,
+            severity: tokenwatch_proto::severity_to_proto(finding.severity) as i32,
             contributions: convert::contributions(&finding.reasons),
             contexts: convert::contexts(&finding.evidence.contexts),
             risky_operations: finding.evidence.risky_operations.clone(),

@@ -14,7 +14,7 @@ use tokenwatch_core::detect::learn::{Judged, Label, LearnConfig, threshold_cross
 use tokenwatch_core::detect::suppress::{
     self, Suppression as EngineSuppression, Suppressions, Target,
 };
-use tokenwatch_core::detect::{Finding, WeightSet};
+use tokenwatch_core::detect::{Feature, Finding, WeightSet};
 use tokenwatch_error::{into_status, invalid_argument};
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::common::v1::{self as common, ContextKind, VerdictKind};
@@ -29,7 +29,7 @@ use tokenwatch_storage::suppressions::{self, SuppressionRow};
 use tokenwatch_storage::verdicts::{self, VerdictRow};
 use tokenwatch_storage::weights::{self, WeightVersion};
 use tokenwatch_storage::{Database, StorageError, TenantTx, findings};
-use tokenwatch_types::TenantId;
+use tokenwatch_types::{FindingId, FindingStatus, TenantId};
 use uuid::Uuid;
 
 /// Mounts the feedback service, behind the auth interceptor, on `services`.
@@ -56,7 +56,11 @@ fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
     common::WeightSet {
         tenant_id: tenant.to_string(),
         version: version.version,
-        weights: version.weights.clone().into_iter().collect(),
+        weights: version
+            .weights
+            .iter()
+            .map(|(feature, weight)| (feature.to_string(), *weight))
+            .collect(),
         threshold: version.threshold,
         reason: version.reason.clone(),
         create_time: Some(to_timestamp(version.create_time)),
@@ -93,7 +97,7 @@ async fn rescore_unresolved(
     new: &WeightSet,
 ) -> Result<i64, Status> {
     let stored = findings::unresolved(tx).await.map_err(storage)?;
-    let mut values: Vec<BTreeMap<String, f64>> = Vec::with_capacity(stored.len());
+    let mut values: Vec<BTreeMap<Feature, f64>> = Vec::with_capacity(stored.len());
     for row in stored {
         let Ok(finding) = serde_json::from_value::<Finding>(row.finding.explanation) else {
             continue;
@@ -102,7 +106,7 @@ async fn rescore_unresolved(
             finding
                 .reasons
                 .iter()
-                .map(|r| (r.feature.clone(), r.value))
+                .map(|r| (r.feature, r.value))
                 .collect(),
         );
         let rescored = finding.rescored(new);
@@ -113,7 +117,7 @@ async fn rescore_unresolved(
             row.finding.finding_id,
             rescored.score,
             rescored.threshold,
-            &rescored.severity,
+            rescored.severity,
             rescored.weight_version,
             &explanation,
         )
@@ -135,18 +139,24 @@ impl FeedbackService for FeedbackApi {
             &request.get_ref().tenant_id,
         )?;
         let r = request.into_inner();
-        let finding_id = Uuid::from_str(&r.finding_id)
-            .map_err(|_| invalid_argument("finding_id", "must be a UUID"))?;
+        let finding_id = FindingId::parse(&r.finding_id)
+            .map_err(|e| invalid_argument("finding_id", e.to_string()))?;
         let (kind, label, status) = match VerdictKind::try_from(r.kind) {
-            Ok(VerdictKind::TruePositive) => {
-                ("true_positive", Label::TruePositive, "true_positive")
-            }
-            Ok(VerdictKind::FalsePositive) => {
-                ("false_positive", Label::FalsePositive, "false_positive")
-            }
-            Ok(VerdictKind::BenignTruePositive) => {
-                ("benign_true_positive", Label::BenignTruePositive, "benign")
-            }
+            Ok(VerdictKind::TruePositive) => (
+                "true_positive",
+                Label::TruePositive,
+                FindingStatus::TruePositive,
+            ),
+            Ok(VerdictKind::FalsePositive) => (
+                "false_positive",
+                Label::FalsePositive,
+                FindingStatus::FalsePositive,
+            ),
+            Ok(VerdictKind::BenignTruePositive) => (
+                "benign_true_positive",
+                Label::BenignTruePositive,
+                FindingStatus::Benign,
+            ),
             _ => return Err(invalid_argument("kind", "must name a verdict")),
         };
         let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
@@ -158,7 +168,7 @@ impl FeedbackService for FeedbackApi {
             .map_err(storage)?;
         let row = VerdictRow {
             verdict_id: Uuid::new_v4(),
-            finding_id,
+            finding_id: finding_id.as_uuid(),
             kind: kind.to_owned(),
             comment: r.comment.clone(),
             analyst: claims.subject.clone(),
@@ -188,7 +198,7 @@ impl FeedbackService for FeedbackApi {
                 values: finding
                     .reasons
                     .iter()
-                    .map(|r| (r.feature.clone(), r.value))
+                    .map(|r| (r.feature, r.value))
                     .collect(),
                 label,
             };

@@ -1,7 +1,5 @@
 //! The gRPC handlers: authorize first, then hand each document to the pipeline.
 
-use std::sync::Arc;
-
 use tokenwatch_auth::{Permission, TenantScope, authorize, authorize_scope};
 use tokenwatch_core::event::SourceFormat as CoreFormat;
 use tokenwatch_core::parse::RejectReason as CoreReason;
@@ -11,16 +9,16 @@ use tokenwatch_proto::ingest::v1::*;
 use tokenwatch_proto::tonic::{self, Code, Request, Response, Status, Streaming};
 use tokenwatch_types::TenantId;
 
-use crate::pipeline::{Ingested, Outcome, Pipeline};
+use tokenwatch_ingestor::{Ingested, Ingestor, Outcome};
 
 #[derive(Debug)]
 pub(crate) struct IngestApi {
-    pipeline: Arc<Pipeline>,
+    ingestor: Ingestor,
 }
 
 impl IngestApi {
-    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
-        IngestApi { pipeline }
+    pub(crate) fn new(ingestor: Ingestor) -> Self {
+        IngestApi { ingestor }
     }
 
     async fn ingest_document(
@@ -35,9 +33,10 @@ impl IngestApi {
         let document = document.ok_or_else(|| invalid_argument("document", "is required"))?;
         let declared = core_format(document.format())?;
         let outcomes = self
-            .pipeline
-            .ingest(tenant, declared, &document.source_name, document.content)
-            .await?;
+            .ingestor
+            .ingest_records(tenant, declared, &document.source_name, document.content)
+            .await
+            .map_err(into_status)?;
         summary.documents += 1;
         for outcome in outcomes {
             tally(summary, &outcome);
@@ -214,7 +213,7 @@ impl IngestService for IngestApi {
         let limit = tokenwatch_grpc::page_size(request.page_size)?;
         let after = parse_page_token(&request.page_token)?;
         let mut rows = tokenwatch_storage::ingest::list_quarantine(
-            self.pipeline.database(),
+            self.ingestor.database(),
             tenant,
             after,
             limit + 1,
@@ -264,7 +263,7 @@ impl IngestService for IngestApi {
             Permission::IngestRead,
             &request.get_ref().tenant_id,
         )?;
-        let counts = tokenwatch_storage::ingest::ingest_counts(self.pipeline.database(), tenant)
+        let counts = tokenwatch_storage::ingest::ingest_counts(self.ingestor.database(), tenant)
             .await
             .map_err(into_status)?;
         Ok(Response::new(GetIngestStatsResponse {
@@ -285,7 +284,7 @@ impl IngestService for IngestApi {
             Permission::IngestRead,
             &request.get_ref().tenant_id,
         )?;
-        let database = self.pipeline.database();
+        let database = self.ingestor.database();
         let tenants: Vec<TenantId> = match scope {
             TenantScope::Some(tenants) => tenants.into_iter().collect(),
             TenantScope::All => tokenwatch_storage::tenant_ids(database)

@@ -1,11 +1,11 @@
 //! The contract's messages from and to what the service stores.
 
 use tokenwatch_error::invalid_argument;
-use tokenwatch_proto::common::v1::Severity;
 use tokenwatch_proto::response::v1::*;
 use tokenwatch_proto::tonic::Status;
 use tokenwatch_storage::actions::ActionRow;
 use tokenwatch_storage::notifications;
+use tokenwatch_types::Severity;
 
 use crate::policy::{Mode, Policy};
 
@@ -27,54 +27,6 @@ pub(crate) fn kind_of(name: &str) -> ActionKind {
         "confirm_compromised" => ActionKind::ConfirmCompromised,
         _ => ActionKind::Unspecified,
     }
-}
-
-pub(crate) fn state_of(name: &str) -> ActionState {
-    match name {
-        "proposed" => ActionState::Proposed,
-        "approved" => ActionState::Approved,
-        "rejected" => ActionState::Rejected,
-        "executing" => ActionState::Executing,
-        "succeeded" => ActionState::Succeeded,
-        "failed" => ActionState::Failed,
-        "cancelled" => ActionState::Cancelled,
-        _ => ActionState::Unspecified,
-    }
-}
-
-pub(crate) fn state_name(state: ActionState) -> Option<&'static str> {
-    Some(match state {
-        ActionState::Proposed => "proposed",
-        ActionState::Approved => "approved",
-        ActionState::Rejected => "rejected",
-        ActionState::Executing => "executing",
-        ActionState::Succeeded => "succeeded",
-        ActionState::Failed => "failed",
-        ActionState::Cancelled => "cancelled",
-        ActionState::Unspecified => return None,
-    })
-}
-
-pub(crate) fn severity_of(name: &str) -> Severity {
-    match name {
-        "info" => Severity::Info,
-        "low" => Severity::Low,
-        "medium" => Severity::Medium,
-        "high" => Severity::High,
-        "critical" => Severity::Critical,
-        _ => Severity::Unspecified,
-    }
-}
-
-pub(crate) fn severity_name(severity: Severity) -> Option<&'static str> {
-    Some(match severity {
-        Severity::Info => "info",
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-        Severity::Unspecified => return None,
-    })
 }
 
 pub(crate) fn mode_of(mode: Mode) -> ResponseMode {
@@ -102,7 +54,7 @@ pub(crate) fn to_proto(tenant: &str, a: &ActionRow) -> Action {
         action_id: a.action_id.to_string(),
         tenant_id: tenant.to_owned(),
         kind: kind_of(&a.kind).into(),
-        state: state_of(&a.state).into(),
+        state: tokenwatch_proto::action_state_to_proto(a.state).into(),
         user_id: a.user_id.clone(),
         finding_id: a.finding_id.map(|f| f.to_string()).unwrap_or_default(),
         reason: a.reason.clone(),
@@ -113,7 +65,7 @@ pub(crate) fn to_proto(tenant: &str, a: &ActionRow) -> Action {
         result: a.result.clone(),
         attempts: a.attempts,
         dry_run: a.dry_run,
-        severity: severity_of(&a.severity).into(),
+        severity: tokenwatch_proto::severity_to_proto(a.severity).into(),
         outcome_json: a
             .outcome
             .as_ref()
@@ -132,7 +84,7 @@ pub(crate) fn policy_to_proto(
         mode_by_severity: policy
             .mode_by_severity
             .iter()
-            .map(|(severity, mode)| (severity.clone(), mode_of(*mode).into()))
+            .map(|(severity, mode)| (severity.to_string(), mode_of(*mode).into()))
             .collect(),
         default_mode: mode_of(policy.default_mode).into(),
         automatic_actions: policy
@@ -141,7 +93,7 @@ pub(crate) fn policy_to_proto(
             .map(|k| kind_of(k).into())
             .collect(),
         excluded_users: policy.excluded_users.clone(),
-        min_severity: severity_of(&policy.min_severity).into(),
+        min_severity: tokenwatch_proto::severity_to_proto(policy.min_severity).into(),
         update_time: time.map(tokenwatch_proto::to_timestamp),
         dry_run: policy.dry_run,
     }
@@ -150,10 +102,10 @@ pub(crate) fn policy_to_proto(
 pub(crate) fn policy_from_proto(p: &ResponsePolicy) -> Result<Policy, Status> {
     let mut mode_by_severity = std::collections::BTreeMap::new();
     for (severity, mode) in &p.mode_by_severity {
-        mode_by_severity.insert(
-            severity.to_lowercase(),
-            mode_from(*mode, "policy.mode_by_severity")?,
-        );
+        let severity = severity
+            .parse::<Severity>()
+            .map_err(|e| invalid_argument("policy.mode_by_severity", e.to_string()))?;
+        mode_by_severity.insert(severity, mode_from(*mode, "policy.mode_by_severity")?);
     }
     let automatic_actions = p
         .automatic_actions
@@ -166,9 +118,7 @@ pub(crate) fn policy_from_proto(p: &ResponsePolicy) -> Result<Policy, Status> {
                 .ok_or_else(|| invalid_argument("policy.automatic_actions", "unknown action"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let min_severity = Severity::try_from(p.min_severity)
-        .ok()
-        .and_then(severity_name)
+    let min_severity = tokenwatch_proto::severity_from_proto(p.min_severity)
         .ok_or_else(|| invalid_argument("policy.min_severity", "is required"))?;
     let policy = Policy {
         default_mode: mode_from(p.default_mode, "policy.default_mode")?,
@@ -180,7 +130,7 @@ pub(crate) fn policy_from_proto(p: &ResponsePolicy) -> Result<Policy, Status> {
             .map(|u| u.trim().to_owned())
             .filter(|u| !u.is_empty())
             .collect(),
-        min_severity: min_severity.to_owned(),
+        min_severity,
         dry_run: p.dry_run,
     };
     let problems = policy.problems();
@@ -206,7 +156,14 @@ pub(crate) fn webhook_to_proto(tenant: &str, w: &notifications::WebhookRow) -> W
             _ => WebhookFormat::Generic,
         }
         .into(),
-        min_severity: severity_of(&w.min_severity).into(),
+        min_severity: w
+            .min_severity
+            .parse()
+            .map_or(
+                tokenwatch_proto::common::v1::Severity::Unspecified,
+                |s: Severity| tokenwatch_proto::severity_to_proto(s),
+            )
+            .into(),
         created_by: w.created_by.clone(),
         create_time: Some(tokenwatch_proto::to_timestamp(w.create_time)),
     }

@@ -19,10 +19,8 @@ use tokenwatch_notify::{EVENT_HEADER, EVENT_ID_HEADER, Event, Format, SIGNATURE_
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::notifications::{self, NOTIFICATIONS_CHANNEL, Notification};
 use tokenwatch_storage::{Database, StorageError};
-use tokenwatch_types::TenantId;
+use tokenwatch_types::{Severity, TenantId};
 use tokio::time::Instant;
-
-use crate::policy::severity_rank;
 
 /// Tries per event and target before giving up (backoff 2 s, 4 s... about 17 minutes in all).
 const MAX_ATTEMPTS: i32 = 10;
@@ -47,8 +45,8 @@ pub struct MspWebhook {
     pub format: Format,
     /// HMAC key.
     pub secret: SecretString,
-    /// Finding events below this are not sent (`low`...).
-    pub min_severity: String,
+    /// Finding events below this are not sent.
+    pub min_severity: Severity,
 }
 
 /// Delivers webhook events.
@@ -66,7 +64,7 @@ struct Target {
     url: String,
     format: Format,
     secret: Vec<u8>,
-    min_severity: String,
+    min_severity: Severity,
     since: DateTime<Utc>,
 }
 
@@ -193,7 +191,8 @@ impl Deliverer {
                 url: webhook.url,
                 format,
                 secret,
-                min_severity: webhook.min_severity,
+                // A severity this build cannot read sends everything rather than nothing.
+                min_severity: webhook.min_severity.parse().unwrap_or(Severity::Info),
                 since: webhook.create_time,
             });
         }
@@ -203,7 +202,7 @@ impl Deliverer {
                 url: msp.url.clone(),
                 format: msp.format,
                 secret: msp.secret.expose_secret().as_bytes().to_vec(),
-                min_severity: msp.min_severity.clone(),
+                min_severity: msp.min_severity,
                 since: Utc::now() - MSP_LOOKBACK,
             });
         }
@@ -212,7 +211,7 @@ impl Deliverer {
                 notifications::pending(&mut tx, &target.name, target.since, MAX_ATTEMPTS, BATCH)
                     .await?;
             for event in pending {
-                let outcome = if below(&event, &target.min_severity) {
+                let outcome = if below(&event, target.min_severity) {
                     Ok(())
                 } else {
                     self.send(tenant, target, &event).await
@@ -291,12 +290,12 @@ impl Deliverer {
 }
 
 /// A finding event below the target's minimum severity (actions always go).
-fn below(event: &Notification, min_severity: &str) -> bool {
+fn below(event: &Notification, min_severity: Severity) -> bool {
     event.event.starts_with("finding.")
-        && match (severity_rank(&event.severity), severity_rank(min_severity)) {
-            (Some(rank), Some(min)) => rank < min,
-            _ => false,
-        }
+        && event
+            .severity
+            .parse::<Severity>()
+            .is_ok_and(|severity| severity < min_severity)
 }
 
 /// 2 s, 4 s, 8 s... up to [`MAX_BACKOFF`], with up to a quarter more at random.

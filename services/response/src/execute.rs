@@ -11,7 +11,7 @@ use tokenwatch_graph::{Credentials, GraphClient, GraphError};
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::actions::{self, ActionRow, Transition};
 use tokenwatch_storage::{Database, StorageError, credentials};
-use tokenwatch_types::TenantId;
+use tokenwatch_types::{ActionState, TenantId};
 use uuid::Uuid;
 
 /// Which states an execution may start from.
@@ -26,11 +26,11 @@ pub(crate) enum Start {
 }
 
 impl Start {
-    fn states(self) -> &'static [&'static str] {
+    fn states(self) -> &'static [ActionState] {
         match self {
-            Start::Approved => &["approved"],
-            Start::Retry => &["approved", "failed"],
-            Start::Resume => &["approved", "executing"],
+            Start::Approved => &[ActionState::Approved],
+            Start::Retry => &[ActionState::Approved, ActionState::Failed],
+            Start::Resume => &[ActionState::Approved, ActionState::Executing],
         }
     }
 }
@@ -59,7 +59,7 @@ impl Executor {
             action_id,
             &Transition {
                 from: start.states(),
-                to: "executing",
+                to: ActionState::Executing,
                 actor,
                 approves: false,
                 starts_attempt: true,
@@ -80,7 +80,7 @@ impl Executor {
         let request = graph_request(&action);
         let (state, result, outcome) = if action.dry_run {
             (
-                "succeeded",
+                ActionState::Succeeded,
                 format!(
                     "dry run: would {request}{}",
                     if sealed.is_some() {
@@ -94,20 +94,20 @@ impl Executor {
         } else {
             match self.credentials(tenant, sealed) {
                 Err(problem) => (
-                    "failed",
+                    ActionState::Failed,
                     problem.clone(),
                     serde_json::json!({ "request": request, "error": problem }),
                 ),
                 Ok(credentials) => match self.call(&credentials, &action).await {
                     Ok(()) => (
-                        "succeeded",
+                        ActionState::Succeeded,
                         format!("{request}: done"),
                         serde_json::json!({ "request": request, "status": "ok" }),
                     ),
                     Err(error) => {
                         tracing::warn!(action = %action_id, %error, "graph refused an action");
                         (
-                            "failed",
+                            ActionState::Failed,
                             format!("{request}: {error}"),
                             outcome_of(&request, &error),
                         )
@@ -120,7 +120,7 @@ impl Executor {
             &mut tx,
             action_id,
             &Transition {
-                from: &["executing"],
+                from: &[ActionState::Executing],
                 to: state,
                 actor: "tokenwatch",
                 approves: false,

@@ -28,7 +28,6 @@ use tokenwatch_auth::{AuthInterceptor, Claims, Permission, authorize};
 use tokenwatch_error::{into_status, invalid_argument};
 pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
 use tokenwatch_grpc::ServiceSet;
-use tokenwatch_proto::common::v1::Severity;
 use tokenwatch_proto::response::v1::response_service_server::{
     ResponseService, ResponseServiceServer,
 };
@@ -39,6 +38,7 @@ use tokenwatch_seal::Sealer;
 use tokenwatch_storage::actions::{self, ActionFilter, NewAction, Transition};
 use tokenwatch_storage::credentials::{self, SealedCredentials};
 use tokenwatch_storage::{Database, Feed, StorageError, TenantTx, findings, notifications};
+use tokenwatch_types::{ActionState, FindingId, Severity};
 use uuid::Uuid;
 
 use crate::convert::*;
@@ -171,9 +171,10 @@ impl ResponseService for ResponseApi {
             })?;
         let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
         let (user, finding_id, severity) = if r.finding_id.is_empty() {
-            (r.user_id.trim().to_owned(), None, String::new())
+            (r.user_id.trim().to_owned(), None, None)
         } else {
-            let id = parse_id("finding_id", &r.finding_id)?;
+            let id = FindingId::parse(&r.finding_id)
+                .map_err(|e| invalid_argument("finding_id", e.to_string()))?;
             let finding = findings::get_finding(&mut tx, id)
                 .await
                 .map_err(into_status)?
@@ -185,7 +186,7 @@ impl ResponseService for ResponseApi {
                     format!("the finding is about {}, not {requested}", finding.user_id),
                 ));
             }
-            (finding.user_id, Some(id), finding.severity)
+            (finding.user_id, Some(id.as_uuid()), Some(finding.severity))
         };
         if user.is_empty() {
             return Err(invalid_argument(
@@ -194,7 +195,7 @@ impl ResponseService for ResponseApi {
             ));
         }
         let policy = load_policy(&mut tx).await.map_err(into_status)?;
-        let execute = policy.on_request(kind, &user, &severity) == Decision::Execute;
+        let execute = policy.on_request(kind, &user, severity) == Decision::Execute;
         let request_id = if r.request_id.trim().is_empty() {
             Uuid::new_v4().to_string()
         } else {
@@ -210,8 +211,13 @@ impl ResponseService for ResponseApi {
                 request_id,
                 proposed_by: claims.subject.clone(),
                 dry_run: r.dry_run || policy.dry_run,
-                severity,
-                state: if execute { "approved" } else { "proposed" }.to_owned(),
+                // An action without a finding has the lowest severity there is.
+                severity: severity.unwrap_or(Severity::Info),
+                state: if execute {
+                    ActionState::Approved
+                } else {
+                    ActionState::Proposed
+                },
                 approved_by: execute.then(|| "policy:automatic".to_owned()),
             },
         )
@@ -253,7 +259,7 @@ impl ResponseService for ResponseApi {
         let id = parse_id("action_id", &r.action_id)?;
         let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
         let action = actions::get(&mut tx, id, true).await.map_err(into_status)?;
-        if action.state != "proposed" {
+        if action.state != ActionState::Proposed {
             // Approving again what this approver approved is a repeat, not an error.
             if r.approve && action.approved_by.as_deref() == Some(claims.subject.as_str()) {
                 return Ok(Response::new(ApproveActionResponse {
@@ -275,8 +281,12 @@ impl ResponseService for ResponseApi {
             &mut tx,
             id,
             &Transition {
-                from: &["proposed"],
-                to: if r.approve { "approved" } else { "rejected" },
+                from: &[ActionState::Proposed],
+                to: if r.approve {
+                    ActionState::Approved
+                } else {
+                    ActionState::Rejected
+                },
                 actor: &claims.subject,
                 approves: r.approve,
                 starts_attempt: false,
@@ -320,8 +330,8 @@ impl ResponseService for ResponseApi {
             .map_err(into_status)?;
         tx.commit().await.map_err(storage)?;
         if matches!(
-            current.state.as_str(),
-            "proposed" | "rejected" | "cancelled"
+            current.state,
+            ActionState::Proposed | ActionState::Rejected | ActionState::Cancelled
         ) {
             return Err(Status::failed_precondition(format!(
                 "action {id} is {}: only approved or failed actions execute",
@@ -357,14 +367,14 @@ impl ResponseService for ResponseApi {
                 action.proposed_by
             )));
         }
-        let action = match action.state.as_str() {
-            "cancelled" => action,
-            "proposed" | "approved" => actions::transition(
+        let action = match action.state {
+            ActionState::Cancelled => action,
+            state if state.is_cancellable() => actions::transition(
                 &mut tx,
                 id,
                 &Transition {
-                    from: &["proposed", "approved"],
-                    to: "cancelled",
+                    from: &[ActionState::Proposed, ActionState::Approved],
+                    to: ActionState::Cancelled,
                     actor: &claims.subject,
                     approves: false,
                     starts_attempt: false,
@@ -422,10 +432,7 @@ impl ResponseService for ResponseApi {
             .states
             .iter()
             .map(|s| {
-                ActionState::try_from(*s)
-                    .ok()
-                    .and_then(state_name)
-                    .map(str::to_owned)
+                tokenwatch_proto::action_state_from_proto(*s)
                     .ok_or_else(|| invalid_argument("states", "unknown state"))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -600,15 +607,13 @@ impl ResponseService for ResponseApi {
                 "give an HMAC key of at least 16 characters (openssl rand -hex 32)",
             ));
         }
-        let min_severity = Severity::try_from(r.min_severity)
-            .ok()
-            .and_then(severity_name)
-            .unwrap_or("low");
+        let min_severity =
+            tokenwatch_proto::severity_from_proto(r.min_severity).unwrap_or(Severity::Low);
         let webhook = notifications::WebhookRow {
             webhook_id: Uuid::new_v4(),
             url: parsed.to_string(),
             format: format.to_owned(),
-            min_severity: min_severity.to_owned(),
+            min_severity: min_severity.to_string(),
             sealed_secret: sealer.seal(&tenant.to_string(), r.secret.as_bytes()),
             key_id: sealer.key_id().to_owned(),
             created_by: claims.subject.clone(),

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use tokenwatch_types::Severity;
 
 /// What the policy does at a severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,22 +36,14 @@ pub(crate) const KINDS: [&str; 4] = [
     "confirm_compromised",
 ];
 
-/// Severities, lowest first (the storage names).
-pub(crate) const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
-
-/// Rank of a severity name; unknown names rank below every known one.
-pub(crate) fn severity_rank(severity: &str) -> Option<usize> {
-    SEVERITIES.iter().position(|s| *s == severity)
-}
-
 /// A tenant's policy, as stored (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Policy {
     /// Mode when the severity has none of its own.
     pub(crate) default_mode: Mode,
-    /// Mode per severity name.
+    /// Mode per severity.
     #[serde(default)]
-    pub(crate) mode_by_severity: BTreeMap<String, Mode>,
+    pub(crate) mode_by_severity: BTreeMap<Severity, Mode>,
     /// Actions the policy itself proposes or takes.
     #[serde(default)]
     pub(crate) automatic_actions: Vec<String>,
@@ -58,7 +51,7 @@ pub(crate) struct Policy {
     #[serde(default)]
     pub(crate) excluded_users: Vec<String>,
     /// Findings below this severity prompt nothing on the policy's own account.
-    pub(crate) min_severity: String,
+    pub(crate) min_severity: Severity,
     /// Every action is a dry run.
     #[serde(default)]
     pub(crate) dry_run: bool,
@@ -71,7 +64,7 @@ impl Default for Policy {
             mode_by_severity: BTreeMap::new(),
             automatic_actions: vec!["revoke_sessions".to_owned()],
             excluded_users: Vec::new(),
-            min_severity: "high".to_owned(),
+            min_severity: Severity::High,
             dry_run: false,
         }
     }
@@ -98,27 +91,13 @@ impl Policy {
                 problems.push(format!("automatic_actions: unknown action {kind:?}"));
             }
         }
-        for severity in self.mode_by_severity.keys() {
-            if severity_rank(severity).is_none() {
-                problems.push(format!(
-                    "mode_by_severity: unknown severity {severity:?} (one of {})",
-                    SEVERITIES.join(", ")
-                ));
-            }
-        }
-        if severity_rank(&self.min_severity).is_none() {
-            problems.push(format!(
-                "min_severity: unknown severity {:?}",
-                self.min_severity
-            ));
-        }
         problems
     }
 
     /// The mode at `severity`.
-    pub(crate) fn mode(&self, severity: &str) -> Mode {
+    pub(crate) fn mode(&self, severity: Severity) -> Mode {
         self.mode_by_severity
-            .get(severity)
+            .get(&severity)
             .copied()
             .unwrap_or(self.default_mode)
     }
@@ -129,19 +108,21 @@ impl Policy {
             .any(|u| u.eq_ignore_ascii_case(user))
     }
 
-    fn at_or_above_minimum(&self, severity: &str) -> bool {
-        match (severity_rank(severity), severity_rank(&self.min_severity)) {
-            (Some(rank), Some(min)) => rank >= min,
-            _ => false,
-        }
+    fn at_or_above_minimum(&self, severity: Severity) -> bool {
+        severity >= self.min_severity
     }
 
     /// What to do with an analyst's (or a service's) proposal of `kind` against `user`, for a
-    /// finding of `severity` (empty without a finding).
-    pub(crate) fn on_request(&self, kind: &str, user: &str, severity: &str) -> Decision {
-        let automatic = self.mode(severity) == Mode::Automatic
-            && self.automatic_actions.iter().any(|k| k == kind)
-            && self.at_or_above_minimum(severity)
+    /// finding of `severity` (`None` without a finding: never automatic).
+    pub(crate) fn on_request(
+        &self,
+        kind: &str,
+        user: &str,
+        severity: Option<Severity>,
+    ) -> Decision {
+        let automatic = severity.is_some_and(|severity| {
+            self.mode(severity) == Mode::Automatic && self.at_or_above_minimum(severity)
+        }) && self.automatic_actions.iter().any(|k| k == kind)
             && !self.excluded(user);
         if automatic {
             Decision::Execute
@@ -152,7 +133,7 @@ impl Policy {
 
     /// What to do, for each automatic action, when a finding of `severity` about `user` is
     /// created or escalated.
-    pub(crate) fn on_finding(&self, user: &str, severity: &str) -> Vec<(&str, Decision)> {
+    pub(crate) fn on_finding(&self, user: &str, severity: Severity) -> Vec<(&str, Decision)> {
         if !self.at_or_above_minimum(severity) || self.excluded(user) {
             return Vec::new();
         }
@@ -176,13 +157,13 @@ mod tests {
         Policy {
             default_mode: Mode::Notify,
             mode_by_severity: [
-                ("high".to_owned(), Mode::Automatic),
-                ("critical".to_owned(), Mode::Automatic),
+                (Severity::High, Mode::Automatic),
+                (Severity::Critical, Mode::Automatic),
             ]
             .into(),
             automatic_actions: vec!["revoke_sessions".to_owned()],
             excluded_users: vec!["BreakGlass@contoso.com".to_owned()],
-            min_severity: "medium".to_owned(),
+            min_severity: Severity::Medium,
             dry_run: false,
         }
     }
@@ -192,12 +173,16 @@ mod tests {
         let policy = Policy::default();
         assert!(policy.problems().is_empty());
         assert_eq!(
-            policy.on_finding("a@contoso.com", "high"),
+            policy.on_finding("a@contoso.com", Severity::High),
             vec![("revoke_sessions", Decision::Propose)]
         );
-        assert!(policy.on_finding("a@contoso.com", "medium").is_empty());
+        assert!(
+            policy
+                .on_finding("a@contoso.com", Severity::Medium)
+                .is_empty()
+        );
         assert_eq!(
-            policy.on_request("disable_user", "a@contoso.com", "critical"),
+            policy.on_request("disable_user", "a@contoso.com", Some(Severity::Critical)),
             Decision::Propose
         );
     }
@@ -206,31 +191,39 @@ mod tests {
     fn automatic_mode_acts_at_its_severities_only_and_never_on_excluded_users() {
         let policy = automatic_from_high();
         assert_eq!(
-            policy.on_finding("a@contoso.com", "high"),
+            policy.on_finding("a@contoso.com", Severity::High),
             vec![("revoke_sessions", Decision::Execute)]
         );
         // Medium is at the minimum, but its mode is notify.
-        assert!(policy.on_finding("a@contoso.com", "medium").is_empty());
         assert!(
             policy
-                .on_finding("breakglass@contoso.com", "critical")
+                .on_finding("a@contoso.com", Severity::Medium)
+                .is_empty()
+        );
+        assert!(
+            policy
+                .on_finding("breakglass@contoso.com", Severity::Critical)
                 .is_empty()
         );
         assert_eq!(
-            policy.on_request("revoke_sessions", "a@contoso.com", "critical"),
+            policy.on_request("revoke_sessions", "a@contoso.com", Some(Severity::Critical)),
             Decision::Execute
         );
         // Not an automatic action, an excluded user, or no finding: approval.
         assert_eq!(
-            policy.on_request("disable_user", "a@contoso.com", "critical"),
+            policy.on_request("disable_user", "a@contoso.com", Some(Severity::Critical)),
             Decision::Propose
         );
         assert_eq!(
-            policy.on_request("revoke_sessions", "breakglass@contoso.com", "critical"),
+            policy.on_request(
+                "revoke_sessions",
+                "breakglass@contoso.com",
+                Some(Severity::Critical)
+            ),
             Decision::Propose
         );
         assert_eq!(
-            policy.on_request("revoke_sessions", "a@contoso.com", ""),
+            policy.on_request("revoke_sessions", "a@contoso.com", None),
             Decision::Propose
         );
     }
@@ -239,15 +232,11 @@ mod tests {
     fn problems_name_what_is_wrong() {
         let policy = Policy {
             automatic_actions: vec!["enable_user".to_owned(), "wipe".to_owned()],
-            mode_by_severity: [("severe".to_owned(), Mode::Automatic)].into(),
-            min_severity: "hi".to_owned(),
             ..Policy::default()
         };
         let problems = policy.problems().join("\n");
         assert!(problems.contains("never automatic"), "{problems}");
         assert!(problems.contains("\"wipe\""), "{problems}");
-        assert!(problems.contains("\"severe\""), "{problems}");
-        assert!(problems.contains("\"hi\""), "{problems}");
     }
 
     #[test]
@@ -258,5 +247,7 @@ mod tests {
         let minimal: Policy =
             serde_json::from_str(r#"{"default_mode":"notify","min_severity":"low"}"#).unwrap();
         assert!(minimal.automatic_actions.is_empty() && !minimal.dry_run);
+        let unknown = r#"{"default_mode":"notify","min_severity":"hi"}"#;
+        assert!(serde_json::from_str::<Policy>(unknown).is_err());
     }
 }

@@ -13,7 +13,7 @@ use chrono::Utc;
 use tokenwatch_storage::actions::{self, NewAction};
 use tokenwatch_storage::findings::{self, StoredFinding};
 use tokenwatch_storage::{Feed, StorageError};
-use tokenwatch_types::TenantId;
+use tokenwatch_types::{ActionState, FindingId, FindingStatus, TenantId};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ pub(crate) async fn run(
 pub(crate) async fn respond(
     executor: &Executor,
     tenant: TenantId,
-    finding_id: Uuid,
+    finding_id: FindingId,
 ) -> Result<(), StorageError> {
     let mut tx = executor.database.tenant_tx(tenant).await?;
     let finding = findings::get_finding(&mut tx, finding_id).await?;
@@ -92,18 +92,18 @@ async fn propose_for(
     finding: &StoredFinding,
 ) -> Result<Vec<Uuid>, StorageError> {
     let mut to_execute = Vec::new();
-    if finding.status != "open" {
+    if finding.status != FindingStatus::Open {
         return Ok(to_execute);
     }
     let f = &finding.finding;
-    for (kind, decision) in policy.on_finding(&f.user_id, &f.severity) {
+    for (kind, decision) in policy.on_finding(&f.user_id, f.severity) {
         let execute = decision == Decision::Execute;
         let (action, created) = actions::propose(
             tx,
             &NewAction {
                 kind: kind.to_owned(),
                 user_id: f.user_id.clone(),
-                finding_id: Some(f.finding_id),
+                finding_id: Some(f.finding_id.as_uuid()),
                 reason: format!(
                     "{} finding on session {} (score {:.2})",
                     f.severity, f.session_id, f.score
@@ -111,8 +111,12 @@ async fn propose_for(
                 request_id: format!("policy:{}:{kind}", f.finding_id),
                 proposed_by: POLICY_ACTOR.to_owned(),
                 dry_run: policy.dry_run,
-                severity: f.severity.clone(),
-                state: if execute { "approved" } else { "proposed" }.to_owned(),
+                severity: f.severity,
+                state: if execute {
+                    ActionState::Approved
+                } else {
+                    ActionState::Proposed
+                },
                 approved_by: execute.then(|| "policy:automatic".to_owned()),
             },
         )

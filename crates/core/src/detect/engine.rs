@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde::{Deserialize, Serialize};
+use tokenwatch_types::{IncidentId, Severity};
 
 use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty, tenant_novelty};
+use crate::detect::feature::Feature;
 use crate::detect::features::{FeatureValue, describe, features};
 use crate::detect::network::{LearnedNetworks, microsoft_cloud, network_of};
 use crate::detect::session::{
@@ -34,7 +36,7 @@ const TENANT_COMMON: f64 = 0.2;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
     /// The feature.
-    pub feature: String,
+    pub feature: Feature,
     /// Its value, 0..1.
     pub value: f64,
     /// What it was compared to.
@@ -99,13 +101,13 @@ pub struct Finding {
     /// Session id.
     pub session_id: String,
     /// The user incident the finding belongs to: one per tenant and user.
-    pub incident_id: String,
+    pub incident_id: IncidentId,
     /// Score.
     pub score: f64,
     /// Threshold in force.
     pub threshold: f64,
-    /// low, medium, high or critical.
-    pub severity: String,
+    /// Low, medium, high or critical.
+    pub severity: Severity,
     /// First event of the session.
     pub first_seen: DateTime<Utc>,
     /// Last event of the session.
@@ -441,17 +443,6 @@ impl TenantEngine {
             cutoff: self.shared.scores.cutoff(weights.threshold),
             flagged: open.finding.is_some(),
         })
-    }
-}
-
-/// low < medium < high < critical.
-pub fn severity_rank(severity: &str) -> u8 {
-    match severity {
-        "low" => 1,
-        "medium" => 2,
-        "high" => 3,
-        "critical" => 4,
-        _ => 0,
     }
 }
 
@@ -855,17 +846,19 @@ fn is_interactive_signin(event: &NormalizedEvent) -> bool {
 
 /// critical: risky operations after a change and twice the threshold; high: either; medium:
 /// from 1.3× the threshold; else low.
-fn severity(score: f64, threshold: f64, reasons: &[Reason]) -> &'static str {
+fn severity(score: f64, threshold: f64, reasons: &[Reason]) -> Severity {
     let ratio = score / threshold;
-    let risky_after = reasons.iter().any(|r| r.feature == "risky_after_change");
+    let risky_after = reasons
+        .iter()
+        .any(|r| r.feature == Feature::RiskyAfterChange);
     if risky_after && ratio >= 2.0 {
-        "critical"
+        Severity::Critical
     } else if risky_after || ratio >= 2.0 {
-        "high"
+        Severity::High
     } else if ratio >= 1.3 {
-        "medium"
+        Severity::Medium
     } else {
-        "low"
+        Severity::Low
     }
 }
 
@@ -877,8 +870,8 @@ impl Finding {
             .reasons
             .iter()
             .map(|r| Reason {
-                weight: weights.weight(&r.feature),
-                contribution: round(r.value * weights.weight(&r.feature)),
+                weight: weights.weight(r.feature),
+                contribution: round(r.value * weights.weight(r.feature)),
                 ..r.clone()
             })
             .collect();
@@ -887,7 +880,7 @@ impl Finding {
         Finding {
             score,
             threshold: weights.threshold,
-            severity: severity(score, weights.threshold, &reasons).to_owned(),
+            severity: severity(score, weights.threshold, &reasons),
             weight_version: weights.version,
             reasons,
             ..self.clone()
@@ -910,7 +903,7 @@ fn build_finding(
         .iter()
         .filter(|f| f.value > 0.0 && weights.weight(f.feature) > 0.0)
         .map(|f| Reason {
-            feature: f.feature.to_owned(),
+            feature: f.feature,
             value: round(f.value),
             baseline: describe(f.feature, state, baseline),
             weight: weights.weight(f.feature),
@@ -935,10 +928,10 @@ fn build_finding(
         tenant_id: tenant_id.to_owned(),
         user: user.to_owned(),
         session_id: state.session_id.clone(),
-        incident_id: incident_id(tenant_id, user),
+        incident_id: IncidentId::of_user(tenant_id, user),
         score: round(score),
         threshold: weights.threshold,
-        severity: severity.to_owned(),
+        severity,
         first_seen: state.first_seen,
         last_seen: state.last_seen,
         detected_at: now,
@@ -990,36 +983,6 @@ fn build_finding(
         weight_version: weights.version,
         user_learning: baseline.learning(now.timestamp()),
     }
-}
-
-/// A stable id for a user's incident: the same tenant and user always give the same id.
-fn incident_id(tenant_id: &str, user: &str) -> String {
-    stable_uuid(&["incident", tenant_id, user])
-}
-
-/// A stable id for a session's finding, the same offline and online, before and after a
-/// rebuild.
-pub fn finding_id(tenant_id: &str, user: &str, session_id: &str) -> String {
-    stable_uuid(&["finding", tenant_id, user, session_id])
-}
-
-/// A UUID (version 8, RFC 9562's custom layout) from the SHA-256 of `parts`.
-fn stable_uuid(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(parts.join("\n").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 fn round(x: f64) -> f64 {
@@ -1285,8 +1248,8 @@ mod tests {
             finding.last_seen,
             event(victim, "s-x", day + 40, "", 0, "", "", "").event_time
         );
-        assert_eq!(finding.severity, "critical");
-        let features: Vec<&str> = finding.reasons.iter().map(|r| r.feature.as_str()).collect();
+        assert_eq!(finding.severity, Severity::Critical);
+        let features: Vec<&str> = finding.reasons.iter().map(|r| r.feature.name()).collect();
         // No impossible travel: a hosting address says nothing about where a person is.
         for expected in [
             "novel_network_change",
@@ -1331,13 +1294,6 @@ mod tests {
         let mut young = ScoreHistogram::default();
         young.record(9.0);
         assert_eq!(young.cutoff(3.0), 3.0, "too few sessions to judge");
-    }
-
-    #[test]
-    fn findings_of_one_user_share_an_incident() {
-        assert_eq!(incident_id("t", "alice"), incident_id("t", "alice"));
-        assert_ne!(incident_id("t", "alice"), incident_id("t", "bob"));
-        assert_ne!(incident_id("t1", "alice"), incident_id("t2", "alice"));
     }
 
     #[test]
@@ -1478,7 +1434,7 @@ mod tests {
             findings[0]
                 .reasons
                 .iter()
-                .any(|r| r.feature == "interleaving")
+                .any(|r| r.feature == Feature::Interleaving)
         );
     }
 
@@ -1601,7 +1557,7 @@ mod tests {
         assert_eq!(findings.len(), 1);
         let finding = &findings[0];
         assert!(!finding.user_learning);
-        let features: Vec<&str> = finding.reasons.iter().map(|r| r.feature.as_str()).collect();
+        let features: Vec<&str> = finding.reasons.iter().map(|r| r.feature.name()).collect();
         assert!(features.contains(&"unattested_signin"), "{features:?}");
         assert!(features.contains(&"interleaving"), "{features:?}");
         // Detected at the stolen cookie's sign-in or within the minutes after it.
@@ -1664,7 +1620,7 @@ mod tests {
         let features: Vec<&str> = findings[0]
             .reasons
             .iter()
-            .map(|r| r.feature.as_str())
+            .map(|r| r.feature.name())
             .collect();
         assert!(features.contains(&"interleaving"), "{features:?}");
     }

@@ -2,14 +2,15 @@
 //! written out by [`describe`] only when a finding needs it: scoring runs on every event.
 
 use crate::detect::baseline::{Kind, UserBaseline};
+use crate::detect::feature::Feature;
 use crate::detect::session::{MASS_OPERATIONS, REVIVAL_GAP_HOURS, Seen, SessionState, os_of};
 use crate::detect::suppress::Suppressed;
 
 /// One feature's value for a session.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FeatureValue {
-    /// The feature name (a key of the weight set).
-    pub feature: &'static str,
+    /// The feature.
+    pub feature: Feature,
     /// Its value, 0..1.
     pub value: f64,
 }
@@ -85,7 +86,7 @@ pub fn features(
 ) -> Vec<FeatureValue> {
     let novelty = |kind: Kind, seen: &crate::detect::session::Seen| suppressed.novelty(kind, seen);
     let mut out = Vec::with_capacity(14);
-    let mut push = |feature: &'static str, value: f64| {
+    let mut push = |feature: Feature, value: f64| {
         out.push(FeatureValue {
             feature,
             value: value.clamp(0.0, 1.0),
@@ -124,7 +125,7 @@ pub fn features(
     let alternations = unexplained_alternations(session, &novelty);
     let plain_move = session.devices.len() <= 1 && alternations == 0;
     push(
-        "novel_network_change",
+        Feature::NovelNetworkChange,
         if plain_move { moved * 0.5 } else { moved },
     );
 
@@ -145,7 +146,7 @@ pub fn features(
             .skip(1)
             .map(|d| novelty(Kind::Device, d)),
     );
-    push("client_change", client_change.max(device_change));
+    push(Feature::ClientChange, client_change.max(device_change));
 
     // Sign-ins without the device's id, from a network the device never signed in from: the
     // session is used somewhere its device is not. Half on its own (no baseline needed), full
@@ -182,7 +183,7 @@ pub fn features(
             .enumerate()
             .any(|(i, p)| !p.attested && p.unattested_signins > 0 && alternating_block(i));
     push(
-        "unattested_signin",
+        Feature::UnattestedSignin,
         if unattested_block {
             1.0
         } else {
@@ -200,15 +201,15 @@ pub fn features(
             .filter(|n| n.note.contains("hosting") && !n.attested)
             .map(|n| tenant_wide(Kind::Network, n)),
     );
-    push("hosting_signin", hosting_signin);
+    push(Feature::HostingSignin, hosting_signin);
 
     push(
-        "interleaving",
+        Feature::Interleaving,
         f64::from(alternations + session.interleavings) / 2.0,
     );
 
     push(
-        "impossible_travel",
+        Feature::ImpossibleTravel,
         (session.fastest_unvouched_arrival_kmh() - IMPOSSIBLE_KMH / 2.0) / (IMPOSSIBLE_KMH / 2.0),
     );
 
@@ -217,10 +218,10 @@ pub fn features(
         .iter()
         .filter(|n| n.note.contains("hosting"))
         .map(|n| tenant_wide(Kind::Network, n) * vouched(n));
-    push("hosting_network", max_of(hosting));
+    push(Feature::HostingNetwork, max_of(hosting));
 
     push(
-        "new_country",
+        Feature::NewCountry,
         max_of(
             session
                 .countries
@@ -229,7 +230,7 @@ pub fn features(
         ),
     );
     push(
-        "new_network",
+        Feature::NewNetwork,
         max_of(session.networks.iter().map(network_novelty)),
     );
 
@@ -238,7 +239,7 @@ pub fn features(
         .iter()
         .filter(|c| c.value.ends_with("/tool"))
         .map(|c| tenant_wide(Kind::Client, c));
-    push("tool_client", max_of(tool));
+    push(Feature::ToolClient, max_of(tool));
 
     let unsigned = session
         .networks
@@ -252,12 +253,12 @@ pub fn features(
                 && n.last - n.first >= chrono::Duration::minutes(TOKEN_LIFETIME_MINUTES)
         })
         .map(|(_, n)| network_novelty(n));
-    push("no_fresh_signin", max_of(unsigned));
+    push(Feature::NoFreshSignin, max_of(unsigned));
 
     // A revival the device itself signed in for is the device coming back (after a weekend,
     // from a hotel).
     push(
-        "revived_session",
+        Feature::RevivedSession,
         max_of(
             session
                 .networks
@@ -274,11 +275,11 @@ pub fn features(
     let mass = (session.downloads >= MASS_OPERATIONS || session.deletions >= MASS_OPERATIONS)
         && session.changed();
     push(
-        "risky_after_change",
+        Feature::RiskyAfterChange,
         if after_change || mass { 1.0 } else { 0.0 },
     );
     push(
-        "risky_any",
+        Feature::RiskyAny,
         if session.risky.is_empty() { 0.0 } else { 1.0 },
     );
 
@@ -289,19 +290,19 @@ pub fn features(
     } else {
         0.0
     };
-    push("op_volume", volume);
+    push(Feature::OpVolume, volume);
 
     let off_hours = if session.events >= 5 && baseline.events >= 100 {
         session.off_hours_events as f64 / session.events as f64
     } else {
         0.0
     };
-    push("off_hours", off_hours);
+    push(Feature::OffHours, off_hours);
     out
 }
 
 /// What a feature was compared to, in words, for a finding's explanation.
-pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) -> String {
+pub fn describe(feature: Feature, session: &SessionState, baseline: &UserBaseline) -> String {
     let usual = |kind: Kind, what: &str| {
         let mut known: Vec<(&String, f64)> = baseline
             .contexts
@@ -318,17 +319,18 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
         }
     };
     match feature {
-        "novel_network_change" | "hosting_network" | "new_network" | "no_fresh_signin" => {
-            usual(Kind::Network, "networks")
-        }
-        "client_change" | "tool_client" => usual(Kind::Client, "clients"),
-        "new_country" => usual(Kind::Country, "countries"),
-        "interleaving" => format!(
+        Feature::NovelNetworkChange
+        | Feature::HostingNetwork
+        | Feature::NewNetwork
+        | Feature::NoFreshSignin => usual(Kind::Network, "networks"),
+        Feature::ClientChange | Feature::ToolClient => usual(Kind::Client, "clients"),
+        Feature::NewCountry => usual(Kind::Country, "countries"),
+        Feature::Interleaving => format!(
             "{} returns to a network or address block left less than an hour before, one side not the device's; one party does not alternate",
             session.interleavings + unexplained_alternations(session, &|_, n: &Seen| n.novelty)
         ),
-        "hosting_signin" => usual(Kind::Network, "networks"),
-        "unattested_signin" => match &session.device {
+        Feature::HostingSignin => usual(Kind::Network, "networks"),
+        Feature::UnattestedSignin => match &session.device {
             Some(device) => {
                 let places = |attested: bool| {
                     let prefixes = session.prefixes.iter();
@@ -356,19 +358,18 @@ pub fn describe(feature: &str, session: &SessionState, baseline: &UserBaseline) 
             }
             None => String::new(),
         },
-        "impossible_travel" => format!(
+        Feature::ImpossibleTravel => format!(
             "fastest implied move {:.0} km/h",
             session.fastest_unvouched_arrival_kmh()
         ),
-        "revived_session" => format!("sessions resume within {REVIVAL_GAP_HOURS} h"),
-        "risky_after_change" | "risky_any" => {
+        Feature::RevivedSession => format!("sessions resume within {REVIVAL_GAP_HOURS} h"),
+        Feature::RiskyAfterChange | Feature::RiskyAny => {
             "no risky operations in the user's sessions".to_owned()
         }
-        "op_volume" => format!(
+        Feature::OpVolume => format!(
             "typical session about {:.0} events",
             baseline.session_size_mean.exp() - 1.0
         ),
-        "off_hours" => "the user's usual hours of activity".to_owned(),
-        _ => String::new(),
+        Feature::OffHours => "the user's usual hours of activity".to_owned(),
     }
 }

@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::detect::feature::Feature;
 use crate::detect::weights::{WeightError, WeightSet};
 
 /// What an analyst said.
@@ -34,7 +35,7 @@ pub enum Label {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
     /// Feature → value (0..1), as the finding's reasons give them.
-    pub values: BTreeMap<String, f64>,
+    pub values: BTreeMap<Feature, f64>,
     /// The verdict.
     pub label: Label,
 }
@@ -113,7 +114,7 @@ pub fn update(
                 .iter()
                 .map(|(feature, old)| {
                     let new = weights.get(feature).copied().unwrap_or(*old);
-                    (feature.clone(), old.powf(1.0 - share) * new.powf(share))
+                    (*feature, old.powf(1.0 - share) * new.powf(share))
                 })
                 .collect(),
             threshold,
@@ -130,12 +131,12 @@ pub fn update(
 /// How many findings (their feature values) would land on the other side of the threshold
 /// under `new` than under `old`: what a weight change does to the open findings.
 pub fn threshold_crossings(
-    findings: &[BTreeMap<String, f64>],
+    findings: &[BTreeMap<Feature, f64>],
     old: &WeightSet,
     new: &WeightSet,
 ) -> usize {
-    let score = |weights: &WeightSet, values: &BTreeMap<String, f64>| -> f64 {
-        values.iter().map(|(f, v)| weights.weight(f) * v).sum()
+    let score = |weights: &WeightSet, values: &BTreeMap<Feature, f64>| -> f64 {
+        values.iter().map(|(f, v)| weights.weight(*f) * v).sum()
     };
     findings
         .iter()
@@ -151,7 +152,10 @@ mod tests {
 
     fn judged(values: &[(&str, f64)], label: Label) -> Judged {
         Judged {
-            values: values.iter().map(|(f, v)| ((*f).to_owned(), *v)).collect(),
+            values: values
+                .iter()
+                .map(|(f, v)| (f.parse().unwrap(), *v))
+                .collect(),
             label,
         }
     }
@@ -173,12 +177,15 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(updated.version, prior.version + 1);
-        assert!(updated.weight("hosting_network") < prior.weight("hosting_network"));
-        assert!(updated.weight("new_country") < prior.weight("new_country"));
-        assert_eq!(updated.weight("interleaving"), prior.weight("interleaving"));
+        assert!(updated.weight(Feature::HostingNetwork) < prior.weight(Feature::HostingNetwork));
+        assert!(updated.weight(Feature::NewCountry) < prior.weight(Feature::NewCountry));
         assert_eq!(
-            updated.weight("risky_after_change"),
-            prior.weight("risky_after_change")
+            updated.weight(Feature::Interleaving),
+            prior.weight(Feature::Interleaving)
+        );
+        assert_eq!(
+            updated.weight(Feature::RiskyAfterChange),
+            prior.weight(Feature::RiskyAfterChange)
         );
         assert_eq!(updated.threshold, prior.threshold);
     }
@@ -206,7 +213,7 @@ mod tests {
             }
         }
         for (feature, weight) in &weights.weights {
-            let base = prior.weight(feature);
+            let base = prior.weight(*feature);
             assert!(*weight >= base * config.floor - 1e-9, "{feature} {weight}");
             assert!(
                 *weight <= base * config.ceiling + 1e-9,
@@ -221,19 +228,19 @@ mod tests {
     fn crossings_count_findings_that_change_side() {
         let old = WeightSet::default();
         let mut new = old.clone();
-        new.weights.insert("hosting_network".to_owned(), 0.25);
-        let vpn: BTreeMap<String, f64> = [
+        new.weights.insert(Feature::HostingNetwork, 0.25);
+        let vpn: BTreeMap<Feature, f64> = [
             ("hosting_network", 1.0),
             ("new_network", 1.0),
             ("new_country", 1.0),
             ("no_fresh_signin", 1.0),
         ]
         .iter()
-        .map(|(f, v)| ((*f).to_owned(), *v))
+        .map(|(f, v)| (f.parse().unwrap(), *v))
         .collect();
-        let attack: BTreeMap<String, f64> = [("risky_after_change", 1.0), ("interleaving", 1.0)]
+        let attack: BTreeMap<Feature, f64> = [("risky_after_change", 1.0), ("interleaving", 1.0)]
             .iter()
-            .map(|(f, v)| ((*f).to_owned(), *v))
+            .map(|(f, v)| (f.parse().unwrap(), *v))
             .collect();
         // 3.4 → 2.65 crosses 3.0; 4.5 stays.
         assert_eq!(threshold_crossings(&[vpn, attack], &old, &new), 1);
@@ -249,7 +256,7 @@ mod tests {
         let raised = update(&prior, &prior, &[weak], &LearnConfig::default())
             .unwrap()
             .unwrap();
-        assert!(raised.weight("interleaving") > prior.weight("interleaving"));
+        assert!(raised.weight(Feature::Interleaving) > prior.weight(Feature::Interleaving));
         let strong = judged(
             &[
                 ("risky_after_change", 1.0),

@@ -7,81 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Every feature, with its default weight and what it means.
-pub const FEATURES: &[(&str, f64, &str)] = &[
-    (
-        "novel_network_change",
-        2.0,
-        "the session moved to a network new for the user",
-    ),
-    (
-        "client_change",
-        1.5,
-        "the session changed operating system or device mid-way",
-    ),
-    (
-        "unattested_signin",
-        2.0,
-        "sign-ins without the session's device id from a network the device never used",
-    ),
-    (
-        "hosting_signin",
-        2.0,
-        "an interactive sign-in from hosting infrastructure no device of the session vouches for",
-    ),
-    (
-        "interleaving",
-        2.5,
-        "two networks alternated within an hour: two parties using one session",
-    ),
-    (
-        "impossible_travel",
-        1.5,
-        "consecutive countries too far apart for the time between them",
-    ),
-    (
-        "hosting_network",
-        1.0,
-        "a hosting, cloud or VPN network new for the user",
-    ),
-    ("new_country", 0.8, "a country new for the user"),
-    ("new_network", 0.6, "a network new for the user"),
-    (
-        "tool_client",
-        1.0,
-        "a script or tool client (python-requests, curl...) new for the user",
-    ),
-    (
-        "no_fresh_signin",
-        1.0,
-        "a new network used past an access token's lifetime without an interactive sign-in from it",
-    ),
-    (
-        "revived_session",
-        1.5,
-        "the session came back after a day or more, from a new network",
-    ),
-    (
-        "risky_after_change",
-        2.0,
-        "inbox rules, forwarding, MFA or consent changes after a context change",
-    ),
-    (
-        "risky_any",
-        0.3,
-        "a risky operation anywhere in the session",
-    ),
-    (
-        "op_volume",
-        0.5,
-        "far more operations than the user's sessions usually have",
-    ),
-    (
-        "off_hours",
-        0.3,
-        "activity in hours the user is rarely active",
-    ),
-];
+use crate::detect::feature::Feature;
 
 /// Default score threshold.
 pub const DEFAULT_THRESHOLD: f64 = 3.0;
@@ -91,8 +17,8 @@ pub const DEFAULT_THRESHOLD: f64 = 3.0;
 pub struct WeightSet {
     /// Version, 1 for the defaults.
     pub version: i64,
-    /// Weight per feature name.
-    pub weights: BTreeMap<String, f64>,
+    /// Weight per feature (serialized by name).
+    pub weights: BTreeMap<Feature, f64>,
     /// Sessions scoring at or above this are findings.
     pub threshold: f64,
 }
@@ -101,9 +27,9 @@ impl Default for WeightSet {
     fn default() -> Self {
         WeightSet {
             version: 1,
-            weights: FEATURES
+            weights: Feature::ALL
                 .iter()
-                .map(|(name, weight, _)| ((*name).to_owned(), *weight))
+                .map(|feature| (*feature, feature.default_weight()))
                 .collect(),
             threshold: DEFAULT_THRESHOLD,
         }
@@ -126,8 +52,8 @@ pub enum WeightError {
 
 impl WeightSet {
     /// The weight of a feature (0 if unset).
-    pub fn weight(&self, feature: &str) -> f64 {
-        self.weights.get(feature).copied().unwrap_or(0.0)
+    pub fn weight(&self, feature: Feature) -> f64 {
+        self.weights.get(&feature).copied().unwrap_or(0.0)
     }
 
     /// A copy with some weights and the threshold changed, checked.
@@ -138,10 +64,10 @@ impl WeightSet {
     ) -> Result<WeightSet, WeightError> {
         let mut next = self.clone();
         for (name, weight) in changes {
-            if !FEATURES.iter().any(|(f, _, _)| f == name) {
-                return Err(WeightError::UnknownFeature(name.clone()));
-            }
-            next.weights.insert(name.clone(), *weight);
+            let feature = name
+                .parse::<Feature>()
+                .map_err(|_| WeightError::UnknownFeature(name.clone()))?;
+            next.weights.insert(feature, *weight);
         }
         if let Some(threshold) = threshold {
             next.threshold = threshold;
@@ -157,28 +83,27 @@ impl WeightSet {
     pub fn check(&self) -> Result<(), WeightError> {
         for (name, weight) in &self.weights {
             if !weight.is_finite() || *weight < 0.0 {
-                return Err(WeightError::OutOfRange(name.clone()));
+                return Err(WeightError::OutOfRange(name.to_string()));
             }
         }
         if !self.threshold.is_finite() || self.threshold <= 0.0 {
             return Err(WeightError::OutOfRange("threshold".to_owned()));
         }
-        let score = |features: &[(&str, f64)]| -> f64 {
-            features.iter().map(|(f, v)| self.weight(f) * v).sum()
-        };
+        let score =
+            |features: &[Feature]| -> f64 { features.iter().map(|f| self.weight(*f)).sum() };
         let replay = score(&[
-            ("novel_network_change", 1.0),
-            ("client_change", 1.0),
-            ("no_fresh_signin", 1.0),
-            ("risky_after_change", 1.0),
-            ("new_network", 1.0),
+            Feature::NovelNetworkChange,
+            Feature::ClientChange,
+            Feature::NoFreshSignin,
+            Feature::RiskyAfterChange,
+            Feature::NewNetwork,
         ]);
         if replay < self.threshold {
             return Err(WeightError::Example(
                 "a replayed session with an inbox rule scores below the threshold",
             ));
         }
-        let trip = score(&[("new_country", 1.0), ("new_network", 1.0)]);
+        let trip = score(&[Feature::NewCountry, Feature::NewNetwork]);
         if trip >= self.threshold {
             return Err(WeightError::Example(
                 "a signed-in trip scores at or above the threshold",
@@ -204,7 +129,7 @@ mod tests {
             .with_changes(&BTreeMap::from([("interleaving".to_owned(), 3.0)]), None)
             .unwrap();
         assert_eq!(raised.version, 2);
-        assert_eq!(raised.weight("interleaving"), 3.0);
+        assert_eq!(raised.weight(Feature::Interleaving), 3.0);
         let unknown = defaults.with_changes(&BTreeMap::from([("vibes".to_owned(), 1.0)]), None);
         assert_eq!(
             unknown.unwrap_err(),

@@ -94,7 +94,7 @@ pub(crate) fn experiment(
                 values: finding
                     .reasons
                     .iter()
-                    .map(|r| (r.feature.clone(), r.value))
+                    .map(|r| (r.feature, r.value))
                     .collect(),
                 label: if attacks.contains_key(&key) {
                     Verdict::TruePositive
@@ -118,8 +118,8 @@ pub(crate) fn experiment(
             let changes: Vec<String> = next
                 .weights
                 .iter()
-                .filter(|(f, w)| (*w - weights.weight(f)).abs() > 0.005)
-                .map(|(f, w)| format!("{f} {:.2}→{w:.2}", weights.weight(f)))
+                .filter(|(f, w)| (*w - weights.weight(**f)).abs() > 0.005)
+                .map(|(f, w)| format!("{f} {:.2}→{w:.2}", weights.weight(*f)))
                 .collect();
             writeln!(
                 err,

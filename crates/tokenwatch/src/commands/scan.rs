@@ -163,7 +163,7 @@ pub(crate) fn print(findings: &[Finding], format: ScanFormat) -> anyhow::Result<
                         .map(|r| format!("{} {:.1}", r.feature, r.contribution))
                         .collect();
                     vec![
-                        f.severity.clone(),
+                        f.severity.to_string(),
                         format!("{:.2}", f.score),
                         f.user.clone(),
                         f.session_id.clone(),

@@ -7,33 +7,39 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokenwatch_cache::Cache;
+use tokenwatch_cache::touched::{self, Touch};
 use tokenwatch_core::enrich::IpDb;
 use tokenwatch_core::event::{NormalizedEvent, SourceFormat};
 use tokenwatch_core::parse::{
     Limits, RejectReason, Rejection, check_tenant, content_hash, parse_document,
 };
-use tokenwatch_error::into_status;
-use tokenwatch_proto::Status;
 use tokenwatch_storage::Database;
 use tokenwatch_storage::ingest::{AcceptedRecord, RejectedRecord, Stored, month_of, store_batch};
 use tokenwatch_types::TenantId;
 
+use crate::IngestError;
 use crate::rate::RateLimiter;
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub enum Outcome {
+    /// Stored now.
     Accepted,
+    /// Stored before (the same record id).
     Duplicate,
+    /// Rejected for this reason (with details), kept in quarantine.
     Rejected(RejectReason, String),
 }
 
 /// One record's result.
 #[derive(Debug, Clone)]
-pub(crate) struct Ingested {
-    pub(crate) index: usize,
-    pub(crate) record_id: String,
-    pub(crate) outcome: Outcome,
+pub struct Ingested {
+    /// Its position in the document.
+    pub index: usize,
+    /// Its record id (empty when rejected).
+    pub record_id: String,
+    /// What became of it.
+    pub outcome: Outcome,
 }
 
 /// A record parsed off the runtime, owning its bytes.
@@ -92,7 +98,7 @@ impl Pipeline {
         declared: Option<SourceFormat>,
         source_name: &str,
         content: Vec<u8>,
-    ) -> Result<Vec<Ingested>, Status> {
+    ) -> Result<Vec<Ingested>, IngestError> {
         let started = Instant::now();
         let limits = self.limits;
         let ipdb = self.ipdb.clone();
@@ -118,16 +124,16 @@ impl Pipeline {
                 .collect::<Vec<_>>()
         })
         .await
-        .map_err(|e| Status::internal(format!("parser task failed: {e}")))?;
+        .map_err(IngestError::ParserTask)?;
 
         let accepted_count = records.iter().filter(|r| r.outcome.is_ok()).count();
         if let Err(wait) = self.rate.take(tenant, accepted_count, Instant::now()) {
             metrics::counter!("ingest_rate_limited_total", "tenant" => tenant.to_string())
                 .increment(1);
-            return Err(Status::resource_exhausted(format!(
-                "tenant {tenant} is over its ingest rate; retry in {:.1} s",
-                wait.max(0.1)
-            )));
+            return Err(IngestError::OverRate {
+                tenant,
+                retry_in_seconds: wait.max(0.1),
+            });
         }
 
         self.ensure_partitions(&records).await?;
@@ -150,9 +156,7 @@ impl Pipeline {
                 }),
             }
         }
-        let stored = store_batch(&self.database, tenant, source_name, &accepted, &rejected)
-            .await
-            .map_err(into_status)?;
+        let stored = store_batch(&self.database, tenant, source_name, &accepted, &rejected).await?;
 
         let new_events: Vec<&NormalizedEvent> = accepted
             .iter()
@@ -160,7 +164,7 @@ impl Pipeline {
             .filter(|(_, stored)| **stored == Stored::New)
             .map(|(record, _)| record.event)
             .collect();
-        if let Err(error) = crate::announce::announce(&self.cache, tenant, &new_events).await {
+        if let Err(error) = touched::announce(&self.cache, tenant, &touches(&new_events)).await {
             // The events are committed; detection's periodic sweep of Postgres finds what an
             // announcement missed, so the call still succeeds.
             metrics::counter!("ingest_announce_failures_total").increment(1);
@@ -173,7 +177,7 @@ impl Pipeline {
     }
 
     /// Creates the month partitions the batch needs, once per month per process.
-    async fn ensure_partitions(&self, records: &[OwnedRecord]) -> Result<(), Status> {
+    async fn ensure_partitions(&self, records: &[OwnedRecord]) -> Result<(), IngestError> {
         let months: HashSet<DateTime<Utc>> = records
             .iter()
             .filter_map(|r| r.outcome.as_ref().ok())
@@ -184,9 +188,7 @@ impl Pipeline {
             months.into_iter().filter(|m| !known.contains(m)).collect()
         };
         for month in missing {
-            tokenwatch_storage::ensure_event_partitions(&self.database, month, month)
-                .await
-                .map_err(into_status)?;
+            tokenwatch_storage::ensure_event_partitions(&self.database, month, month).await?;
             self.partitions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -194,6 +196,28 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Every (user, session) `events` touch, with the times they span. Events without a session
+/// id announce the user alone (its baseline still changes).
+fn touches(events: &[&NormalizedEvent]) -> Vec<Touch> {
+    let mut touched: BTreeMap<(&str, &str), Touch> = BTreeMap::new();
+    for event in events {
+        let session = event.session_id.as_deref().unwrap_or("");
+        let touch = touched
+            .entry((event.user_id.as_str(), session))
+            .or_insert_with(|| Touch {
+                user: event.user_id.clone(),
+                session: session.to_owned(),
+                first: event.event_time,
+                last: event.event_time,
+                events: 0,
+            });
+        touch.first = touch.first.min(event.event_time);
+        touch.last = touch.last.max(event.event_time);
+        touch.events += 1;
+    }
+    touched.into_values().collect()
 }
 
 fn outcomes(records: &[OwnedRecord], stored: &[Stored]) -> Vec<Ingested> {
