@@ -4,6 +4,7 @@
 //! - `connectors`: tenants' logs pulled from the Microsoft fake into findings, through
 //!   crashes, throttling, broken tenants and two replicas;
 //! - `credentials`: Graph credentials sealed at rest, never returned;
+//! - `errors`: a failure inside any service reaches its caller as a correlation id only;
 //! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
 //! - `pipeline`: online findings equal the offline scan, however the records arrive;
 //! - `redis_cluster`: the pipeline against a three-node Redis Cluster;
@@ -19,6 +20,7 @@ use serde_json as _;
 mod auth_matrix;
 mod connectors;
 mod credentials;
+mod errors;
 mod feedback;
 mod ingest;
 mod pipeline;

@@ -9,6 +9,7 @@
 //! - `convert`: stored findings → the contract;
 
 mod convert;
+mod error;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,7 @@ use futures::StreamExt;
 use tokenwatch_auth::{AuthInterceptor, Permission, TenantScope, authorize, authorize_scope};
 use tokenwatch_cache::Cache;
 use tokenwatch_core::detect::WeightSet;
-use tokenwatch_error::{into_status, invalid_argument};
+use tokenwatch_error::invalid_argument;
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::common::v1 as common;
 use tokenwatch_proto::detection::v1::detection_service_server::{
@@ -32,6 +33,8 @@ use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::{FindingId, Severity, TenantId};
 
 use tokenwatch_storage::Feed;
+
+use crate::error::fail;
 
 /// Mounts the detection service, behind the auth interceptor, on `services`.
 pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth: AuthInterceptor) {
@@ -62,7 +65,7 @@ impl DetectionApi {
             TenantScope::Some(tenants) => Ok(tenants.iter().copied().collect()),
             TenantScope::All => tokenwatch_storage::tenant_ids(&self.database)
                 .await
-                .map_err(into_status),
+                .map_err(fail),
         }
     }
 }
@@ -76,10 +79,6 @@ fn min_severity(value: i32) -> Result<Option<Severity>, Status> {
     common::Severity::try_from(value)
         .map_err(|_| invalid_argument("min_severity", "unknown severity"))?;
     Ok(tokenwatch_proto::severity_from_proto(value))
-}
-
-fn storage(error: StorageError) -> Status {
-    into_status(error)
 }
 
 fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
@@ -135,11 +134,11 @@ impl DetectionService for DetectionApi {
             .database
             .tenants_read_tx(&tenants)
             .await
-            .map_err(storage)?;
+            .map_err(fail)?;
         let page = findings::list_findings(&mut tx, &tenants, &filter, page_size, &r.page_token)
             .await
-            .map_err(storage)?;
-        tx.commit().await.map_err(|e| storage(e.into()))?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(ListFindingsResponse {
             findings: page.findings.iter().map(convert::finding).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
@@ -156,11 +155,9 @@ impl DetectionService for DetectionApi {
             &request.get_ref().tenant_id,
         )?;
         let id = parse_finding_id(&request.get_ref().finding_id)?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
-        let stored = findings::get_finding(&mut tx, id).await.map_err(storage)?;
-        let history = findings::status_history(&mut tx, id)
-            .await
-            .map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let stored = findings::get_finding(&mut tx, id).await.map_err(fail)?;
+        let history = findings::status_history(&mut tx, id).await.map_err(fail)?;
         let events = tokenwatch_storage::events::session_events(
             &mut tx,
             &stored.finding.user_id,
@@ -168,8 +165,8 @@ impl DetectionService for DetectionApi {
             200,
         )
         .await
-        .map_err(storage)?;
-        tx.commit().await.map_err(|e| storage(e.into()))?;
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(GetFindingResponse {
             finding: Some(convert::finding(&stored)),
             evidence: events
@@ -276,12 +273,12 @@ impl DetectionService for DetectionApi {
         let id = parse_finding_id(&r.finding_id)?;
         let status = tokenwatch_proto::finding_status_from_proto(r.status)
             .ok_or_else(|| invalid_argument("status", "must name a status"))?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let stored =
             findings::update_status(&mut tx, tenant, id, status, &claims.subject, &r.comment)
                 .await
-                .map_err(storage)?;
-        tx.commit().await.map_err(|e| storage(e.into()))?;
+                .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(UpdateFindingStatusResponse {
             finding: Some(convert::finding(&stored)),
         }))
@@ -299,12 +296,12 @@ impl DetectionService for DetectionApi {
         let page_size = tokenwatch_grpc::page_size(request.get_ref().page_size)?;
         let r = request.into_inner();
         let user = (!r.user_id.is_empty()).then(|| r.user_id.to_lowercase());
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let (incidents, next) =
             findings::list_incidents(&mut tx, user.as_deref(), page_size, &r.page_token)
                 .await
-                .map_err(storage)?;
-        tx.commit().await.map_err(|e| storage(e.into()))?;
+                .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(ListIncidentsResponse {
             incidents: incidents
                 .into_iter()
@@ -341,14 +338,14 @@ impl DetectionService for DetectionApi {
         let user = r.user_id.to_lowercase();
         let weights = tokenwatch_pipeline::tenant_weights(&self.database, tenant)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         let suppressions = tokenwatch_pipeline::tenant_suppressions(&self.database, tenant)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         let engine =
             tokenwatch_pipeline::engine_for_user(&self.database, &self.cache, tenant, &user)
                 .await
-                .map_err(into_status)?;
+                .map_err(fail)?;
         let evaluation = engine
             .and_then(|engine| {
                 engine.evaluate(
@@ -388,8 +385,8 @@ impl DetectionService for DetectionApi {
             &request.get_ref().tenant_id,
         )?;
         let wanted = request.get_ref().version;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
-        let current = weights::current_weights(&mut tx).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let current = weights::current_weights(&mut tx).await.map_err(fail)?;
         let version = match (wanted, current) {
             (0, Some(current)) => current,
             (0, None) => WeightVersion::defaults(),
@@ -397,14 +394,12 @@ impl DetectionService for DetectionApi {
                 match weights::weights_version(&mut tx, v).await {
                     Ok(stored) => stored,
                     Err(StorageError::NotFound { .. }) => WeightVersion::defaults(),
-                    Err(error) => return Err(storage(error)),
+                    Err(error) => return Err(fail(error)),
                 }
             }
-            (v, _) => weights::weights_version(&mut tx, v)
-                .await
-                .map_err(storage)?,
+            (v, _) => weights::weights_version(&mut tx, v).await.map_err(fail)?,
         };
-        tx.commit().await.map_err(|e| storage(e.into()))?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(GetWeightsResponse {
             weight_set: Some(weight_set(tenant, &version)),
         }))
@@ -426,10 +421,10 @@ impl DetectionService for DetectionApi {
                 "must be above 0, or 0 to keep",
             ));
         }
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let current = weights::current_weights(&mut tx)
             .await
-            .map_err(storage)?
+            .map_err(fail)?
             .unwrap_or_else(WeightVersion::defaults);
         if r.base_version != 0 && r.base_version != current.version {
             return Err(Status::failed_precondition(format!(
@@ -459,8 +454,8 @@ impl DetectionService for DetectionApi {
         };
         weights::insert_weights(&mut tx, &version)
             .await
-            .map_err(storage)?;
-        tx.commit().await.map_err(|e| storage(e.into()))?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(SetWeightsResponse {
             weight_set: Some(weight_set(tenant, &version)),
         }))

@@ -5,6 +5,8 @@
 //! as expected (suppressions, which the pipeline applies from its next step), and the service
 //! suggests the ones repeated false positives share (`tokenwatch_core::detect::suppress`).
 
+mod error;
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -15,7 +17,7 @@ use tokenwatch_core::detect::suppress::{
     self, Suppression as EngineSuppression, Suppressions, Target,
 };
 use tokenwatch_core::detect::{Feature, Finding, WeightSet};
-use tokenwatch_error::{into_status, invalid_argument};
+use tokenwatch_error::invalid_argument;
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::common::v1::{self as common, ContextKind, VerdictKind};
 use tokenwatch_proto::feedback::v1::feedback_service_server::{
@@ -32,6 +34,8 @@ use tokenwatch_storage::{Database, StorageError, TenantTx, findings};
 use tokenwatch_types::{FindingId, FindingStatus, TenantId};
 use uuid::Uuid;
 
+use crate::error::fail;
+
 /// Mounts the feedback service, behind the auth interceptor, on `services`.
 pub fn add_to(services: &mut ServiceSet, database: Database, auth: AuthInterceptor) {
     let api = FeedbackApi { database };
@@ -42,14 +46,6 @@ pub fn add_to(services: &mut ServiceSet, database: Database, auth: AuthIntercept
 #[derive(Debug)]
 struct FeedbackApi {
     database: Database,
-}
-
-fn storage(error: StorageError) -> Status {
-    into_status(error)
-}
-
-fn commit_error(error: sqlx::Error) -> Status {
-    into_status(StorageError::from(error))
 }
 
 fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
@@ -96,7 +92,7 @@ async fn rescore_unresolved(
     old: &WeightSet,
     new: &WeightSet,
 ) -> Result<i64, Status> {
-    let stored = findings::unresolved(tx).await.map_err(storage)?;
+    let stored = findings::unresolved(tx).await.map_err(fail)?;
     let mut values: Vec<BTreeMap<Feature, f64>> = Vec::with_capacity(stored.len());
     for row in stored {
         let Ok(finding) = serde_json::from_value::<Finding>(row.finding.explanation) else {
@@ -110,8 +106,7 @@ async fn rescore_unresolved(
                 .collect(),
         );
         let rescored = finding.rescored(new);
-        let explanation =
-            serde_json::to_value(&rescored).map_err(|e| Status::internal(e.to_string()))?;
+        let explanation = serde_json::to_value(&rescored).map_err(fail)?;
         findings::update_scoring(
             tx,
             row.finding.finding_id,
@@ -122,7 +117,7 @@ async fn rescore_unresolved(
             &explanation,
         )
         .await
-        .map_err(storage)?;
+        .map_err(fail)?;
     }
     Ok(threshold_crossings(&values, old, new) as i64)
 }
@@ -159,13 +154,11 @@ impl FeedbackService for FeedbackApi {
             ),
             _ => return Err(invalid_argument("kind", "must name a verdict")),
         };
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let stored = findings::get_finding(&mut tx, finding_id)
             .await
-            .map_err(storage)?;
-        let current = weights::current_or_defaults(&mut tx)
-            .await
-            .map_err(storage)?;
+            .map_err(fail)?;
+        let current = weights::current_or_defaults(&mut tx).await.map_err(fail)?;
         let row = VerdictRow {
             verdict_id: Uuid::new_v4(),
             finding_id: finding_id.as_uuid(),
@@ -177,7 +170,7 @@ impl FeedbackService for FeedbackApi {
         };
         verdicts::insert_verdict(&mut tx, &row)
             .await
-            .map_err(storage)?;
+            .map_err(fail)?;
         findings::update_status(
             &mut tx,
             tenant,
@@ -187,7 +180,7 @@ impl FeedbackService for FeedbackApi {
             &r.comment,
         )
         .await
-        .map_err(storage)?;
+        .map_err(fail)?;
 
         // Learn from the verdict, unless a detection engineer pinned the weights.
         let mut in_force = current.clone();
@@ -207,8 +200,8 @@ impl FeedbackService for FeedbackApi {
                 ..WeightSet::default()
             };
             let base = current.weight_set();
-            let learned = update(&base, &prior, &[judged], &LearnConfig::default())
-                .map_err(|e| Status::internal(e.to_string()))?;
+            let learned =
+                update(&base, &prior, &[judged], &LearnConfig::default()).map_err(fail)?;
             if let Some(next) = learned {
                 in_force = WeightVersion {
                     version: current.version + 1,
@@ -225,11 +218,11 @@ impl FeedbackService for FeedbackApi {
                 };
                 weights::insert_weights(&mut tx, &in_force)
                     .await
-                    .map_err(storage)?;
+                    .map_err(fail)?;
                 changed = rescore_unresolved(&mut tx, &base, &in_force.weight_set()).await?;
             }
         }
-        tx.commit().await.map_err(commit_error)?;
+        tx.commit().await.map_err(fail)?;
         tracing::info!(actor = %claims.subject, kind, weight_version = in_force.version, "verdict");
         Ok(Response::new(SubmitVerdictResponse {
             verdict: Some(verdict(tenant, &row)),
@@ -257,11 +250,11 @@ impl FeedbackService for FeedbackApi {
                     .map_err(|_| invalid_argument("finding_id", "must be a UUID"))?,
             )
         };
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let (rows, next) = verdicts::list_verdicts(&mut tx, finding, page_size, &r.page_token)
             .await
-            .map_err(storage)?;
-        tx.commit().await.map_err(commit_error)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(ListVerdictsResponse {
             verdicts: rows.iter().map(|row| verdict(tenant, row)).collect(),
             next_page_token: next.unwrap_or_default(),
@@ -288,11 +281,11 @@ impl FeedbackService for FeedbackApi {
                     .map_err(|_| invalid_argument("page_token", "not a page token of this RPC"))?,
             )
         };
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let (mut versions, mut next) = weights::list_versions(&mut tx, before, page_size)
             .await
-            .map_err(storage)?;
-        tx.commit().await.map_err(commit_error)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         // The defaults are version 1 of every tenant, never stored: the last of the list.
         if next.is_none() && before.is_none_or(|b| b > 1) {
             if versions.len() < page_size {
@@ -317,20 +310,18 @@ impl FeedbackService for FeedbackApi {
             &request.get_ref().tenant_id,
         )?;
         let r = request.into_inner();
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
-        let current = weights::current_or_defaults(&mut tx)
-            .await
-            .map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let current = weights::current_or_defaults(&mut tx).await.map_err(fail)?;
         let target = if r.version == WeightVersion::defaults().version {
             match weights::weights_version(&mut tx, r.version).await {
                 Ok(stored) => stored,
                 Err(StorageError::NotFound { .. }) => WeightVersion::defaults(),
-                Err(error) => return Err(storage(error)),
+                Err(error) => return Err(fail(error)),
             }
         } else {
             weights::weights_version(&mut tx, r.version)
                 .await
-                .map_err(storage)?
+                .map_err(fail)?
         };
         let rolled = WeightVersion {
             version: current.version + 1,
@@ -345,10 +336,10 @@ impl FeedbackService for FeedbackApi {
         };
         weights::insert_weights(&mut tx, &rolled)
             .await
-            .map_err(storage)?;
+            .map_err(fail)?;
         let changed =
             rescore_unresolved(&mut tx, &current.weight_set(), &rolled.weight_set()).await?;
-        tx.commit().await.map_err(commit_error)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(RollbackWeightsResponse {
             weight_set: Some(weight_set(tenant, &rolled)),
             findings_changed: changed,
@@ -391,9 +382,9 @@ impl FeedbackService for FeedbackApi {
             create_time: Utc::now(),
             expire_time: expires,
         };
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
-        suppressions::create(&mut tx, &row).await.map_err(storage)?;
-        tx.commit().await.map_err(commit_error)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        suppressions::create(&mut tx, &row).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         tracing::info!(actor = %claims.subject, kind = %row.context_kind, value = %row.context_value, "suppression created");
         Ok(Response::new(CreateSuppressionResponse {
             suppression: Some(suppression(tenant, &row)),
@@ -411,11 +402,11 @@ impl FeedbackService for FeedbackApi {
         )?;
         let page_size = tokenwatch_grpc::page_size(request.get_ref().page_size)?;
         let r = request.into_inner();
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let (rows, next) = suppressions::list(&mut tx, r.include_expired, page_size, &r.page_token)
             .await
-            .map_err(storage)?;
-        tx.commit().await.map_err(commit_error)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(ListSuppressionsResponse {
             suppressions: rows.iter().map(|row| suppression(tenant, row)).collect(),
             next_page_token: next.unwrap_or_default(),
@@ -433,11 +424,11 @@ impl FeedbackService for FeedbackApi {
         )?;
         let id = Uuid::from_str(&request.get_ref().suppression_id)
             .map_err(|_| invalid_argument("suppression_id", "must be a UUID"))?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         suppressions::delete(&mut tx, id, &claims.subject)
             .await
-            .map_err(storage)?;
-        tx.commit().await.map_err(commit_error)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(DeleteSuppressionResponse {}))
     }
 
@@ -451,14 +442,12 @@ impl FeedbackService for FeedbackApi {
             &request.get_ref().tenant_id,
         )?;
         let now = Utc::now();
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let judged_rows = verdicts::judged_since(&mut tx, now - SUGGESTION_WINDOW)
             .await
-            .map_err(storage)?;
-        let active = suppressions::for_engine(&mut tx, now)
-            .await
-            .map_err(storage)?;
-        tx.commit().await.map_err(commit_error)?;
+            .map_err(fail)?;
+        let active = suppressions::for_engine(&mut tx, now).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         let existing = Suppressions {
             list: active.iter().filter_map(engine_suppression).collect(),
         };

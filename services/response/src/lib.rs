@@ -17,6 +17,7 @@
 
 mod convert;
 mod deliver;
+mod error;
 mod execute;
 mod policy;
 mod responder;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokenwatch_auth::{AuthInterceptor, Claims, Permission, authorize};
-use tokenwatch_error::{into_status, invalid_argument};
+use tokenwatch_error::invalid_argument;
 pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::response::v1::response_service_server::{
@@ -44,6 +45,7 @@ use uuid::Uuid;
 use crate::convert::*;
 use crate::deliver::Deliverer;
 pub use crate::deliver::MspWebhook;
+use crate::error::fail;
 use crate::execute::{Executor, Start};
 use crate::policy::{Decision, Policy};
 pub use tokenwatch_notify::Format as PayloadFormat;
@@ -133,10 +135,6 @@ pub(crate) async fn load_policy(tx: &mut TenantTx) -> Result<Policy, StorageErro
     })
 }
 
-fn storage(error: impl Into<StorageError>) -> Status {
-    into_status(error.into())
-}
-
 fn parse_id(field: &str, id: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(id).map_err(|_| invalid_argument(field, "is not a UUID"))
 }
@@ -169,7 +167,7 @@ impl ResponseService for ResponseApi {
                     "give revoke sessions, disable user, enable user or confirm compromised",
                 )
             })?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let (user, finding_id, severity) = if r.finding_id.is_empty() {
             (r.user_id.trim().to_owned(), None, None)
         } else {
@@ -177,7 +175,7 @@ impl ResponseService for ResponseApi {
                 .map_err(|e| invalid_argument("finding_id", e.to_string()))?;
             let finding = findings::get_finding(&mut tx, id)
                 .await
-                .map_err(into_status)?
+                .map_err(fail)?
                 .finding;
             let requested = r.user_id.trim();
             if !requested.is_empty() && !requested.eq_ignore_ascii_case(&finding.user_id) {
@@ -194,7 +192,7 @@ impl ResponseService for ResponseApi {
                 "give the user (UPN or object id) or a finding",
             ));
         }
-        let policy = load_policy(&mut tx).await.map_err(into_status)?;
+        let policy = load_policy(&mut tx).await.map_err(fail)?;
         let execute = policy.on_request(kind, &user, severity) == Decision::Execute;
         let request_id = if r.request_id.trim().is_empty() {
             Uuid::new_v4().to_string()
@@ -222,8 +220,8 @@ impl ResponseService for ResponseApi {
             },
         )
         .await
-        .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         if !created && (action.kind != kind || !action.user_id.eq_ignore_ascii_case(&user)) {
             return Err(invalid_argument(
                 "request_id",
@@ -237,7 +235,7 @@ impl ResponseService for ResponseApi {
             self.executor
                 .execute(tenant, action.action_id, &claims.subject, Start::Approved)
                 .await
-                .map_err(into_status)?
+                .map_err(fail)?
         } else {
             action
         };
@@ -257,8 +255,8 @@ impl ResponseService for ResponseApi {
         )?;
         let r = request.into_inner();
         let id = parse_id("action_id", &r.action_id)?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
-        let action = actions::get(&mut tx, id, true).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let action = actions::get(&mut tx, id, true).await.map_err(fail)?;
         if action.state != ActionState::Proposed {
             // Approving again what this approver approved is a repeat, not an error.
             if r.approve && action.approved_by.as_deref() == Some(claims.subject.as_str()) {
@@ -298,14 +296,14 @@ impl ResponseService for ResponseApi {
             },
         )
         .await
-        .map_err(into_status)?
+        .map_err(fail)?
         .ok_or_else(|| Status::aborted("the action changed meanwhile; try again"))?;
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(fail)?;
         let action = if r.approve {
             self.executor
                 .execute(tenant, id, &claims.subject, Start::Approved)
                 .await
-                .map_err(into_status)?
+                .map_err(fail)?
         } else {
             moved
         };
@@ -324,11 +322,9 @@ impl ResponseService for ResponseApi {
             &request.get_ref().tenant_id,
         )?;
         let id = parse_id("action_id", &request.get_ref().action_id)?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
-        let current = actions::get(&mut tx, id, false)
-            .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let current = actions::get(&mut tx, id, false).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         if matches!(
             current.state,
             ActionState::Proposed | ActionState::Rejected | ActionState::Cancelled
@@ -342,7 +338,7 @@ impl ResponseService for ResponseApi {
             .executor
             .execute(tenant, id, &claims.subject, Start::Retry)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         Ok(Response::new(ExecuteActionResponse {
             action: Some(to_proto(&tenant.to_string(), &action)),
         }))
@@ -359,8 +355,8 @@ impl ResponseService for ResponseApi {
         )?;
         let r = request.into_inner();
         let id = parse_id("action_id", &r.action_id)?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
-        let action = actions::get(&mut tx, id, true).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let action = actions::get(&mut tx, id, true).await.map_err(fail)?;
         if action.proposed_by != claims.subject && !may_approve(&claims) {
             return Err(Status::permission_denied(format!(
                 "{} proposed action {id}; only they or an approver may cancel it",
@@ -384,7 +380,7 @@ impl ResponseService for ResponseApi {
                 },
             )
             .await
-            .map_err(into_status)?
+            .map_err(fail)?
             .ok_or_else(|| Status::aborted("the action changed meanwhile; try again"))?,
             other => {
                 return Err(Status::failed_precondition(format!(
@@ -392,7 +388,7 @@ impl ResponseService for ResponseApi {
                 )));
             }
         };
-        tx.commit().await.map_err(storage)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(CancelActionResponse {
             action: Some(to_proto(&tenant.to_string(), &action)),
         }))
@@ -408,11 +404,9 @@ impl ResponseService for ResponseApi {
             &request.get_ref().tenant_id,
         )?;
         let id = parse_id("action_id", &request.get_ref().action_id)?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
-        let action = actions::get(&mut tx, id, false)
-            .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let action = actions::get(&mut tx, id, false).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(GetActionResponse {
             action: Some(to_proto(&tenant.to_string(), &action)),
         }))
@@ -445,11 +439,11 @@ impl ResponseService for ResponseApi {
             ..=0 => 100,
             size => size.min(1_000) as usize,
         };
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let (rows, next) = actions::list(&mut tx, &filter, page_size, &r.page_token)
             .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         let tenant = tenant.to_string();
         Ok(Response::new(ListActionsResponse {
             actions: rows.iter().map(|a| to_proto(&tenant, a)).collect(),
@@ -466,9 +460,9 @@ impl ResponseService for ResponseApi {
             Permission::ActionsRead,
             &request.get_ref().tenant_id,
         )?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
-        let stored = actions::get_policy(&mut tx).await.map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let stored = actions::get_policy(&mut tx).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         let (policy, time) = match stored {
             Some((json, time)) => (serde_json::from_value(json).unwrap_or_default(), Some(time)),
             None => (Policy::default(), None),
@@ -493,12 +487,12 @@ impl ResponseService for ResponseApi {
                 .as_ref()
                 .ok_or_else(|| invalid_argument("policy", "is required"))?,
         )?;
-        let json = serde_json::to_value(&policy).map_err(|e| Status::internal(e.to_string()))?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let json = serde_json::to_value(&policy).map_err(fail)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let time = actions::set_policy(&mut tx, &json, &claims.subject)
             .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         tracing::info!(actor = %claims.subject, policy = %json, "response policy set");
         Ok(Response::new(SetResponsePolicyResponse {
             policy: Some(policy_to_proto(&tenant.to_string(), &policy, Some(time))),
@@ -545,11 +539,11 @@ impl ResponseService for ResponseApi {
             key_id: sealer.key_id().to_owned(),
             update_time: chrono::Utc::now(),
         };
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let time = credentials::set_credentials(&mut tx, &sealed, &claims.subject)
             .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         tracing::info!(actor = %claims.subject, kind, key_id = sealer.key_id(), "graph credentials set");
         Ok(Response::new(SetGraphCredentialsResponse {
             update_time: Some(tokenwatch_proto::to_timestamp(time)),
@@ -565,11 +559,11 @@ impl ResponseService for ResponseApi {
             Permission::ActionsManage,
             &request.get_ref().tenant_id,
         )?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let deleted = credentials::delete_credentials(&mut tx, &claims.subject)
             .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         if !deleted {
             return Err(Status::not_found(format!(
                 "tenant {tenant} has no Graph credentials"
@@ -619,11 +613,11 @@ impl ResponseService for ResponseApi {
             created_by: claims.subject.clone(),
             create_time: chrono::Utc::now(),
         };
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         notifications::add_webhook(&mut tx, &webhook)
             .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         tracing::info!(actor = %claims.subject, format, host = parsed.host_str().unwrap_or_default(), "webhook added");
         Ok(Response::new(AddWebhookResponse {
             webhook: Some(webhook_to_proto(&tenant.to_string(), &webhook)),
@@ -639,11 +633,9 @@ impl ResponseService for ResponseApi {
             Permission::ActionsRead,
             &request.get_ref().tenant_id,
         )?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
-        let webhooks = notifications::list_webhooks(&mut tx)
-            .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
+        let webhooks = notifications::list_webhooks(&mut tx).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         let tenant = tenant.to_string();
         Ok(Response::new(ListWebhooksResponse {
             webhooks: webhooks
@@ -663,11 +655,11 @@ impl ResponseService for ResponseApi {
             &request.get_ref().tenant_id,
         )?;
         let id = parse_id("webhook_id", &request.get_ref().webhook_id)?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         notifications::delete_webhook(&mut tx, id, &claims.subject)
             .await
-            .map_err(into_status)?;
-        tx.commit().await.map_err(storage)?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(Response::new(DeleteWebhookResponse {}))
     }
 }
