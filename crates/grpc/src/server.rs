@@ -31,6 +31,37 @@ pub struct ServiceSet {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
     draining: tokio::sync::watch::Sender<bool>,
+    background: Vec<Background>,
+}
+
+/// A task a service runs beside its RPCs (a responder, a feed listener), watching the set's
+/// `draining` signal to stop. [`ServiceSet::take_background`] hands them to whoever runs the
+/// server, which awaits each on shutdown.
+#[derive(Debug)]
+pub struct Background {
+    name: &'static str,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    /// Starts `task` now.
+    pub fn spawn(name: &'static str, task: impl Future<Output = ()> + Send + 'static) -> Self {
+        Background {
+            name,
+            handle: tokio::spawn(task),
+        }
+    }
+
+    /// Waits for the task to end, and logs how it ended.
+    pub async fn join(self) {
+        match self.handle.await {
+            Ok(()) => tracing::info!(task = self.name, "background task stopped"),
+            Err(error) if error.is_panic() => {
+                tracing::error!(task = self.name, %error, "background task panicked");
+            }
+            Err(error) => tracing::warn!(task = self.name, %error, "background task cancelled"),
+        }
+    }
 }
 
 impl Default for ServiceSet {
@@ -39,6 +70,7 @@ impl Default for ServiceSet {
             routes: RoutesBuilder::default(),
             names: Vec::new(),
             draining: tokio::sync::watch::channel(false).0,
+            background: Vec::new(),
         }
     }
 }
@@ -48,6 +80,16 @@ impl ServiceSet {
     /// or the drain would wait for them forever.
     pub fn draining(&self) -> tokio::sync::watch::Receiver<bool> {
         self.draining.subscribe()
+    }
+
+    /// Runs `task` beside the services; it must end once [`ServiceSet::draining`] turns true.
+    pub fn spawn(&mut self, name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
+        self.background.push(Background::spawn(name, task));
+    }
+
+    /// The background tasks started so far, for the caller of [`serve`] to await after it.
+    pub fn take_background(&mut self) -> Vec<Background> {
+        std::mem::take(&mut self.background)
     }
 
     /// Adds a service; its name is reported by health and listed by reflection.
@@ -84,7 +126,9 @@ pub async fn serve(
         routes,
         names,
         draining,
+        background,
     } = services;
+
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
 
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
@@ -149,5 +193,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     tracing::info!("grpc server stopped");
+    // Tasks nobody took are awaited here, so none outlives the server unseen.
+    for task in background {
+        task.join().await;
+    }
     Ok(())
 }

@@ -18,7 +18,7 @@ pub use tokenwatch_connector::ConnectorConfig;
 use tokenwatch_connector::Connectors;
 use tokenwatch_core::enrich::EnrichError;
 pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
-use tokenwatch_grpc::{GrpcError, ServiceSet};
+use tokenwatch_grpc::{Background, GrpcError, ServiceSet};
 pub use tokenwatch_ingestor::IngestConfig;
 pub use tokenwatch_pipeline::PipelineConfig;
 pub use tokenwatch_response::{MspWebhook, PayloadFormat, ResponseConfig};
@@ -290,8 +290,10 @@ pub fn compose(
 }
 
 /// Serves the composed services on `listener` until `shutdown` completes, with the pipeline
-/// workers when the baseline service is hosted; then stops the workers (each writes a
-/// generation of the tenants it holds) and closes the database pool.
+/// workers when the baseline service is hosted and the connectors when ingest is; then stops
+/// every background task (the services' own, the workers, which each write a generation of the
+/// tenants they hold, and the connectors), awaits each and logs its end, and closes the
+/// database pool.
 pub async fn run(
     listener: TcpListener,
     wanted: &[ServiceName],
@@ -301,12 +303,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     let Composed {
-        services,
+        mut services,
         connectors,
     } = compose(wanted, &stores, verifier, options)?;
     let hosts_baseline = wanted.is_empty() || wanted.contains(&ServiceName::Baseline);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut workers = Vec::new();
+    let until_stopped = || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    // Every task this process runs beside its RPCs, awaited (and its end logged) on shutdown.
+    let mut background = services.take_background();
     if hosts_baseline {
         for _ in 0..options.pipeline_workers {
             let worker = tokenwatch_pipeline::Worker::new(
@@ -314,22 +323,22 @@ pub async fn run(
                 stores.cache.clone(),
                 options.pipeline.clone(),
             );
-            let mut stopped = stopped.clone();
-            workers.push(tokio::spawn(worker.run(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })));
+            background.push(Background::spawn(
+                "pipeline worker",
+                worker.run(until_stopped()),
+            ));
         }
     }
     if let Some(connectors) = connectors {
-        let mut stopped = stopped.clone();
-        workers.push(tokio::spawn(connectors.run(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        })));
+        background.push(Background::spawn(
+            "connectors",
+            connectors.run(until_stopped()),
+        ));
     }
     let served = tokenwatch_grpc::serve(listener, services, shutdown).await;
     let _ = stop.send(true);
-    for worker in workers {
-        let _ = worker.await;
+    for task in background {
+        task.join().await;
     }
     stores.database.close().await;
     served?;

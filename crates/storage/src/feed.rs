@@ -30,21 +30,34 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Starts listening (in the background, reconnecting on failure).
-    pub fn start(database: &Database) -> Self {
+    /// The feed, and the listener that fills it (reconnecting on failure) until `stop` turns
+    /// true: the caller runs it as a background task.
+    pub fn start(
+        database: &Database,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (sender, _) = broadcast::channel(BUFFER);
         let pool = database.pool().clone();
         let feed = Feed { sender };
         let forward = feed.sender.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = listen(&pool, &forward).await {
-                    tracing::warn!(%error, "findings feed lost its connection; reconnecting");
+        let listening = async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            let reconnecting = async move {
+                loop {
+                    if let Err(error) = listen(&pool, &forward).await {
+                        tracing::warn!(%error, "findings feed lost its connection; reconnecting");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            };
+            tokio::select! {
+                () = stopped => {}
+                () = reconnecting => {}
             }
-        });
-        feed
+        };
+        (feed, listening)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {

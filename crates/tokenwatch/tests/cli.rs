@@ -324,6 +324,21 @@ async fn serve_tokens_tenants_metrics_and_a_clean_stop() {
         .unwrap();
     assert!(log.contains(r#""signal":"terminate""#), "{log}");
     assert!(log.contains("grpc server stopped"), "{log}");
+    // Every task beside the RPCs was awaited, and said so.
+    for task in [
+        "responder",
+        "webhook deliverer",
+        "detection findings feed",
+        "response findings feed",
+        "connectors",
+    ] {
+        assert!(
+            log.lines()
+                .any(|line| line.contains("background task stopped")
+                    && line.contains(&format!(r#""task":"{task}""#))),
+            "{task} never reported stopping: {log}"
+        );
+    }
     assert!(log.contains("graph credentials set"), "{log}");
     assert!(
         !log.contains("not-for-your-eyes"),

@@ -38,7 +38,8 @@ use crate::error::fail;
 
 /// Mounts the detection service, behind the auth interceptor, on `services`.
 pub fn add_to(services: &mut ServiceSet, database: Database, cache: Cache, auth: AuthInterceptor) {
-    let feed = Feed::start(&database);
+    let (feed, listening) = Feed::start(&database, services.draining());
+    services.spawn("detection findings feed", listening);
     let api = DetectionApi {
         database,
         cache,

@@ -148,7 +148,9 @@ impl Deliverer {
                 }
             }
         }
+        // The listener waits on Postgres: stop it, and wait until it has.
         listening.abort();
+        let _ = listening.await;
     }
 
     async fn tenants(&self) -> Result<Vec<TenantId>, StorageError> {

@@ -90,14 +90,20 @@ pub fn add_to(
         graph,
         sealer: sealer.clone(),
     };
-    tokio::spawn(responder::run(
+    let (feed, listening) = Feed::start(&database, services.draining());
+    services.spawn("response findings feed", listening);
+    let responding = responder::run(
         executor.clone(),
-        Feed::start(&database),
+        feed,
         config.sweep_interval,
         services.draining(),
-    ));
+    );
+    services.spawn("responder", responding);
     let deliverer = Deliverer::new(database.clone(), sealer.clone(), config.msp_webhook.clone())?;
-    tokio::spawn(deliverer.run(config.sweep_interval, services.draining()));
+    services.spawn(
+        "webhook deliverer",
+        deliverer.run(config.sweep_interval, services.draining()),
+    );
     let api = ResponseApi {
         database,
         sealer,
