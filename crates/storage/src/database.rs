@@ -3,13 +3,55 @@ use std::time::Duration;
 use sqlx::AssertSqlSafe;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokenwatch_types::TenantId;
 
 use crate::{MIGRATOR, StorageResult};
 
-/// A transaction confined by row-level security to one tenant.
-pub type TenantTx = Transaction<'static, Postgres>;
+/// A transaction confined by row-level security to one tenant (or, for reads, to a set of
+/// tenants). Only [`Database::tenant_tx`] and [`Database::tenants_read_tx`] make one, so a
+/// repository function that takes it cannot be handed a transaction outside RLS.
+#[derive(Debug)]
+pub struct TenantTx(Transaction<'static, Postgres>);
+
+/// A transaction as the owner, outside row-level security: only [`Database::owner_tx`] makes
+/// one, for the few operations that span tenants by nature.
+#[derive(Debug)]
+pub struct OwnerTx(Transaction<'static, Postgres>);
+
+/// What both transactions share: statements run on the connection, and commit or roll back.
+macro_rules! transaction {
+    ($type:ident) => {
+        impl $type {
+            /// Commits.
+            pub async fn commit(self) -> Result<(), sqlx::Error> {
+                self.0.commit().await
+            }
+
+            /// Rolls back (dropping the transaction does too).
+            pub async fn rollback(self) -> Result<(), sqlx::Error> {
+                self.0.rollback().await
+            }
+        }
+
+        impl std::ops::Deref for $type {
+            type Target = PgConnection;
+
+            fn deref(&self) -> &PgConnection {
+                &self.0
+            }
+        }
+
+        impl std::ops::DerefMut for $type {
+            fn deref_mut(&mut self) -> &mut PgConnection {
+                &mut self.0
+            }
+        }
+    };
+}
+
+transaction!(TenantTx);
+transaction!(OwnerTx);
 
 /// The connection pool and the ways to open transactions on it.
 #[derive(Debug, Clone)]
@@ -59,7 +101,7 @@ impl Database {
         )))
         .execute(&mut *tx)
         .await?;
-        Ok(tx)
+        Ok(TenantTx(tx))
     }
 
     /// Opens a read transaction that row-level security confines to `tenants` (reads only:
@@ -73,13 +115,13 @@ impl Database {
         )))
         .execute(&mut *tx)
         .await?;
-        Ok(tx)
+        Ok(TenantTx(tx))
     }
 
     /// Opens a transaction as the owner, outside row-level security. Only for operations that
     /// span tenants by nature (the tenant registry, partition maintenance).
-    pub async fn owner_tx(&self) -> StorageResult<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+    pub async fn owner_tx(&self) -> StorageResult<OwnerTx> {
+        Ok(OwnerTx(self.pool.begin().await?))
     }
 
     /// Checks that the database answers.

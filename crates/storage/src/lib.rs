@@ -45,7 +45,7 @@ mod tenants;
 pub mod verdicts;
 pub mod weights;
 
-pub use database::{Database, TenantTx};
+pub use database::{Database, OwnerTx, TenantTx};
 pub use error::{StorageError, StorageResult};
 pub use feed::{Announcement, Feed};
 pub use partitions::{drop_event_partitions_before, ensure_event_partitions};
