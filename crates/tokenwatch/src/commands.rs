@@ -8,7 +8,6 @@ pub(crate) mod actions;
 pub(crate) mod config;
 pub(crate) mod connectors;
 pub(crate) mod eval;
-pub(crate) mod feedback;
 pub(crate) mod findings;
 pub(crate) mod health;
 pub(crate) mod ingest;

@@ -2,224 +2,21 @@
 //! recall per attack kind, flagged look-alikes per kind and detection delay — for the engine's
 //! findings and, with `--scan`, for the simple rules people use today.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+//!
+//! The measures and the experiment are `tokenwatch-eval`'s; this command reads the files and
+//! prints.
+
+use std::io::Write;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokenwatch_core::detect::WeightSet;
-use tokenwatch_core::event::NormalizedEvent;
-use tokenwatch_simulate::Label;
+use tokenwatch_eval::{
+    Experiment, Flagged, Report, flagged_by, flagged_key, parse_labels, report, rules, user_days,
+};
 
 use crate::cli::{EvalArgs, Format};
 use crate::output;
-
-pub(crate) type Key = (String, String);
-
-/// What a detector flagged: session → when it was first flagged.
-pub(crate) type Flagged = HashMap<Key, DateTime<Utc>>;
-
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct Report {
-    detector: String,
-    sessions_flagged: usize,
-    true_positives: usize,
-    false_positives: usize,
-    precision: f64,
-    recall: f64,
-    false_positives_per_1000_user_days: f64,
-    recall_by_attack: BTreeMap<String, String>,
-    flagged_lookalikes: BTreeMap<String, String>,
-    delay_minutes_median: Option<f64>,
-    delay_minutes_p95: Option<f64>,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
-}
-
-pub(crate) fn report(name: &str, flagged: &Flagged, labels: &[Label], user_days: f64) -> Report {
-    let attacks: HashMap<Key, &Label> = labels
-        .iter()
-        .filter(|l| l.label == "attack")
-        .map(|l| ((l.tenant_id.clone(), l.session_id.clone()), l))
-        .collect();
-    let lookalikes: HashMap<Key, &Label> = labels
-        .iter()
-        .filter(|l| l.label != "attack")
-        .map(|l| ((l.tenant_id.clone(), l.session_id.clone()), l))
-        .collect();
-    let tp = flagged.keys().filter(|k| attacks.contains_key(*k)).count();
-    let fp = flagged.len() - tp;
-    let mut by_attack: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let mut delays = Vec::new();
-    for (key, label) in &attacks {
-        let entry = by_attack.entry(label.kind.clone()).or_default();
-        entry.1 += 1;
-        if let Some(at) = flagged.get(key) {
-            entry.0 += 1;
-            if let Some(start) = label.attack_start {
-                delays.push(((*at - start).num_seconds() as f64 / 60.0).max(0.0));
-            }
-        }
-    }
-    let mut by_lookalike: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for (key, label) in &lookalikes {
-        let entry = by_lookalike.entry(label.kind.clone()).or_default();
-        entry.1 += 1;
-        entry.0 += usize::from(flagged.contains_key(key));
-    }
-    delays.sort_by(f64::total_cmp);
-    let ratio = |(hit, all): (usize, usize)| format!("{hit}/{all}");
-    Report {
-        detector: name.to_owned(),
-        sessions_flagged: flagged.len(),
-        true_positives: tp,
-        false_positives: fp,
-        precision: if flagged.is_empty() {
-            0.0
-        } else {
-            tp as f64 / flagged.len() as f64
-        },
-        recall: if attacks.is_empty() {
-            0.0
-        } else {
-            tp as f64 / attacks.len() as f64
-        },
-        false_positives_per_1000_user_days: if user_days > 0.0 {
-            fp as f64 * 1000.0 / user_days
-        } else {
-            0.0
-        },
-        recall_by_attack: by_attack.into_iter().map(|(k, v)| (k, ratio(v))).collect(),
-        flagged_lookalikes: by_lookalike
-            .into_iter()
-            .map(|(k, v)| (k, ratio(v)))
-            .collect(),
-        delay_minutes_median: percentile(&delays, 0.5),
-        delay_minutes_p95: percentile(&delays, 0.95),
-    }
-}
-
-/// The two rules analysts run today, over the same events: a session seen from more than one
-/// IP; a session seen from more than one ASN or country.
-fn rules(events: &[(String, NormalizedEvent)]) -> (Flagged, Flagged) {
-    let mut sorted: Vec<&(String, NormalizedEvent)> = events.iter().collect();
-    sorted.sort_by_key(|(_, e)| e.event_time);
-    let mut ips: HashMap<Key, BTreeSet<String>> = HashMap::new();
-    let mut places: HashMap<Key, (BTreeSet<u32>, BTreeSet<String>)> = HashMap::new();
-    let (mut many_ips, mut many_places) = (Flagged::new(), Flagged::new());
-    for (tenant, event) in sorted {
-        let Some(session) = event.session_id.clone() else {
-            continue;
-        };
-        let key = flagged_key(tenant, &session);
-        if let Some(ip) = event.ip {
-            let seen = ips.entry(key.clone()).or_default();
-            seen.insert(ip.to_string());
-            if seen.len() > 1 {
-                many_ips.entry(key.clone()).or_insert(event.event_time);
-            }
-        }
-        let (asns, countries) = places.entry(key.clone()).or_default();
-        asns.extend(event.network.asn);
-        countries.extend(event.network.country.clone());
-        if asns.len() > 1 || countries.len() > 1 {
-            many_places.entry(key).or_insert(event.event_time);
-        }
-    }
-    (many_ips, many_places)
-}
-
-pub(crate) fn user_days(events: &[(String, NormalizedEvent)]) -> f64 {
-    let days: BTreeSet<(&str, &str, i64)> = events
-        .iter()
-        .map(|(t, e)| {
-            (
-                t.as_str(),
-                e.user_id.as_str(),
-                e.event_time.timestamp() / 86_400,
-            )
-        })
-        .collect();
-    days.len() as f64
-}
-
-/// The labels of a labelled set, in either layout: JSON lines as `tokenwatch simulate` writes
-/// them, or one object `{"attacks": [...], "benign_tricky": [...], "stats": {"user_days"}}` as
-/// the m365-sessions dataset keeps them. Returns the labels and the set's own user-days, if it
-/// says. Session ids are compared case-insensitively (Entra writes them in either case), so
-/// they are lower-cased here and in [`flagged_key`].
-pub(crate) fn parse_labels(text: &str) -> anyhow::Result<(Vec<Label>, Option<f64>)> {
-    #[derive(serde::Deserialize)]
-    struct Dataset {
-        attacks: Vec<DatasetLabel>,
-        #[serde(default)]
-        benign_tricky: Vec<DatasetLabel>,
-        #[serde(default)]
-        stats: Option<DatasetStats>,
-    }
-    #[derive(serde::Deserialize)]
-    struct DatasetLabel {
-        tenant_id: String,
-        user: String,
-        session_id: String,
-        kind: String,
-        #[serde(default)]
-        attack_start: Option<DateTime<Utc>>,
-    }
-    #[derive(serde::Deserialize)]
-    struct DatasetStats {
-        user_days: Option<f64>,
-    }
-    let trimmed = text.trim_start();
-    let is_dataset = trimmed.starts_with('{')
-        && serde_json::from_str::<serde_json::Value>(trimmed)
-            .is_ok_and(|v| v.get("attacks").is_some());
-    let (mut labels, user_days) = if is_dataset {
-        let set: Dataset = serde_json::from_str(trimmed)
-            .context("labels.json must hold \"attacks\" and \"benign_tricky\" lists")?;
-        let label = |l: DatasetLabel, label: &str| Label {
-            tenant_id: l.tenant_id,
-            user: l.user,
-            session_id: l.session_id,
-            label: label.to_owned(),
-            kind: l.kind,
-            attack_start: l.attack_start,
-        };
-        let mut labels: Vec<Label> = set
-            .attacks
-            .into_iter()
-            .map(|l| label(l, "attack"))
-            .collect();
-        labels.extend(set.benign_tricky.into_iter().map(|l| label(l, "benign")));
-        (labels, set.stats.and_then(|s| s.user_days))
-    } else {
-        let labels = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(serde_json::from_str)
-            .collect::<Result<Vec<Label>, _>>()
-            .context("labels must be JSON lines as `tokenwatch simulate` writes them, or a labels.json with \"attacks\"")?;
-        (labels, None)
-    };
-    for label in &mut labels {
-        label.tenant_id = label.tenant_id.to_ascii_lowercase();
-        label.session_id = label.session_id.to_ascii_lowercase();
-    }
-    Ok((labels, user_days))
-}
-
-/// The key a flagged session is judged under: tenant and session id, lower-cased.
-pub(crate) fn flagged_key(tenant_id: &str, session_id: &str) -> Key {
-    (
-        tenant_id.to_ascii_lowercase(),
-        session_id.to_ascii_lowercase(),
-    )
-}
 
 /// Evaluates and prints.
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -272,17 +69,41 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
             weights.threshold = threshold;
         }
         if args.feedback {
-            reports = crate::commands::feedback::experiment(events, &labels, &weights)?;
+            let Experiment { reports, lessons } =
+                tokenwatch_eval::experiment(events, &labels, &weights)?;
+            let mut err = std::io::stderr().lock();
+            for lesson in &lessons {
+                for (target, value, user) in &lesson.suppressions {
+                    writeln!(
+                        err,
+                        "tenant {}: suppress {target} {value} for {} (30 days)",
+                        lesson.tenant,
+                        user.as_deref().unwrap_or("every user")
+                    )?;
+                }
+                if !lesson.weight_changes.is_empty() {
+                    let changes: Vec<String> = lesson
+                        .weight_changes
+                        .iter()
+                        .map(|(feature, before, after)| format!("{feature} {before:.2}→{after:.2}"))
+                        .collect();
+                    writeln!(
+                        err,
+                        "tenant {}: {} verdicts ({} false positives) in week 1 → {}",
+                        lesson.tenant,
+                        lesson.verdicts,
+                        lesson.false_positives,
+                        changes.join(", ")
+                    )?;
+                }
+            }
+            drop(err);
             return print(&reports, args.format);
         }
         let days = args.user_days.unwrap_or_else(|| user_days(&events));
         let (many_ips, many_places) = rules(&events);
         let findings = tokenwatch_core::detect::run(events, weights);
-        let flagged: Flagged = findings
-            .iter()
-            .map(|f| (flagged_key(&f.tenant_id, &f.session_id), f.detected_at))
-            .collect();
-        reports.push(report("tokenwatch", &flagged, &labels, days));
+        reports.push(report("tokenwatch", &flagged_by(&findings), &labels, days));
         reports.push(report("rule: session from >1 IP", &many_ips, &labels, days));
         reports.push(report(
             "rule: session from >1 ASN or country",
