@@ -18,6 +18,8 @@ pub(crate) mod simulate;
 pub(crate) mod suppressions;
 pub(crate) mod tenant;
 pub(crate) mod token;
+pub(crate) mod verdict;
+pub(crate) mod webhooks;
 
 /// A channel to the server the client flags name, with their token.
 pub(crate) async fn connect(config: &ClientConfig) -> anyhow::Result<AuthedChannel> {

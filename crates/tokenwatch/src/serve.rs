@@ -1,10 +1,24 @@
 //! `tokenwatch serve`: one process hosting the services asked for, on one address.
 
+use clap::Args;
 use std::sync::Arc;
+use tokenwatch_config::{AuthConfig, ServerConfig};
+use tokenwatch_server::ServiceName;
 
 use anyhow::Context;
 
-use crate::cli::ServeArgs;
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Services to host, comma-separated; all when omitted.
+    #[arg(long, env = "TOKENWATCH_SERVICES", value_delimiter = ',')]
+    pub(crate) services: Vec<ServiceName>,
+
+    #[command(flatten)]
+    pub(crate) server: ServerConfig,
+
+    #[command(flatten)]
+    pub(crate) auth: AuthConfig,
+}
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let ServeArgs {

@@ -60,11 +60,12 @@ trait Named: Copy + 'static {
 }
 
 fn parse_name<T: Named>(text: &str) -> Result<T, IdError> {
-    let wanted = text.trim();
+    // `true-positive` as a command line spells it is `true_positive`.
+    let wanted = text.trim().replace('-', "_");
     T::ALL
         .iter()
         .copied()
-        .find(|value| value.name().eq_ignore_ascii_case(wanted))
+        .find(|value| value.name().eq_ignore_ascii_case(&wanted))
         .ok_or_else(|| IdError::UnknownName {
             kind: T::KIND,
             value: text.to_owned(),

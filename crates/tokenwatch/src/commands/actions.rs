@@ -3,6 +3,7 @@
 //! `action`, `user` and `finding_id` (and the rest of what the server keeps); `status` is
 //! `pending` while an action awaits approval.
 
+use clap::{Args, Subcommand, ValueEnum};
 use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceClient;
 use tokenwatch_proto::response::v1::response_service_client::ResponseServiceClient;
@@ -11,11 +12,119 @@ use tokenwatch_proto::tenant::v1::ListTenantsRequest;
 use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_proto::tonic::Code;
 
-use crate::cli::{
-    ActionArg, ActionArgs, ActionStatusArg, ActionsCommand, ActionsListArgs, Format, RespondArgs,
-};
+use crate::cli::{Format, Remote};
 use crate::commands::findings::{find_tenant, time};
 use crate::output;
+
+#[derive(Debug, Args)]
+pub(crate) struct RespondArgs {
+    /// The finding whose user to act on.
+    pub(crate) finding: String,
+
+    /// What to do.
+    #[arg(long, value_enum)]
+    pub(crate) action: ActionArg,
+
+    /// Go through policy and approval, but call nothing at Microsoft.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Why (kept with the action and in the audit log).
+    #[arg(long, default_value = "")]
+    pub(crate) reason: String,
+
+    /// Idempotency key: repeating the command with the same key returns the first action
+    /// instead of creating another. A fresh one when omitted.
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
+
+    /// The finding's tenant; looked up among the token's tenants when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+/// A response action on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ActionArg {
+    /// Revoke every refresh token and session cookie of the user.
+    RevokeSessions,
+    /// Disable the account.
+    DisableUser,
+    /// Re-enable the account.
+    EnableUser,
+    /// Confirm the user compromised in Entra ID Protection (user risk high).
+    ConfirmCompromised,
+}
+
+/// An action's status on the command line (`pending`: awaiting approval).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ActionStatusArg {
+    Pending,
+    Approved,
+    Rejected,
+    Executing,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ActionsCommand {
+    /// List actions, newest first.
+    List(ActionsListArgs),
+    /// Show one action, with what Graph answered.
+    Show(ActionArgs),
+    /// Approve a pending action (as someone other than its proposer); it executes at once.
+    Approve(ActionArgs),
+    /// Reject a pending action.
+    Reject(ActionArgs),
+    /// Cancel an action not yet executed (its proposer, or an approver).
+    Cancel(ActionArgs),
+    /// Execute again an action that failed (after fixing credentials or permissions).
+    Retry(ActionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ActionsListArgs {
+    /// One tenant; every tenant the token may act for when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    /// Only actions in these statuses.
+    #[arg(long, value_enum)]
+    pub(crate) status: Vec<ActionStatusArg>,
+
+    /// Only actions on this user.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+
+    /// At most this many actions per tenant.
+    #[arg(long)]
+    pub(crate) limit: Option<usize>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ActionArgs {
+    /// The action's id.
+    pub(crate) action: String,
+
+    /// Why (approve, reject, cancel).
+    #[arg(long, default_value = "")]
+    pub(crate) comment: String,
+
+    /// The action's tenant; looked up among the token's tenants when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
 
 type Client = ResponseServiceClient<AuthedChannel>;
 
@@ -119,7 +228,7 @@ fn print(actions: &[Action], format: Format) -> anyhow::Result<()> {
 
 /// `tokenwatch respond`.
 pub(crate) async fn respond(args: RespondArgs) -> anyhow::Result<()> {
-    let channel = crate::commands::connect(&args.client).await?;
+    let channel = crate::commands::connect(&args.remote.client).await?;
     let tenant = match args.tenant.clone() {
         Some(tenant) => tenant,
         None => {
@@ -147,8 +256,8 @@ pub(crate) async fn respond(args: RespondArgs) -> anyhow::Result<()> {
         .into_inner()
         .action
         .unwrap_or_default();
-    print(std::slice::from_ref(&action), args.format)?;
-    if args.format == Format::Table && action.state() == ActionState::Proposed {
+    print(std::slice::from_ref(&action), args.remote.format)?;
+    if args.remote.format == Format::Table && action.state() == ActionState::Proposed {
         output::line(&format!(
             "awaiting approval by someone other than {}: tokenwatch actions approve {}",
             action.proposed_by, action.action_id
@@ -191,7 +300,7 @@ async fn tenants(channel: &AuthedChannel) -> anyhow::Result<Vec<String>> {
 }
 
 async fn list(args: ActionsListArgs) -> anyhow::Result<()> {
-    let channel = crate::commands::connect(&args.client).await?;
+    let channel = crate::commands::connect(&args.remote.client).await?;
     let tenants = match &args.tenant {
         Some(tenant) => vec![tenant.clone()],
         None => tenants(&channel).await?,
@@ -228,7 +337,7 @@ async fn list(args: ActionsListArgs) -> anyhow::Result<()> {
     }
     let newest = |a: &Action| a.create_time.as_ref().map(|t| (t.seconds, t.nanos));
     actions.sort_by_key(|a| std::cmp::Reverse(newest(a)));
-    match args.format {
+    match args.remote.format {
         // A list stays a list, even of one.
         Format::Json => output::json(&actions.iter().map(to_json).collect())?,
         Format::Table => print(&actions, Format::Table)?,
@@ -246,7 +355,7 @@ enum Step {
 }
 
 async fn one(args: ActionArgs, step: Step) -> anyhow::Result<()> {
-    let channel = crate::commands::connect(&args.client).await?;
+    let channel = crate::commands::connect(&args.remote.client).await?;
     let mut client = Client::new(channel.clone());
     let tenant = match args.tenant.clone() {
         Some(tenant) => tenant,
@@ -299,8 +408,10 @@ async fn one(args: ActionArgs, step: Step) -> anyhow::Result<()> {
         }
     }
     .unwrap_or_default();
-    print(std::slice::from_ref(&action), args.format)?;
-    if matches!(step, Step::Show) && args.format == Format::Table && !action.outcome_json.is_empty()
+    print(std::slice::from_ref(&action), args.remote.format)?;
+    if matches!(step, Step::Show)
+        && args.remote.format == Format::Table
+        && !action.outcome_json.is_empty()
     {
         output::line(&format!("graph: {}", action.outcome_json))?;
     }

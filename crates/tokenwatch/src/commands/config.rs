@@ -1,4 +1,22 @@
-use crate::cli::ConfigCommand;
+//! `tokenwatch config print`: the configuration in force, secrets redacted.
+
+use clap::{Args, Subcommand};
+use tokenwatch_config::{AuthConfig, ServerConfig};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective server configuration as JSON, secrets hidden.
+    Print(ConfigPrintArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigPrintArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerConfig,
+
+    #[command(flatten)]
+    pub(crate) auth: AuthConfig,
+}
 
 /// Prints the effective configuration, secrets hidden, and whether it would start.
 pub(crate) fn run(command: ConfigCommand) -> anyhow::Result<()> {

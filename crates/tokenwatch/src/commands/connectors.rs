@@ -1,11 +1,29 @@
 //! `tokenwatch connectors status`: where the connectors are with each tenant's sources.
 
+use clap::{Args, Subcommand};
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::*;
 
-use crate::cli::{ConnectorsCommand, Format};
+use crate::cli::{Format, Remote};
 use crate::commands::findings::time;
 use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConnectorsCommand {
+    /// Per tenant and source: last successful pull, lag behind now, records pulled, last
+    /// error (exit 1 if a switched-on source is unhealthy or failing).
+    Status(ConnectorsStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConnectorsStatusArgs {
+    /// One tenant; every tenant the token may read when omitted.
+    #[arg(long, default_value = "")]
+    pub(crate) tenant: String,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
 
 fn lag(source: &ConnectorSourceStatus) -> Option<i64> {
     source.lag.as_ref().map(|lag| lag.seconds)
@@ -60,7 +78,7 @@ pub(crate) async fn run(command: ConnectorsCommand) -> anyhow::Result<()> {
     match command {
         ConnectorsCommand::Status(args) => {
             let mut client =
-                IngestServiceClient::new(crate::commands::connect(&args.client).await?);
+                IngestServiceClient::new(crate::commands::connect(&args.remote.client).await?);
             let sources = client
                 .list_connector_status(ListConnectorStatusRequest {
                     tenant_id: args.tenant.clone(),
@@ -68,7 +86,7 @@ pub(crate) async fn run(command: ConnectorsCommand) -> anyhow::Result<()> {
                 .await?
                 .into_inner()
                 .sources;
-            match args.format {
+            match args.remote.format {
                 Format::Json => output::json(&serde_json::Value::Array(
                     sources.iter().map(to_json).collect(),
                 ))?,

@@ -6,7 +6,9 @@
 //! The measures and the experiment are `tokenwatch-eval`'s; this command reads the files and
 //! prints.
 
+use clap::Args;
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -15,8 +17,44 @@ use tokenwatch_eval::{
     Experiment, Flagged, Report, flagged_by, flagged_key, parse_labels, report, rules, user_days,
 };
 
-use crate::cli::{EvalArgs, Format};
+use crate::cli::Format;
 use crate::output;
+
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// Labels (labels.jsonl from `simulate`).
+    #[arg(long)]
+    pub(crate) labels: PathBuf,
+
+    /// Findings to judge (`scan --format json` output).
+    #[arg(conflicts_with = "scan")]
+    pub(crate) findings: Option<PathBuf>,
+
+    /// Scan these files instead, and judge the simple rules on them too.
+    #[arg(long, num_args = 1..)]
+    pub(crate) scan: Vec<PathBuf>,
+
+    /// Directory of the IP data.
+    #[arg(long, env = "TOKENWATCH_IPDB")]
+    pub(crate) ipdb: Option<PathBuf>,
+
+    /// User-days to divide false positives by (default: counted from the events or meta.json).
+    #[arg(long)]
+    pub(crate) user_days: Option<f64>,
+
+    /// With --scan: the feedback experiment. Analysts' verdicts (from the labels) on the first
+    /// week of findings tune each tenant's weights; the following week is scored with and
+    /// without them.
+    #[arg(long, requires = "scan")]
+    pub(crate) feedback: bool,
+
+    /// Score threshold to run with (default: the weight set's).
+    #[arg(long)]
+    pub(crate) threshold: Option<f64>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+}
 
 /// Evaluates and prints.
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {

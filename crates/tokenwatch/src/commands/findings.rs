@@ -1,14 +1,82 @@
 //! `tokenwatch findings list|show|watch`: the findings of a running server. JSON output is the
 //! object `tokenwatch scan --format json` prints for a finding, plus its `id` and `status`.
 
+use clap::{Args, Subcommand};
 use tokenwatch_config::ClientConfig;
 use tokenwatch_grpc::AuthedChannel;
-use tokenwatch_proto::common::v1::{FindingStatus, Severity};
 use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceClient;
 use tokenwatch_proto::detection::v1::*;
+use tokenwatch_types::{FindingStatus, Severity};
 
-use crate::cli::{FindingsCommand, Format, SeverityArg, StatusArg, VerdictArgs, VerdictLabel};
+use crate::cli::{Format, Remote};
 use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FindingsCommand {
+    /// List findings, newest activity first, following every page (or up to --limit).
+    List(FindingsListArgs),
+    /// Show one finding with its evidence and status history.
+    Show(FindingsShowArgs),
+    /// Follow new, escalated and re-triaged findings live, until interrupted (table: one line
+    /// per change; json: one JSON object per line).
+    Watch(FindingsWatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingsListArgs {
+    /// One tenant; every tenant the token may act for when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    /// One user (user principal name).
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+
+    /// Only findings at or above this severity.
+    #[arg(long, value_name = "low|medium|high|critical")]
+    pub(crate) min_severity: Option<Severity>,
+
+    /// Only findings in these statuses (repeat for several).
+    #[arg(
+        long,
+        value_name = "open|acknowledged|true-positive|false-positive|benign"
+    )]
+    pub(crate) status: Vec<FindingStatus>,
+
+    /// At most this many findings.
+    #[arg(long)]
+    pub(crate) limit: Option<usize>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingsShowArgs {
+    /// The finding's id.
+    pub(crate) finding: String,
+
+    /// Its tenant; looked up among the token's tenants when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingsWatchArgs {
+    /// One tenant; every tenant the token may act for when omitted.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+
+    /// Only findings at or above this severity.
+    #[arg(long, value_name = "low|medium|high|critical")]
+    pub(crate) min_severity: Option<Severity>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
 
 pub(crate) type Client = DetectionServiceClient<AuthedChannel>;
 
@@ -17,35 +85,13 @@ async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
     Ok(DetectionServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
 }
 
-fn severity(arg: Option<SeverityArg>) -> Severity {
-    match arg {
-        None => Severity::Unspecified,
-        Some(SeverityArg::Low) => Severity::Low,
-        Some(SeverityArg::Medium) => Severity::Medium,
-        Some(SeverityArg::High) => Severity::High,
-        Some(SeverityArg::Critical) => Severity::Critical,
-    }
+/// A minimum severity on the wire: UNSPECIFIED (every severity) when none is given.
+fn min_severity(min: Option<Severity>) -> i32 {
+    min.map_or(0, |min| tokenwatch_proto::severity_to_proto(min) as i32)
 }
 
-fn status(arg: StatusArg) -> FindingStatus {
-    match arg {
-        StatusArg::Open => FindingStatus::Open,
-        StatusArg::Acknowledged => FindingStatus::Acknowledged,
-        StatusArg::TruePositive => FindingStatus::ResolvedTruePositive,
-        StatusArg::FalsePositive => FindingStatus::ResolvedFalsePositive,
-        StatusArg::Benign => FindingStatus::ResolvedBenign,
-    }
-}
-
-fn status_name(status: FindingStatus) -> &'static str {
-    match status {
-        FindingStatus::Open => "open",
-        FindingStatus::Acknowledged => "acknowledged",
-        FindingStatus::ResolvedTruePositive => "true_positive",
-        FindingStatus::ResolvedFalsePositive => "false_positive",
-        FindingStatus::ResolvedBenign => "benign",
-        FindingStatus::Unspecified => "unspecified",
-    }
+fn status_name(status: i32) -> &'static str {
+    tokenwatch_proto::finding_status_from_proto(status).map_or("unspecified", FindingStatus::as_str)
 }
 
 /// The scan's JSON object for the finding, plus `id` and `status`.
@@ -54,7 +100,7 @@ fn to_json(finding: &Finding) -> serde_json::Value {
         serde_json::from_str(&finding.explanation_json).unwrap_or_else(|_| serde_json::json!({}));
     if let Some(object) = value.as_object_mut() {
         object.insert("id".to_owned(), finding.finding_id.clone().into());
-        object.insert("status".to_owned(), status_name(finding.status()).into());
+        object.insert("status".to_owned(), status_name(finding.status).into());
     }
     value
 }
@@ -66,8 +112,8 @@ pub(crate) fn time(t: &Option<tokenwatch_proto::prost_types::Timestamp>) -> Stri
         .unwrap_or_default()
 }
 
-fn severity_name(finding: &Finding) -> String {
-    format!("{:?}", finding.severity()).to_lowercase()
+fn severity_name(finding: &Finding) -> &'static str {
+    tokenwatch_proto::severity_from_proto(finding.severity).map_or("unspecified", Severity::as_str)
 }
 
 fn row(finding: &Finding) -> Vec<String> {
@@ -79,9 +125,9 @@ fn row(finding: &Finding) -> Vec<String> {
         .collect();
     vec![
         finding.finding_id.clone(),
-        severity_name(finding),
+        severity_name(finding).to_owned(),
         format!("{:.2}", finding.score),
-        status_name(finding.status()).to_owned(),
+        status_name(finding.status).to_owned(),
         finding.user_id.clone(),
         time(&finding.last_seen_time),
         top.join(", "),
@@ -102,20 +148,24 @@ const HEADER: [&str; 7] = [
 pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
     match command {
         FindingsCommand::List(args) => {
-            let mut client = client(&args.client).await?;
+            let mut client = client(&args.remote.client).await?;
             let findings = list(
                 &mut client,
                 ListFindingsRequest {
                     tenant_id: args.tenant.clone().unwrap_or_default(),
                     user_id: args.user.clone().unwrap_or_default(),
-                    min_severity: severity(args.min_severity).into(),
-                    statuses: args.status.iter().map(|s| status(*s).into()).collect(),
+                    min_severity: min_severity(args.min_severity),
+                    statuses: args
+                        .status
+                        .iter()
+                        .map(|s| tokenwatch_proto::finding_status_to_proto(*s) as i32)
+                        .collect(),
                     ..Default::default()
                 },
                 args.limit,
             )
             .await?;
-            match args.format {
+            match args.remote.format {
                 Format::Json => output::json(&serde_json::Value::Array(
                     findings.iter().map(to_json).collect(),
                 ))?,
@@ -126,7 +176,7 @@ pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         FindingsCommand::Show(args) => {
-            let mut client = client(&args.client).await?;
+            let mut client = client(&args.remote.client).await?;
             let tenant = match args.tenant.clone() {
                 Some(tenant) => tenant,
                 None => find_tenant(&mut client, &args.finding).await?,
@@ -141,22 +191,22 @@ pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
             let finding = shown
                 .finding
                 .ok_or_else(|| anyhow::anyhow!("the server answered without a finding"))?;
-            match args.format {
+            match args.remote.format {
                 Format::Json => output::json(&to_json(&finding))?,
                 Format::Table => show_table(&finding, &shown.history, &shown.evidence)?,
             }
             Ok(())
         }
         FindingsCommand::Watch(args) => {
-            let mut client = client(&args.client).await?;
+            let mut client = client(&args.remote.client).await?;
             let mut stream = client
                 .watch_findings(WatchFindingsRequest {
                     tenant_id: args.tenant.clone().unwrap_or_default(),
-                    min_severity: severity(args.min_severity).into(),
+                    min_severity: min_severity(args.min_severity),
                 })
                 .await?
                 .into_inner();
-            if matches!(args.format, Format::Table) {
+            if matches!(args.remote.format, Format::Table) {
                 output::line("watching for findings (Ctrl-C to stop)")?;
             }
             while let Some(item) = stream.message().await? {
@@ -164,7 +214,7 @@ pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
                     continue;
                 };
                 let change = format!("{:?}", item.change()).to_lowercase();
-                match args.format {
+                match args.remote.format {
                     Format::Json => {
                         let mut value = to_json(finding);
                         if let Some(object) = value.as_object_mut() {
@@ -181,51 +231,6 @@ pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// `tokenwatch verdict FINDING --label ...`.
-pub(crate) async fn verdict(args: VerdictArgs) -> anyhow::Result<()> {
-    use tokenwatch_proto::common::v1::VerdictKind;
-    use tokenwatch_proto::feedback::v1::SubmitVerdictRequest;
-    use tokenwatch_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
-    let channel = crate::commands::connect(&args.client).await?;
-    let tenant = match args.tenant.clone() {
-        Some(tenant) => tenant,
-        None => {
-            let mut findings = DetectionServiceClient::new(channel.clone());
-            find_tenant(&mut findings, &args.finding).await?
-        }
-    };
-    let kind = match args.label {
-        VerdictLabel::TruePositive => VerdictKind::TruePositive,
-        VerdictLabel::FalsePositive => VerdictKind::FalsePositive,
-        VerdictLabel::Benign => VerdictKind::BenignTruePositive,
-    };
-    let response = FeedbackServiceClient::new(channel)
-        .submit_verdict(SubmitVerdictRequest {
-            tenant_id: tenant,
-            finding_id: args.finding.clone(),
-            kind: kind.into(),
-            comment: args.comment,
-        })
-        .await?
-        .into_inner();
-    let verdict = response.verdict.unwrap_or_default();
-    let weights = response.weight_set.unwrap_or_default();
-    match args.format {
-        Format::Json => output::json(&serde_json::json!({
-            "verdict_id": verdict.verdict_id,
-            "finding_id": verdict.finding_id,
-            "label": format!("{:?}", verdict.kind()).to_lowercase(),
-            "weight_version": weights.version,
-            "findings_changed": response.findings_changed,
-        }))?,
-        Format::Table => output::line(&format!(
-            "verdict {} recorded on finding {}; weights now version {} ({} open findings would change)",
-            verdict.verdict_id, verdict.finding_id, weights.version, response.findings_changed
-        ))?,
-    }
-    Ok(())
 }
 
 /// Every page, or the first `limit` findings.
@@ -276,10 +281,10 @@ fn show_table(
         finding.tenant_id,
         finding.user_id,
         finding.session_id,
-        severity_name(finding),
+        severity_name(finding).to_owned(),
         finding.score,
         finding.threshold,
-        status_name(finding.status()),
+        status_name(finding.status),
         time(&finding.first_seen_time),
         time(&finding.last_seen_time),
         time(&finding.detected_at),
@@ -338,8 +343,8 @@ fn show_table(
                     time(&h.change_time),
                     format!(
                         "{} -> {}",
-                        status_name(h.from_status()),
-                        status_name(h.to_status())
+                        status_name(h.from_status),
+                        status_name(h.to_status)
                     ),
                     h.actor.clone(),
                     h.comment.clone(),

@@ -1,13 +1,30 @@
+//! `tokenwatch health`: does a server answer health for every service it hosts?
+
 use std::time::{Duration, Instant};
 
+use clap::Args;
+use tokenwatch_config::ClientConfig;
 use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_server::ServiceName;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::cli::HealthArgs;
 use crate::output;
+
+#[derive(Debug, Args)]
+pub(crate) struct HealthArgs {
+    /// Services to check; every tokenwatch service when omitted.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) services: Vec<ServiceName>,
+
+    /// Keep trying until healthy or this long has passed (e.g. 30s); once when omitted.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) wait: Option<Duration>,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
 
 /// Checks health once; returns each service's status, or why the server could not be asked.
 async fn check(url: &str, names: &[&str]) -> anyhow::Result<Vec<(String, String)>> {

@@ -1,9 +1,11 @@
 //! `tokenwatch ingest`: sends export files to a server, in pieces on record boundaries, and
 //! prints what became of every record.
 
+use clap::{Args, ValueEnum};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,8 +13,39 @@ use tokenwatch_proto::Code;
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, IngestSummary, SourceFormat};
 
-use crate::cli::{Format, IngestArgs, IngestFormat};
+use crate::cli::{Format, Remote};
 use crate::output;
+
+/// The layout of the files `ingest` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IngestFormat {
+    /// Recognize each record's format.
+    Auto,
+    ManagementActivity,
+    PurviewCsv,
+    GraphSignins,
+    Sentinel,
+    AzureMonitor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The tenant the files belong to (Entra tenant id).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// Export files: Management Activity JSON, Purview CSV, Graph sign-ins, Sentinel JSON/CSV,
+    /// Azure Monitor.
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// The files' format; recognized per record when auto.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) source_format: IngestFormat,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
 
 /// Largest piece sent at once; the server accepts up to 64 MiB.
 const CHUNK_BYTES: usize = 16 * 1024 * 1024;
@@ -65,7 +98,7 @@ fn backoff(message: &str, attempt: u32) -> Duration {
 
 /// Ingests the files; returns whether any record was rejected.
 pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<bool> {
-    let channel = crate::commands::connect(&args.client).await?;
+    let channel = crate::commands::connect(&args.remote.client).await?;
     let mut client = IngestServiceClient::new(channel).max_decoding_message_size(64 << 20);
     let format = source_format(args.source_format);
     let interactive = std::io::stderr().is_terminal();
@@ -87,7 +120,7 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<bool> {
         progress(path, 0, &file, true)?;
     }
 
-    match args.format {
+    match args.remote.format {
         Format::Json => output::json(&serde_json::json!({
             "accepted": totals.accepted,
             "duplicates": totals.duplicates,

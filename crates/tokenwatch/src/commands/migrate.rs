@@ -1,7 +1,15 @@
+//! `tokenwatch migrate`: create the database if needed and apply pending migrations.
+
 use anyhow::Context;
+use clap::Args;
+use tokenwatch_config::ServerConfig;
 use tokenwatch_storage::Database;
 
-use crate::cli::MigrateArgs;
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerConfig,
+}
 
 /// Creates the database if needed and applies pending migrations.
 pub(crate) async fn run(args: MigrateArgs) -> anyhow::Result<()> {

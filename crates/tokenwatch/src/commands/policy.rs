@@ -1,23 +1,66 @@
-//! `tokenwatch policy show|set` and `tokenwatch webhooks add|list|delete`: a tenant's response
-//! policy and its webhooks.
+//! `tokenwatch policy show|set`: a tenant's response policy.
 
-use tokenwatch_proto::common::v1::Severity;
+use clap::{Args, Subcommand, ValueEnum};
 use tokenwatch_proto::response::v1::response_service_client::ResponseServiceClient;
 use tokenwatch_proto::response::v1::*;
 
-use crate::cli::{
-    ActionArg, Format, ModeArg, PayloadArg, PolicyCommand, SeverityArg, WebhooksCommand,
-};
+use crate::cli::{Format, Remote, TenantArgs};
+use crate::commands::actions::ActionArg;
 use crate::commands::findings::time;
 use crate::output;
 
-fn severity(arg: SeverityArg) -> Severity {
-    match arg {
-        SeverityArg::Low => Severity::Low,
-        SeverityArg::Medium => Severity::Medium,
-        SeverityArg::High => Severity::High,
-        SeverityArg::Critical => Severity::Critical,
-    }
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Show the policy in force (a new tenant's default until one is set).
+    Show(TenantArgs),
+    /// Change the parts named; the rest stays as it is.
+    Set(PolicySetArgs),
+}
+
+/// A response mode on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModeArg {
+    Notify,
+    RequireApproval,
+    Automatic,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicySetArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// The mode at severities without one of their own.
+    #[arg(long, value_enum)]
+    pub(crate) default_mode: Option<ModeArg>,
+
+    /// A severity's own mode, as SEVERITY=MODE (high=automatic); repeat for several.
+    #[arg(long = "mode")]
+    pub(crate) modes: Vec<String>,
+
+    /// The actions the policy itself proposes or takes (replaces the list; repeat for
+    /// several).
+    #[arg(long = "automatic-action", value_enum)]
+    pub(crate) automatic_actions: Vec<ActionArg>,
+
+    /// Take no action on the policy's own account (empties the list).
+    #[arg(long, conflicts_with = "automatic_actions")]
+    pub(crate) no_automatic_actions: bool,
+
+    /// Findings below this prompt nothing on the policy's own account.
+    #[arg(long, value_name = "low|medium|high|critical")]
+    pub(crate) min_severity: Option<tokenwatch_types::Severity>,
+
+    /// Users never acted on without approval (replaces the list; repeat for several).
+    #[arg(long = "exclude-user")]
+    pub(crate) excluded_users: Vec<String>,
+
+    /// Every action a dry run.
+    #[arg(long)]
+    pub(crate) dry_run: Option<bool>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
 }
 
 fn mode(arg: ModeArg) -> ResponseMode {
@@ -37,7 +80,7 @@ fn action(arg: ActionArg) -> ActionKind {
     }
 }
 
-fn name<T: std::fmt::Debug>(value: T) -> String {
+pub(crate) fn name<T: std::fmt::Debug>(value: T) -> String {
     // `RequireApproval` → `require-approval`, as the command line spells it.
     let text = format!("{value:?}");
     let mut out = String::new();
@@ -82,7 +125,7 @@ fn print_policy(p: &ResponsePolicy, format: Format) -> anyhow::Result<()> {
 pub(crate) async fn run(command: PolicyCommand) -> anyhow::Result<()> {
     match command {
         PolicyCommand::Show(args) => {
-            let channel = crate::commands::connect(&args.client).await?;
+            let channel = crate::commands::connect(&args.remote.client).await?;
             let policy = ResponseServiceClient::new(channel)
                 .get_response_policy(GetResponsePolicyRequest {
                     tenant_id: args.tenant,
@@ -91,10 +134,10 @@ pub(crate) async fn run(command: PolicyCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .policy
                 .unwrap_or_default();
-            print_policy(&policy, args.format)
+            print_policy(&policy, args.remote.format)
         }
         PolicyCommand::Set(args) => {
-            let channel = crate::commands::connect(&args.client).await?;
+            let channel = crate::commands::connect(&args.remote.client).await?;
             let mut client = ResponseServiceClient::new(channel);
             let mut policy = client
                 .get_response_policy(GetResponsePolicyRequest {
@@ -127,7 +170,7 @@ pub(crate) async fn run(command: PolicyCommand) -> anyhow::Result<()> {
                     .collect();
             }
             if let Some(min) = args.min_severity {
-                policy.min_severity = severity(min).into();
+                policy.min_severity = tokenwatch_proto::severity_to_proto(min).into();
             }
             if !args.excluded_users.is_empty() {
                 policy.excluded_users = args.excluded_users.clone();
@@ -144,99 +187,7 @@ pub(crate) async fn run(command: PolicyCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .policy
                 .unwrap_or_default();
-            print_policy(&policy, args.format)
-        }
-    }
-}
-
-fn webhook_json(w: &Webhook) -> serde_json::Value {
-    serde_json::json!({
-        "id": w.webhook_id,
-        "tenant_id": w.tenant_id,
-        "url": w.url,
-        "payload": name(w.format()),
-        "min_severity": name(w.min_severity()),
-        "created_by": w.created_by,
-        "create_time": time(&w.create_time),
-    })
-}
-
-fn print_webhooks(webhooks: &[Webhook], format: Format) -> anyhow::Result<()> {
-    match format {
-        Format::Json => output::json(&webhooks.iter().map(webhook_json).collect())?,
-        Format::Table => {
-            let rows: Vec<Vec<String>> = webhooks
-                .iter()
-                .map(|w| {
-                    vec![
-                        w.webhook_id.clone(),
-                        w.url.clone(),
-                        name(w.format()),
-                        name(w.min_severity()),
-                        w.created_by.clone(),
-                    ]
-                })
-                .collect();
-            output::table(&["ID", "URL", "PAYLOAD", "MIN SEVERITY", "ADDED BY"], &rows)?;
-        }
-    }
-    Ok(())
-}
-
-/// `tokenwatch webhooks ...`.
-pub(crate) async fn webhooks(command: WebhooksCommand) -> anyhow::Result<()> {
-    match command {
-        WebhooksCommand::Add(args) => {
-            let secret = std::env::var(&args.secret_env).map_err(|_| {
-                anyhow::anyhow!(
-                    "the environment variable {} (--secret-env) is not set",
-                    args.secret_env
-                )
-            })?;
-            let format = match args.payload {
-                PayloadArg::Generic => WebhookFormat::Generic,
-                PayloadArg::Slack => WebhookFormat::Slack,
-                PayloadArg::Teams => WebhookFormat::Teams,
-            };
-            let channel = crate::commands::connect(&args.client).await?;
-            let webhook = ResponseServiceClient::new(channel)
-                .add_webhook(AddWebhookRequest {
-                    tenant_id: args.tenant,
-                    url: args.url,
-                    format: format.into(),
-                    secret,
-                    min_severity: args
-                        .min_severity
-                        .map_or(Severity::Unspecified, severity)
-                        .into(),
-                })
-                .await?
-                .into_inner()
-                .webhook
-                .unwrap_or_default();
-            print_webhooks(std::slice::from_ref(&webhook), args.format)
-        }
-        WebhooksCommand::List(args) => {
-            let channel = crate::commands::connect(&args.client).await?;
-            let webhooks = ResponseServiceClient::new(channel)
-                .list_webhooks(ListWebhooksRequest {
-                    tenant_id: args.tenant,
-                })
-                .await?
-                .into_inner()
-                .webhooks;
-            print_webhooks(&webhooks, args.format)
-        }
-        WebhooksCommand::Delete(args) => {
-            let channel = crate::commands::connect(&args.client).await?;
-            ResponseServiceClient::new(channel)
-                .delete_webhook(DeleteWebhookRequest {
-                    tenant_id: args.tenant,
-                    webhook_id: args.webhook.clone(),
-                })
-                .await?;
-            output::line(&format!("webhook {} deleted", args.webhook))?;
-            Ok(())
+            print_policy(&policy, args.remote.format)
         }
     }
 }

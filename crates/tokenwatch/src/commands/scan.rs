@@ -1,5 +1,6 @@
 //! `tokenwatch scan`: the engine over exported files, no servers.
 
+use clap::{Args, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -9,8 +10,37 @@ use tokenwatch_core::enrich::IpDb;
 use tokenwatch_core::event::NormalizedEvent;
 use tokenwatch_core::parse::{Limits, parse_document};
 
-use crate::cli::{ScanArgs, ScanFormat};
 use crate::output;
+
+/// Output of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScanFormat {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Export files of any supported format.
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// Directory of the IP data (`make ipdb`); enrichment is off without it.
+    #[arg(long, env = "TOKENWATCH_IPDB")]
+    pub(crate) ipdb: Option<PathBuf>,
+
+    /// Tenant for records that name none (Graph sign-ins).
+    #[arg(long, default_value = "unknown")]
+    pub(crate) tenant: String,
+
+    /// Score threshold instead of the default weight set's.
+    #[arg(long)]
+    pub(crate) threshold: Option<f64>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: ScanFormat,
+}
 
 /// Loads the IP data if a directory is given.
 pub(crate) fn load_ipdb(dir: Option<&Path>) -> anyhow::Result<Option<IpDb>> {

@@ -1,9 +1,33 @@
 //! `tokenwatch simulate`: writes realistic labelled activity in the real export formats.
 
 use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
 
-use crate::cli::SimulateArgs;
 use crate::output;
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// Output directory.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+
+    /// Random seed; the same seed writes the same data.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+
+    /// Tenants.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) tenants: usize,
+
+    /// Users per tenant.
+    #[arg(long, default_value_t = 40)]
+    pub(crate) users: usize,
+
+    /// Days of activity.
+    #[arg(long, default_value_t = 14)]
+    pub(crate) days: usize,
+}
 
 /// Writes the simulation's files, `labels.jsonl` and `meta.json` into the output directory.
 pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {

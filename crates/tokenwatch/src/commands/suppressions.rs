@@ -1,12 +1,101 @@
 //! `tokenwatch suppressions list|add|delete|suggest`: contexts marked as expected.
 
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use tokenwatch_config::ClientConfig;
 use tokenwatch_proto::common::v1::{ContextKind, ContextValue};
 use tokenwatch_proto::feedback::v1::feedback_service_client::FeedbackServiceClient;
 use tokenwatch_proto::feedback::v1::*;
 
-use crate::cli::{ContextArg, Format, SuppressionsCommand};
+use crate::cli::{Format, Remote, TenantArgs};
 use crate::commands::findings::time;
 use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SuppressionsCommand {
+    /// List the tenant's suppressions, newest first.
+    List(SuppressionsListArgs),
+    /// Mark a context as expected.
+    Add(SuppressionAddArgs),
+    /// Delete a suppression.
+    Delete(SuppressionDeleteArgs),
+    /// Suppressions the last 30 days of false positives argue for.
+    Suggest(TenantArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuppressionsListArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// Also the expired ones.
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+/// What a suppression matches, on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ContextArg {
+    /// An ASN (AS8075 or 8075).
+    Asn,
+    /// An IPv4 /24 or IPv6 /48.
+    Prefix,
+    /// A two-letter country code.
+    Country,
+    /// A browser family (Firefox).
+    Browser,
+    /// An OS family (Linux).
+    Os,
+    /// A device id.
+    Device,
+    /// A network with a client (AS3320#Chrome/Windows/browser).
+    NetworkClient,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuppressionAddArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// What kind of context.
+    #[arg(long, value_enum)]
+    pub(crate) kind: ContextArg,
+
+    /// The context.
+    #[arg(long)]
+    pub(crate) value: String,
+
+    /// Only for this user (UPN); the whole tenant when omitted.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+
+    /// How long it lasts (e.g. 14d, 12h); forever when omitted.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) expires_in: Option<Duration>,
+
+    /// Why.
+    #[arg(long, default_value = "")]
+    pub(crate) reason: String,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuppressionDeleteArgs {
+    /// The suppression's id.
+    pub(crate) suppression: String,
+
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
 
 fn kind_name(kind: ContextKind) -> &'static str {
     match kind {
@@ -61,7 +150,7 @@ pub(crate) async fn run(command: SuppressionsCommand) -> anyhow::Result<()> {
     match command {
         SuppressionsCommand::List(args) => {
             let mut client =
-                FeedbackServiceClient::new(crate::commands::connect(&args.client).await?);
+                FeedbackServiceClient::new(crate::commands::connect(&args.remote.client).await?);
             let mut all = Vec::new();
             let mut page_token = String::new();
             loop {
@@ -80,7 +169,7 @@ pub(crate) async fn run(command: SuppressionsCommand) -> anyhow::Result<()> {
                 }
                 page_token = page.next_page_token;
             }
-            match args.format {
+            match args.remote.format {
                 Format::Json => output::json(&all.iter().map(to_json).collect())?,
                 Format::Table => output::table(&HEADER, &all.iter().map(row).collect::<Vec<_>>())?,
             }
@@ -99,22 +188,23 @@ pub(crate) async fn run(command: SuppressionsCommand) -> anyhow::Result<()> {
                 .expires_in
                 .map(|d| chrono::Utc::now() + chrono::Duration::from_std(d).unwrap_or_default())
                 .map(tokenwatch_proto::to_timestamp);
-            let created = FeedbackServiceClient::new(crate::commands::connect(&args.client).await?)
-                .create_suppression(CreateSuppressionRequest {
-                    tenant_id: args.tenant,
-                    user_id: args.user.unwrap_or_default(),
-                    context: Some(ContextValue {
-                        kind: kind.into(),
-                        value: args.value,
-                    }),
-                    reason: args.reason,
-                    expire_time,
-                })
-                .await?
-                .into_inner()
-                .suppression
-                .unwrap_or_default();
-            match args.format {
+            let created =
+                FeedbackServiceClient::new(crate::commands::connect(&args.remote.client).await?)
+                    .create_suppression(CreateSuppressionRequest {
+                        tenant_id: args.tenant,
+                        user_id: args.user.unwrap_or_default(),
+                        context: Some(ContextValue {
+                            kind: kind.into(),
+                            value: args.value,
+                        }),
+                        reason: args.reason,
+                        expire_time,
+                    })
+                    .await?
+                    .into_inner()
+                    .suppression
+                    .unwrap_or_default();
+            match args.remote.format {
                 Format::Json => output::json(&to_json(&created))?,
                 Format::Table => output::table(&HEADER, &[row(&created)])?,
             }
@@ -130,14 +220,14 @@ pub(crate) async fn run(command: SuppressionsCommand) -> anyhow::Result<()> {
         }
         SuppressionsCommand::Suggest(args) => {
             let suggestions =
-                FeedbackServiceClient::new(crate::commands::connect(&args.client).await?)
+                FeedbackServiceClient::new(crate::commands::connect(&args.remote.client).await?)
                     .list_suppression_suggestions(ListSuppressionSuggestionsRequest {
                         tenant_id: args.tenant,
                     })
                     .await?
                     .into_inner()
                     .suggestions;
-            match args.format {
+            match args.remote.format {
                 Format::Json => output::json(
                     &suggestions
                         .iter()

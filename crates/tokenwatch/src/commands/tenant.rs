@@ -1,10 +1,133 @@
+//! `tokenwatch tenant add|list|show|remove|test|credentials|sources`: the tenant registry and
+//! each tenant's onboarding.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
 use tokenwatch_config::ClientConfig;
 use tokenwatch_grpc::AuthedChannel;
 use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_proto::tenant::v1::*;
 
-use crate::cli::{CredentialsCommand, Format, SourcesCommand, Switch, TenantCommand};
+use crate::cli::{Format, Remote, TenantRefArgs};
 use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Register a tenant by its Entra tenant id.
+    Add(TenantAddArgs),
+    /// List the tenants the caller may act for.
+    List(TenantListArgs),
+    /// Show one tenant.
+    Show(TenantRefArgs),
+    /// Remove a tenant and everything stored for it.
+    Remove(TenantRefArgs),
+    /// Set or delete the tenant's Microsoft Graph app registration (msp_admin).
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+    /// Sign in with the tenant's credentials and call each Microsoft API once: what works,
+    /// and which permission or licence is missing (exit 1 if anything is).
+    Test(TenantRefArgs),
+    /// Which logs the connectors pull for the tenant.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SourcesCommand {
+    /// Turn sources on or off; those not named stay as they are.
+    Set(SourcesSetArgs),
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SourcesSetArgs {
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// The Office 365 Management Activity API feed (unified audit log).
+    #[arg(long, value_enum)]
+    pub(crate) activity_feed: Option<Switch>,
+
+    /// Entra sign-in logs (interactive and non-interactive) through Graph.
+    #[arg(long, value_enum)]
+    pub(crate) signins: Option<Switch>,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CredentialsCommand {
+    /// Store the app registration's client id and secret, sealed at rest.
+    Set(CredentialsSetArgs),
+    /// Delete the stored credentials.
+    Delete(CredentialsDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CredentialsSetArgs {
+    /// The tenant's Entra tenant id (GUID).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// Application (client) id of the app registration in the tenant.
+    #[arg(long)]
+    pub(crate) client_id: String,
+
+    /// Name of the environment variable holding the client secret (never the secret itself on
+    /// the command line, where process listings and shell history would keep it).
+    #[arg(
+        long,
+        required_unless_present = "certificate_file",
+        conflicts_with = "certificate_file"
+    )]
+    pub(crate) client_secret_env: Option<String>,
+
+    /// Instead of a secret: a PEM file with the app's certificate and its RSA private key
+    /// (the identity platform's certificate credentials).
+    #[arg(long)]
+    pub(crate) certificate_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CredentialsDeleteArgs {
+    /// The tenant's Entra tenant id (GUID).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    #[command(flatten)]
+    pub(crate) client: ClientConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantAddArgs {
+    /// The tenant's Entra tenant id (GUID).
+    #[arg(long)]
+    pub(crate) tenant: String,
+
+    /// A name for the MSP's analysts.
+    #[arg(long)]
+    pub(crate) name: String,
+
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantListArgs {
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
 
 type Client = TenantServiceClient<AuthedChannel>;
 
@@ -101,7 +224,7 @@ fn sources_text(sources: TenantSources) -> String {
 pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
     match command {
         TenantCommand::Add(args) => {
-            let response = client(&args.client)
+            let response = client(&args.remote.client)
                 .await?
                 .create_tenant(CreateTenantRequest {
                     tenant_id: args.tenant,
@@ -109,10 +232,10 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
                 })
                 .await?
                 .into_inner();
-            print(response.tenant.as_slice(), args.format)
+            print(response.tenant.as_slice(), args.remote.format)
         }
         TenantCommand::List(args) => {
-            let mut client = client(&args.client).await?;
+            let mut client = client(&args.remote.client).await?;
             let mut tenants = Vec::new();
             let mut page_token = String::new();
             loop {
@@ -129,18 +252,18 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
                 }
                 page_token = page.next_page_token;
             }
-            print(&tenants, args.format)
+            print(&tenants, args.remote.format)
         }
         TenantCommand::Show(args) => {
-            let response = client(&args.client)
+            let response = client(&args.remote.client)
                 .await?
                 .get_tenant(GetTenantRequest {
                     tenant_id: args.tenant().to_owned(),
                 })
                 .await?
                 .into_inner();
-            let warm_up = warm_up(&args.client, args.tenant()).await;
-            match (args.format, warm_up) {
+            let warm_up = warm_up(&args.remote.client, args.tenant()).await;
+            match (args.remote.format, warm_up) {
                 (Format::Json, Some(warm_up)) => {
                     let mut tenants: Vec<serde_json::Value> =
                         response.tenant.iter().map(to_json).collect();
@@ -150,7 +273,7 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
                     Ok(output::json(&serde_json::Value::Array(tenants))?)
                 }
                 (Format::Table, Some(warm_up)) => {
-                    print(response.tenant.as_slice(), args.format)?;
+                    print(response.tenant.as_slice(), args.remote.format)?;
                     Ok(output::line(&format!(
                         "warm-up: {} of {} users still learning (a user's baseline learns for at least {} active days over {} days before routine deviation can raise a finding)",
                         warm_up["learning_users"],
@@ -163,7 +286,7 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
             }
         }
         TenantCommand::Remove(args) => {
-            client(&args.client)
+            client(&args.remote.client)
                 .await?
                 .delete_tenant(DeleteTenantRequest {
                     tenant_id: args.tenant().to_owned(),
@@ -175,7 +298,7 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
         TenantCommand::Credentials(command) => credentials(command).await,
         TenantCommand::Sources(SourcesCommand::Set(args)) => {
             let on = |switch: Option<Switch>| switch.map(|s| s == Switch::On);
-            let sources = client(&args.client)
+            let sources = client(&args.remote.client)
                 .await?
                 .set_tenant_sources(SetTenantSourcesRequest {
                     tenant_id: args.tenant.clone(),
@@ -186,7 +309,7 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
                 .into_inner()
                 .sources
                 .unwrap_or_default();
-            match args.format {
+            match args.remote.format {
                 Format::Json => output::json(&serde_json::json!({
                     "tenant_id": args.tenant,
                     "activity_feed": sources.activity_feed,
@@ -201,14 +324,14 @@ pub(crate) async fn run(command: TenantCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TenantCommand::Test(args) => {
-            let response = client(&args.client)
+            let response = client(&args.remote.client)
                 .await?
                 .test_tenant_connection(TestTenantConnectionRequest {
                     tenant_id: args.tenant().to_owned(),
                 })
                 .await?
                 .into_inner();
-            match args.format {
+            match args.remote.format {
                 Format::Json => output::json(&serde_json::json!({
                     "tenant_id": args.tenant(),
                     "ok": response.ok,
