@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tokenwatch_types::{FindingId, FindingStatus, IncidentId, Severity, TenantId};
 use uuid::Uuid;
 
-use crate::{StorageError, StorageResult, TenantTx};
+use crate::{StorageError, StorageResult, TenantTx, page};
 
 /// The Postgres channel finding changes are announced on, as `tenant finding change`.
 pub const FINDINGS_CHANNEL: &str = "tokenwatch_findings";
@@ -133,23 +133,7 @@ pub async fn upsert_finding(
             }
         }
     };
-    sqlx::query(
-        "INSERT INTO incidents (tenant_id, incident_id, user_id, severity, first_seen_time, \
-                                last_seen_time) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (tenant_id, incident_id) DO UPDATE SET \
-           first_seen_time = least(incidents.first_seen_time, excluded.first_seen_time), \
-           last_seen_time = greatest(incidents.last_seen_time, excluded.last_seen_time), \
-           update_time = now()",
-    )
-    .bind(tenant.as_uuid())
-    .bind(finding.incident_id.as_uuid())
-    .bind(&finding.user_id)
-    .bind(finding.severity.as_str())
-    .bind(finding.first_seen)
-    .bind(finding.last_seen)
-    .execute(&mut **tx)
-    .await?;
+    crate::incidents::note_finding(tx, tenant, finding).await?;
     sqlx::query(
         "INSERT INTO findings (tenant_id, finding_id, incident_id, user_id, session_id, score, \
                                threshold, severity, first_seen_time, last_seen_time, \
@@ -177,7 +161,7 @@ pub async fn upsert_finding(
     .bind(&finding.explanation)
     .execute(&mut **tx)
     .await?;
-    refresh_incident_severity(tx, tenant, finding.incident_id).await?;
+    crate::incidents::refresh_severity(tx, tenant, finding.incident_id).await?;
     if matches!(change, Upserted::Created | Upserted::Escalated) {
         notify(tx, tenant, finding.finding_id, change.as_str()).await?;
         crate::notifications::enqueue(
@@ -233,37 +217,6 @@ fn finding_event(tenant: TenantId, finding: &FindingWrite) -> serde_json::Value 
     })
 }
 
-/// Sets the incident's severity to its most severe finding's (ranked by [`Severity`]'s order,
-/// the only ranking there is).
-async fn refresh_incident_severity(
-    tx: &mut TenantTx,
-    tenant: TenantId,
-    incident_id: IncidentId,
-) -> StorageResult<()> {
-    let severities: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT severity FROM findings WHERE tenant_id = $1 AND incident_id = $2",
-    )
-    .bind(tenant.as_uuid())
-    .bind(incident_id.as_uuid())
-    .fetch_all(&mut **tx)
-    .await?;
-    let highest = severities
-        .iter()
-        .map(|s| parse_stored::<Severity>(s))
-        .collect::<StorageResult<Vec<_>>>()?
-        .into_iter()
-        .max();
-    if let Some(highest) = highest {
-        sqlx::query("UPDATE incidents SET severity = $3 WHERE tenant_id = $1 AND incident_id = $2")
-            .bind(tenant.as_uuid())
-            .bind(incident_id.as_uuid())
-            .bind(highest.as_str())
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Reads a stored name or id back into its domain type.
 pub(crate) fn parse_stored<T: std::str::FromStr<Err = tokenwatch_types::IdError>>(
     text: &str,
@@ -307,46 +260,32 @@ pub async fn retract_findings(
     for (finding_id, incident_id) in &retracted {
         audit(
             tx,
-            tenant,
             "tokenwatch-pipeline",
             "finding.retracted",
             FindingId::from_uuid(*finding_id),
             serde_json::json!({"reason": "late records replayed; the session no longer scores"}),
         )
         .await?;
-        sqlx::query(
-            "DELETE FROM incidents i WHERE tenant_id = $1 AND incident_id = $2 \
-               AND NOT EXISTS (SELECT 1 FROM findings f \
-                               WHERE f.tenant_id = i.tenant_id AND f.incident_id = i.incident_id)",
-        )
-        .bind(tenant.as_uuid())
-        .bind(incident_id)
-        .execute(&mut **tx)
-        .await?;
+        crate::incidents::remove_if_empty(tx, tenant, IncidentId::from_uuid(*incident_id)).await?;
     }
     Ok(retracted.len() as u64)
 }
 
 async fn audit(
     tx: &mut TenantTx,
-    tenant: TenantId,
     actor: &str,
     action: &str,
     finding_id: FindingId,
     details: serde_json::Value,
 ) -> StorageResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (tenant_id, actor, action, object_kind, object_id, details) \
-         VALUES ($1, $2, $3, 'finding', $4, $5)",
+    crate::audit::record(
+        tx,
+        actor,
+        action,
+        ("finding", &finding_id.to_string()),
+        details,
     )
-    .bind(tenant.as_uuid())
-    .bind(actor)
-    .bind(action)
-    .bind(finding_id.to_string())
-    .bind(details)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// One finding.
@@ -429,7 +368,6 @@ pub async fn update_status(
         .await?;
         audit(
             tx,
-            tenant,
             actor,
             "finding.status",
             finding_id,
@@ -544,7 +482,7 @@ pub async fn list_findings(
     page_size: usize,
     page_token: &str,
 ) -> StorageResult<FindingPage> {
-    let after = decode_token(page_token)?;
+    let after = page::after_across(page_token)?;
     let tenant_ids: Vec<Uuid> = tenants.iter().map(|t| t.as_uuid()).collect();
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM findings \
@@ -575,121 +513,17 @@ pub async fn list_findings(
         .iter()
         .map(finding_of_row)
         .collect::<StorageResult<Vec<_>>>()?;
-    let next_page_token = if findings.len() > page_size {
-        findings.truncate(page_size);
-        findings.last().map(|last| {
-            format!(
-                "{}/{}/{}",
-                last.finding.last_seen.timestamp_micros(),
-                last.tenant_id,
-                last.finding.finding_id
-            )
-        })
-    } else {
-        None
-    };
+    let next_page_token = page::next_across(&mut findings, page_size, |f| {
+        (
+            f.finding.last_seen,
+            f.tenant_id.as_uuid(),
+            f.finding.finding_id.as_uuid(),
+        )
+    });
     Ok(FindingPage {
         findings,
         next_page_token,
     })
-}
-
-fn decode_token(token: &str) -> StorageResult<Option<(DateTime<Utc>, Uuid, Uuid)>> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let mut parts = token.split('/');
-    let parsed = (|| {
-        let micros: i64 = parts.next()?.parse().ok()?;
-        let tenant = Uuid::parse_str(parts.next()?).ok()?;
-        let finding = Uuid::parse_str(parts.next()?).ok()?;
-        Some((DateTime::from_timestamp_micros(micros)?, tenant, finding))
-    })();
-    parsed.map(Some).ok_or(StorageError::InvalidPageToken)
-}
-
-/// A user's incidents, newest activity first, with their finding ids.
-pub async fn list_incidents(
-    tx: &mut TenantTx,
-    user_id: Option<&str>,
-    page_size: usize,
-    page_token: &str,
-) -> StorageResult<(Vec<IncidentRow>, Option<String>)> {
-    let after = decode_token(page_token)?;
-    let rows: Vec<IncidentTuple> = sqlx::query_as(
-        "SELECT i.incident_id, i.user_id, i.severity, i.first_seen_time, i.last_seen_time, \
-                    coalesce(array_agg(f.finding_id ORDER BY f.last_seen_time DESC) \
-                             FILTER (WHERE f.finding_id IS NOT NULL), '{}') \
-             FROM incidents i LEFT JOIN findings f \
-               ON f.tenant_id = i.tenant_id AND f.incident_id = i.incident_id \
-             WHERE i.tenant_id = tokenwatch_current_tenant() \
-               AND ($1::text IS NULL OR i.user_id = $1) \
-               AND ($2::timestamptz IS NULL OR (i.last_seen_time, i.incident_id) < ($2, $3)) \
-             GROUP BY i.incident_id, i.user_id, i.severity, i.first_seen_time, i.last_seen_time \
-             ORDER BY i.last_seen_time DESC, i.incident_id DESC LIMIT $4",
-    )
-    .bind(user_id)
-    .bind(after.map(|a| a.0))
-    .bind(after.map(|a| a.2))
-    .bind(page_size as i64 + 1)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut incidents: Vec<IncidentRow> = rows
-        .into_iter()
-        .map(
-            |(incident_id, user_id, severity, first_seen, last_seen, finding_ids)| {
-                Ok(IncidentRow {
-                    incident_id: IncidentId::from_uuid(incident_id),
-                    user_id,
-                    severity: parse_stored(&severity)?,
-                    first_seen,
-                    last_seen,
-                    finding_ids: finding_ids.into_iter().map(FindingId::from_uuid).collect(),
-                })
-            },
-        )
-        .collect::<StorageResult<_>>()?;
-    let next = if incidents.len() > page_size {
-        incidents.truncate(page_size);
-        incidents.last().map(|last| {
-            format!(
-                "{}/{}/{}",
-                last.last_seen.timestamp_micros(),
-                Uuid::nil(),
-                last.incident_id
-            )
-        })
-    } else {
-        None
-    };
-    Ok((incidents, next))
-}
-
-/// An incident row as queried.
-type IncidentTuple = (
-    Uuid,
-    String,
-    String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Vec<Uuid>,
-);
-
-/// An incident with its findings.
-#[derive(Debug, Clone)]
-pub struct IncidentRow {
-    /// Id.
-    pub incident_id: IncidentId,
-    /// User.
-    pub user_id: String,
-    /// Highest severity of its findings.
-    pub severity: Severity,
-    /// First activity.
-    pub first_seen: DateTime<Utc>,
-    /// Last activity.
-    pub last_seen: DateTime<Utc>,
-    /// Its findings, newest activity first.
-    pub finding_ids: Vec<FindingId>,
 }
 
 fn names<T: Copy>(values: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {

@@ -14,7 +14,9 @@
 //! - `ingest`: raw records, events and quarantine, written together;
 //! - `events`: stored events read back in the engine's order;
 //! - `engine_state`: generations of the detection engine's state;
-//! - `findings`: findings, incidents, status workflow and history;
+//! - `findings`: findings, their status workflow and history;
+//! - `incidents`: one per tenant and user, grouping the user's findings;
+//! - `page`: keyset page tokens;
 //! - `feed`: finding changes as they commit ([`Feed`]);
 //! - `weights`: versioned weight sets;
 //! - `verdicts`: analysts' verdicts;
@@ -36,6 +38,7 @@ mod error;
 pub mod events;
 mod feed;
 pub mod findings;
+pub mod incidents;
 pub mod ingest;
 pub mod notifications;
 mod page;

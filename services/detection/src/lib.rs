@@ -298,10 +298,14 @@ impl DetectionService for DetectionApi {
         let r = request.into_inner();
         let user = (!r.user_id.is_empty()).then(|| r.user_id.to_lowercase());
         let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
-        let (incidents, next) =
-            findings::list_incidents(&mut tx, user.as_deref(), page_size, &r.page_token)
-                .await
-                .map_err(fail)?;
+        let (incidents, next) = tokenwatch_storage::incidents::list_incidents(
+            &mut tx,
+            user.as_deref(),
+            page_size,
+            &r.page_token,
+        )
+        .await
+        .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         Ok(Response::new(ListIncidentsResponse {
             incidents: incidents
