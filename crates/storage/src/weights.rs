@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
 use tokenwatch_core::detect::Feature;
+use tokenwatch_types::TenantId;
 
 use crate::{StorageError, StorageResult, TenantTx};
 
@@ -44,6 +45,25 @@ impl WeightVersion {
             pinned: false,
             parent_version: 0,
             create_time: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// On the wire, as both the detection and the feedback service answer with it.
+    pub fn to_proto(&self, tenant: TenantId) -> tokenwatch_proto::common::v1::WeightSet {
+        tokenwatch_proto::common::v1::WeightSet {
+            tenant_id: tenant.to_string(),
+            version: self.version,
+            weights: self
+                .weights
+                .iter()
+                .map(|(feature, weight)| (feature.to_string(), *weight))
+                .collect(),
+            threshold: self.threshold,
+            reason: self.reason.clone(),
+            create_time: Some(tokenwatch_proto::to_timestamp(self.create_time)),
+            created_by: self.created_by.clone(),
+            pinned: self.pinned,
+            parent_version: self.parent_version,
         }
     }
 

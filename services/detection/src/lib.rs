@@ -82,23 +82,6 @@ fn min_severity(value: i32) -> Result<Option<Severity>, Status> {
     Ok(tokenwatch_proto::severity_from_proto(value))
 }
 
-fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
-    common::WeightSet {
-        tenant_id: tenant.to_string(),
-        version: version.version,
-        weights: version
-            .weights
-            .iter()
-            .map(|(feature, weight)| (feature.to_string(), *weight))
-            .collect(),
-        threshold: version.threshold,
-        reason: version.reason.clone(),
-        create_time: Some(to_timestamp(version.create_time)),
-        created_by: version.created_by.clone(),
-        pinned: version.pinned,
-        parent_version: version.parent_version,
-    }
-}
 
 #[tonic::async_trait]
 impl DetectionService for DetectionApi {
@@ -406,7 +389,7 @@ impl DetectionService for DetectionApi {
         };
         tx.commit().await.map_err(fail)?;
         Ok(Response::new(GetWeightsResponse {
-            weight_set: Some(weight_set(tenant, &version)),
+            weight_set: Some(version.to_proto(tenant)),
         }))
     }
 
@@ -462,7 +445,7 @@ impl DetectionService for DetectionApi {
             .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         Ok(Response::new(SetWeightsResponse {
-            weight_set: Some(weight_set(tenant, &version)),
+            weight_set: Some(version.to_proto(tenant)),
         }))
     }
 }

@@ -48,23 +48,6 @@ struct FeedbackApi {
     database: Database,
 }
 
-fn weight_set(tenant: TenantId, version: &WeightVersion) -> common::WeightSet {
-    common::WeightSet {
-        tenant_id: tenant.to_string(),
-        version: version.version,
-        weights: version
-            .weights
-            .iter()
-            .map(|(feature, weight)| (feature.to_string(), *weight))
-            .collect(),
-        threshold: version.threshold,
-        reason: version.reason.clone(),
-        create_time: Some(to_timestamp(version.create_time)),
-        created_by: version.created_by.clone(),
-        pinned: version.pinned,
-        parent_version: version.parent_version,
-    }
-}
 
 fn verdict(tenant: TenantId, row: &VerdictRow) -> Verdict {
     let kind = match row.kind.as_str() {
@@ -226,7 +209,7 @@ impl FeedbackService for FeedbackApi {
         tracing::info!(actor = %claims.subject, kind, weight_version = in_force.version, "verdict");
         Ok(Response::new(SubmitVerdictResponse {
             verdict: Some(verdict(tenant, &row)),
-            weight_set: Some(weight_set(tenant, &in_force)),
+            weight_set: Some(in_force.to_proto(tenant)),
             findings_changed: changed,
         }))
     }
@@ -295,7 +278,7 @@ impl FeedbackService for FeedbackApi {
             }
         }
         Ok(Response::new(ListWeightVersionsResponse {
-            weight_sets: versions.iter().map(|v| weight_set(tenant, v)).collect(),
+            weight_sets: versions.iter().map(|v| v.to_proto(tenant)).collect(),
             next_page_token: next.map(|v| v.to_string()).unwrap_or_default(),
         }))
     }
@@ -341,7 +324,7 @@ impl FeedbackService for FeedbackApi {
             rescore_unresolved(&mut tx, &current.weight_set(), &rolled.weight_set()).await?;
         tx.commit().await.map_err(fail)?;
         Ok(Response::new(RollbackWeightsResponse {
-            weight_set: Some(weight_set(tenant, &rolled)),
+            weight_set: Some(rolled.to_proto(tenant)),
             findings_changed: changed,
         }))
     }
