@@ -82,7 +82,6 @@ fn min_severity(value: i32) -> Result<Option<Severity>, Status> {
     Ok(tokenwatch_proto::severity_from_proto(value))
 }
 
-
 #[tonic::async_trait]
 impl DetectionService for DetectionApi {
     async fn list_findings(

@@ -48,7 +48,6 @@ struct FeedbackApi {
     database: Database,
 }
 
-
 fn verdict(tenant: TenantId, row: &VerdictRow) -> Verdict {
     let kind = match row.kind.as_str() {
         "true_positive" => VerdictKind::TruePositive,
