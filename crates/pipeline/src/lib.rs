@@ -13,9 +13,15 @@
 //! - `state`: what is kept per tenant, and its encoding;
 //! - `hot`: the Redis side;
 //! - `step`: one tenant brought up to date;
-//! - `worker`: leases, consumer group, sweep.
+//! - `worker`: finding tenants with work, the sweep, the step loop;
+//! - `lease`: one worker at a time per tenant;
+//! - `consumer`: reading and acknowledging the touched stream in the consumer group;
+//! - `rebuild`: a tenant replayed from nothing on demand.
 
+mod consumer;
 mod hot;
+mod lease;
+mod rebuild;
 mod state;
 mod step;
 mod worker;
@@ -26,8 +32,9 @@ use tokenwatch_error::{ServiceError, ServiceErrorCode};
 use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::TenantId;
 
+pub use rebuild::rebuild_tenant;
 pub use step::{StepReport, tenant_suppressions, tenant_weights};
-pub use worker::{PipelineConfig, Worker, rebuild_tenant};
+pub use worker::{PipelineConfig, Worker};
 
 /// What can stop a pipeline step.
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +184,7 @@ pub async fn forget_tenant(cache: &Cache, tenant: TenantId) -> Result<(), Pipeli
     keys.extend([
         hot::head_key(tenant),
         hot::version_key(tenant),
-        worker::lease_key(tenant),
+        lease::key(tenant),
         touched::stream_key(tenant),
     ]);
     let mut connection = cache.connection();

@@ -11,13 +11,13 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
-use tokenwatch_cache::{Cache, tenant_key, touched};
+use redis::streams::StreamId;
+use tokenwatch_cache::{Cache, touched};
 use tokenwatch_storage::Database;
 use tokenwatch_types::TenantId;
 
-use crate::PipelineError;
-use crate::step::{StepReport, Stores, TenantMemory, Trigger, maybe_write_generation, run_step};
+use crate::step::{Stores, TenantMemory, Trigger, maybe_write_generation, run_step};
+use crate::{PipelineError, consumer, lease};
 
 /// The longest pause before an idle tenant's stream is read again.
 const IDLE_BACKOFF: Duration = Duration::from_millis(200);
@@ -184,11 +184,11 @@ impl Worker {
             let earliest = entries.iter().filter_map(touched::first_of).min();
             let epoch = self.registry.get(&tenant).copied().unwrap_or_default();
             let mut memory = self.memory.remove(&tenant).map(|(memory, _)| memory);
-            let lease_key = lease_key(tenant);
+            let lease_key = lease::key(tenant);
             let cache = self.stores.cache.clone();
             let id = self.id.clone();
             let lease = self.config.lease;
-            let renew = || renew_lease(cache.clone(), lease_key.clone(), id.clone(), lease);
+            let renew = || lease::renew(cache.clone(), lease_key.clone(), id.clone(), lease);
             let result = run_step(
                 &self.stores,
                 tenant,
@@ -283,90 +283,36 @@ impl Worker {
     }
 
     async fn acquire(&mut self, tenant: TenantId) -> Result<bool, PipelineError> {
-        let mut connection = self.stores.cache.connection();
-        let acquired: i64 = redis::Script::new(ACQUIRE)
-            .key(lease_key(tenant))
-            .arg(&self.id)
-            .arg(self.config.lease.as_millis() as u64)
-            .invoke_async(&mut connection)
-            .await?;
-        if acquired == 1 {
+        let acquired = lease::take(&self.stores.cache, tenant, &self.id, self.config.lease).await?;
+        if acquired {
             self.leased.insert(tenant);
         } else {
             self.leased.remove(&tenant);
         }
-        Ok(acquired == 1)
+        Ok(acquired)
     }
 
     async fn release(&mut self, tenant: TenantId) -> Result<(), PipelineError> {
         self.leased.remove(&tenant);
-        let mut connection = self.stores.cache.connection();
-        let _: i64 = redis::Script::new(RELEASE)
-            .key(lease_key(tenant))
-            .arg(&self.id)
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(())
+        lease::give_back(&self.stores.cache, tenant, &self.id).await
     }
 
     /// The tenant's entries for this step: those pending on any consumer (a crashed worker's,
     /// or this one's from a failed step), then new ones.
     async fn entries(&mut self, tenant: TenantId) -> Result<Vec<StreamId>, PipelineError> {
-        let stream = touched::stream_key(tenant);
-        let mut connection = self.stores.cache.connection();
+        let cache = &self.stores.cache;
         if !self.groups.contains(&tenant) {
-            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(&stream)
-                .arg(touched::CONSUMER_GROUP)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async(&mut connection)
-                .await;
-            match created {
-                Ok(()) => {}
-                Err(error) if error.code() == Some("BUSYGROUP") => {}
-                Err(error) => return Err(error.into()),
-            }
+            consumer::ensure_group(cache, tenant).await?;
             self.groups.insert(tenant);
         }
-        let count = self.config.entries_per_step;
-        // The lease says this worker owns the tenant now, so any pending entry is stale.
-        let claimed: redis::RedisResult<StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
-            .arg(&stream)
-            .arg(touched::CONSUMER_GROUP)
-            .arg(&self.id)
-            .arg(0)
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut connection)
-            .await;
-        let claimed = match claimed {
-            Ok(claimed) => claimed,
+        match consumer::entries(cache, tenant, &self.id, self.config.entries_per_step).await? {
+            Some(entries) => Ok(entries),
             // The stream (and its group) went away, with a flushed Redis: made again next round.
-            Err(error) if error.code() == Some("NOGROUP") => {
+            None => {
                 self.groups.remove(&tenant);
-                return Ok(Vec::new());
+                Ok(Vec::new())
             }
-            Err(error) => return Err(error.into()),
-        };
-        let mut entries = claimed.claimed;
-        let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(touched::CONSUMER_GROUP)
-            .arg(&self.id)
-            .arg("COUNT")
-            .arg(count)
-            .arg("STREAMS")
-            .arg(&stream)
-            .arg(">")
-            .query_async(&mut connection)
-            .await?;
-        if let Some(read) = read {
-            entries.extend(read.keys.into_iter().flat_map(|key| key.ids));
         }
-        Ok(entries)
     }
 
     async fn acknowledge(
@@ -374,118 +320,8 @@ impl Worker {
         tenant: TenantId,
         entries: &[StreamId],
     ) -> Result<(), PipelineError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut connection = self.stores.cache.connection();
-        let mut command = redis::cmd("XACK");
-        command
-            .arg(touched::stream_key(tenant))
-            .arg(touched::CONSUMER_GROUP);
-        for entry in entries {
-            command.arg(&entry.id);
-        }
-        let _: i64 = command.query_async(&mut connection).await?;
-        Ok(())
+        consumer::acknowledge(&self.stores.cache, tenant, entries).await
     }
-}
-
-/// Takes the lease if free, or renews it if already ours.
-const ACQUIRE: &str = r"
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if holder then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-";
-
-/// Drops the lease if ours.
-const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
-
-async fn renew_lease(
-    cache: Cache,
-    key: String,
-    id: String,
-    lease: Duration,
-) -> Result<(), PipelineError> {
-    let mut connection = cache.connection();
-    let renewed: i64 = redis::Script::new(ACQUIRE)
-        .key(key)
-        .arg(id)
-        .arg(lease.as_millis() as u64)
-        .invoke_async(&mut connection)
-        .await?;
-    if renewed == 1 {
-        Ok(())
-    } else {
-        Err(PipelineError::LeaseLost)
-    }
-}
-
-/// Replays every stored event of a tenant from nothing, now, in the caller's task (the
-/// RebuildBaselines RPC): waits for the tenant's lease, drops its state, steps it, and gives
-/// the lease back. Returns the step's report and the users rebuilt.
-pub async fn rebuild_tenant(
-    database: &Database,
-    cache: &Cache,
-    tenant: TenantId,
-    wait: Duration,
-) -> Result<(StepReport, usize), PipelineError> {
-    let id = format!("rebuild-{:08x}", rand::random::<u32>());
-    let lease = Duration::from_secs(15);
-    let deadline = Instant::now() + wait;
-    loop {
-        match renew_lease(cache.clone(), lease_key(tenant), id.clone(), lease).await {
-            Ok(()) => break,
-            Err(PipelineError::LeaseLost) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(error) => return Err(error),
-        }
-    }
-    let stores = Stores {
-        database: database.clone(),
-        cache: cache.clone(),
-        page_events: crate::step::PAGE_EVENTS,
-    };
-    let result = async {
-        let epoch = tokenwatch_storage::get_tenant(database, tenant)
-            .await?
-            .create_time
-            .timestamp_micros();
-        crate::reset_tenant(database, cache, tenant).await?;
-        let mut memory = None;
-        let renew = || renew_lease(cache.clone(), lease_key(tenant), id.clone(), lease);
-        let trigger = Trigger {
-            epoch,
-            ..Trigger::default()
-        };
-        let report = run_step(&stores, tenant, &mut memory, trigger, renew).await?;
-        let users = memory.map_or(0, |m| m.users());
-        Ok((report, users))
-    }
-    .await;
-    let mut connection = cache.connection();
-    let _: redis::RedisResult<i64> = redis::Script::new(RELEASE)
-        .key(lease_key(tenant))
-        .arg(&id)
-        .invoke_async(&mut connection)
-        .await;
-    result
-}
-
-pub(crate) fn lease_key(tenant: TenantId) -> String {
-    tenant_key(tenant, "pipeline-lease", "")
 }
 
 async fn registered_tenants(database: &Database) -> Result<HashMap<TenantId, i64>, PipelineError> {
