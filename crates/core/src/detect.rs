@@ -4,6 +4,7 @@
 //! # Layout
 //!
 //! - `baseline`: per-user decayed context counts and the tenant's population prior;
+//! - `context_key`: how network-and-client contexts and their address blocks are named;
 //! - `session`: what one session has shown so far, in time order;
 //! - `feature`: the features' names, default weights and meanings;
 //! - `features`: a session's deviations from its user's normal, each in [0, 1];
@@ -16,6 +17,7 @@
 //! - `engine`: events in time order → scored sessions → findings.
 
 pub mod baseline;
+pub mod context_key;
 pub mod engine;
 pub mod feature;
 pub mod features;
@@ -26,6 +28,7 @@ pub mod session;
 pub mod suppress;
 pub mod weights;
 
+pub use context_key::ContextKey;
 pub use engine::{Engine, Evaluation, Finding, Reason, TenantEngine, TenantShared, UserState};
 pub use feature::Feature;
 pub use suppress::{Suppression, Suppressions};

@@ -201,10 +201,11 @@ impl UserBaseline {
     /// How many prefixes the user knows in `scope` (a network and client): a carrier's
     /// churning addresses make many.
     pub fn prefixes_in(&self, scope: &str) -> usize {
-        let wanted = format!("{scope}|");
-        self.contexts
-            .get(&Kind::Prefix)
-            .map_or(0, |m| m.keys().filter(|k| k.starts_with(&wanted)).count())
+        self.contexts.get(&Kind::Prefix).map_or(0, |m| {
+            m.keys()
+                .filter(|k| crate::detect::context_key::is_block_in(k, scope))
+                .count()
+        })
     }
 
     /// Approximate size in memory, in bytes.

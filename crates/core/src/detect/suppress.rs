@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::baseline::Kind;
+use crate::detect::context_key::ContextKey;
 use crate::detect::session::Seen;
 
 /// What is left of a suppressed context's novelty.
@@ -148,12 +149,14 @@ impl Suppression {
         let v = self.value.as_str();
         match (self.target, kind) {
             (Target::Asn, Kind::Network) => value == v,
-            (Target::Asn, Kind::Prefix | Kind::NetworkClient) => value
-                .split_once('#')
-                .is_some_and(|(network, _)| network == v),
+            (Target::Asn, Kind::Prefix | Kind::NetworkClient) => {
+                ContextKey::parse(value).is_some_and(|key| key.network == v)
+            }
             // A network without an ASN is its prefix.
             (Target::Prefix, Kind::Network) => value == v,
-            (Target::Prefix, Kind::Prefix) => value.rsplit_once('|').is_some_and(|(_, p)| p == v),
+            (Target::Prefix, Kind::Prefix) => {
+                ContextKey::parse(value).is_some_and(|key| key.prefix == Some(v))
+            }
             (Target::Country, Kind::Country) => value == v,
             (Target::Browser, Kind::Client) => value
                 .split('/')

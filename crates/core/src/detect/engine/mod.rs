@@ -30,6 +30,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::baseline::{Kind, TenantProfile, UserBaseline};
+use crate::detect::context_key::ContextKey;
 use crate::detect::features::features;
 use crate::detect::network::{LearnedNetworks, network_of};
 use crate::detect::session::{SessionState, os_of};
@@ -188,10 +189,14 @@ impl TenantEngine {
         });
         let os = os.as_deref().unwrap_or("-");
         let prefix_key = match (&network, event.ip) {
-            (Some(network), Some(ip)) => Some(format!("{network}#{os}|{}", prefix(ip))),
+            (Some(network), Some(ip)) => {
+                Some(ContextKey::block(network, os, &prefix(ip)).to_string())
+            }
             _ => None,
         };
-        let pair_key = network.as_ref().map(|network| format!("{network}#{os}"));
+        let pair_key = network
+            .as_deref()
+            .map(|network| ContextKey::pair(network, os).to_string());
         let values: Vec<(Kind, &str)> = [
             pair_key.as_deref().map(|p| (Kind::NetworkClient, p)),
             network.as_deref().map(|n| (Kind::Network, n)),

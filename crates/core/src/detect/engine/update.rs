@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Timelike, Utc};
 
 use crate::detect::baseline::{Kind, TenantProfile, UserBaseline, novelty, tenant_novelty};
+use crate::detect::context_key;
 use crate::detect::engine::significance::ScoreHistogram;
 use crate::detect::engine::{SESSION_FORGET_DAYS, SESSION_IDLE_HOURS, TENANT_COMMON, UserState};
 use crate::detect::network::microsoft_cloud;
@@ -171,7 +172,7 @@ pub(super) fn update_session(
         if let Some(prefix_key) = prefix_key {
             // Addresses that churn are no news: a carrier's CGNAT and IPv6 privacy addresses
             // (many prefixes of one network, for the user or within this session).
-            let scope = prefix_key.split('|').next().unwrap_or(network);
+            let scope = context_key::scope_of(prefix_key);
             let churning = baseline.prefixes_in(scope) >= CHURNING_PREFIXES;
             let (p, new_prefix) = see(&mut state.prefixes, prefix_key, time, || {
                 let (novelty, prevalence, note) = sight(Kind::Prefix, prefix_key, String::new());
@@ -179,18 +180,17 @@ pub(super) fn update_session(
             });
             note_asn(&mut state.prefixes[p], event.network.asn);
             attest(&mut state.prefixes[p], attests);
-            let in_network = format!("{scope}|");
             let session_churn = state
                 .prefixes
                 .iter()
-                .filter(|seen| seen.value.starts_with(&in_network))
+                .filter(|seen| context_key::is_block_in(&seen.value, scope))
                 .count()
                 >= SESSION_CHURN_PREFIXES;
             if session_churn {
                 for seen in state
                     .prefixes
                     .iter_mut()
-                    .filter(|seen| seen.value.starts_with(&in_network))
+                    .filter(|seen| context_key::is_block_in(&seen.value, scope))
                 {
                     seen.novelty = 0.0;
                 }
