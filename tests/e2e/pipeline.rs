@@ -1,6 +1,10 @@
 //! The online pipeline against real Postgres and Redis: a simulated data set ingested over
 //! gRPC gives exactly the findings `tokenwatch scan` gives on the same files — in order, out of
 //! order, with the tenant's Redis state deleted mid-run, and with one of two workers killed.
+//!
+//! Longer than most files on purpose: each test is one scenario read top to bottom against the
+//! shared harness below (simulate, ingest, wait, compare with the scan); splitting them would
+//! scatter the harness.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

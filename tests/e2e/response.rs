@@ -1,5 +1,9 @@
 //! Response actions end to end: the real response service, Postgres, and the Graph client
 //! against the local Microsoft fake (token endpoint and Graph).
+//!
+//! Longer than most files on purpose: one scenario per test over one harness (a server, the
+//! fake, a tenant with credentials); the action state machine's pure rules are tested in
+//! `tokenwatch-types`.
 
 use std::time::{Duration, Instant};
 

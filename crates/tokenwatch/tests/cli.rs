@@ -4,6 +4,9 @@
 //! The binary as an operator uses it: `serve` in its own process with development auth,
 //! `health`, `token issue`, the `tenant` commands, the metrics endpoint, and a clean stop on
 //! SIGTERM.
+//!
+//! Longer than most files on purpose: each test drives the real binary through one workflow an
+//! operator follows, over one harness that starts `serve` in its own process.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
