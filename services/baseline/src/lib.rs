@@ -2,6 +2,8 @@
 //! the "session touched" streams and keep the baselines hot in Redis, see
 //! `tokenwatch-pipeline`) and answers questions about the baselines.
 
+mod error;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,7 +11,7 @@ use tokenwatch_auth::{AuthInterceptor, Permission, authorize};
 use tokenwatch_cache::Cache;
 use tokenwatch_core::detect::UserState;
 use tokenwatch_core::detect::baseline::{Kind, UserBaseline};
-use tokenwatch_error::{into_status, invalid_argument};
+use tokenwatch_error::invalid_argument;
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::baseline::v1::baseline_service_server::{
     BaselineService, BaselineServiceServer,
@@ -21,6 +23,8 @@ use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_storage::Database;
 use tokenwatch_types::TenantId;
+
+use crate::error::fail;
 
 /// How long RebuildBaselines waits for a worker stepping the tenant to finish.
 const REBUILD_WAIT: Duration = Duration::from_secs(30);
@@ -131,7 +135,7 @@ impl BaselineService for BaselineApi {
         }
         let state = tokenwatch_pipeline::user_state(&self.database, &self.cache, tenant, &user)
             .await
-            .map_err(into_status)?
+            .map_err(fail)?
             .ok_or_else(|| {
                 Status::not_found(format!("no baseline for {user} in tenant {tenant}"))
             })?;
@@ -154,7 +158,7 @@ impl BaselineService for BaselineApi {
         let (report, users) =
             tokenwatch_pipeline::rebuild_tenant(&self.database, &self.cache, tenant, REBUILD_WAIT)
                 .await
-                .map_err(into_status)?;
+                .map_err(fail)?;
         Ok(Response::new(RebuildBaselinesResponse {
             users_rebuilt: users as i64,
             events_replayed: i64::try_from(report.events).unwrap_or(i64::MAX),
@@ -172,14 +176,12 @@ impl BaselineService for BaselineApi {
         )?;
         let view = tokenwatch_pipeline::tenant_shared(&self.cache, tenant)
             .await
-            .map_err(into_status)?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+            .map_err(fail)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let snapshot = tokenwatch_storage::engine_state::latest_generation_time(&mut tx)
             .await
-            .map_err(into_status)?;
-        tx.commit()
-            .await
-            .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         let Some(shared) = view else {
             return Ok(Response::new(GetBaselineStatsResponse {
                 last_snapshot_time: snapshot.map(to_timestamp),
@@ -190,7 +192,7 @@ impl BaselineService for BaselineApi {
         let users: Vec<&str> = profile.user_names().collect();
         let states = tokenwatch_pipeline::hot_user_states(&self.cache, tenant, &users)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         let hot = states.iter().flatten().count();
         let cold = states
             .iter()

@@ -9,7 +9,7 @@ use tokenwatch_proto::ingest::v1::*;
 use tokenwatch_proto::tonic::{self, Code, Request, Response, Status, Streaming};
 use tokenwatch_types::TenantId;
 
-use tokenwatch_ingestor::{Ingested, Ingestor, Outcome};
+use tokenwatch_ingestor::{IngestError, Ingested, Ingestor, Outcome};
 
 #[derive(Debug)]
 pub(crate) struct IngestApi {
@@ -36,7 +36,7 @@ impl IngestApi {
             .ingestor
             .ingest_records(tenant, declared, &document.source_name, document.content)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         summary.documents += 1;
         for outcome in outcomes {
             tally(summary, &outcome);
@@ -133,6 +133,12 @@ fn oversized_to_exhausted(status: Status) -> Status {
     }
 }
 
+/// Any failure of ingestion, or of the reads beside it, as a caller may see it: the ingest
+/// service's vocabulary is the ingestor's [`IngestError`].
+fn fail(error: impl Into<IngestError>) -> Status {
+    into_status(error.into())
+}
+
 fn time(t: chrono::DateTime<chrono::Utc>) -> tokenwatch_proto::prost_types::Timestamp {
     tokenwatch_proto::to_timestamp(t)
 }
@@ -219,7 +225,7 @@ impl IngestService for IngestApi {
             limit + 1,
         )
         .await
-        .map_err(into_status)?;
+        .map_err(fail)?;
         let next_page_token = if rows.len() > limit {
             rows.truncate(limit);
             rows.last()
@@ -265,7 +271,7 @@ impl IngestService for IngestApi {
         )?;
         let counts = tokenwatch_storage::ingest::ingest_counts(self.ingestor.database(), tenant)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         Ok(Response::new(GetIngestStatsResponse {
             events: counts.events,
             raw_records: counts.raw_records,
@@ -289,18 +295,15 @@ impl IngestService for IngestApi {
             TenantScope::Some(tenants) => tenants.into_iter().collect(),
             TenantScope::All => tokenwatch_storage::tenant_ids(database)
                 .await
-                .map_err(into_status)?,
+                .map_err(fail)?,
         };
-        let mut tx = database
-            .tenants_read_tx(&tenants)
-            .await
-            .map_err(into_status)?;
+        let mut tx = database.tenants_read_tx(&tenants).await.map_err(fail)?;
         let rows = tokenwatch_storage::connectors::status(&mut tx)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         tx.commit()
             .await
-            .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
+            .map_err(|e| fail(tokenwatch_storage::StorageError::from(e)))?;
         let now = chrono::Utc::now();
         let sources = rows
             .into_iter()

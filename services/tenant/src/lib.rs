@@ -2,10 +2,12 @@
 //! it removes everything stored for it. Hosted by every `tokenwatch serve` process, whatever
 //! `--services` says, because every other service depends on it.
 
+mod error;
+
 use std::sync::Arc;
 use tokenwatch_auth::{AuthInterceptor, Permission, TenantScope, authorize, authorize_scope};
 use tokenwatch_cache::Cache;
-use tokenwatch_error::{into_status, invalid_argument};
+use tokenwatch_error::invalid_argument;
 use tokenwatch_grpc::ServiceSet;
 use tokenwatch_proto::tenant::v1::tenant_service_server::{TenantService, TenantServiceServer};
 use tokenwatch_proto::tenant::v1::*;
@@ -15,6 +17,8 @@ use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_graph::{Credentials, GraphClient};
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::{Database, credentials};
+
+use crate::error::fail;
 
 /// What the connection test needs: the key that opens stored credentials (none: credentials
 /// cannot be used) and the client for Microsoft's APIs.
@@ -87,7 +91,7 @@ impl TenantService for TenantApi {
             &claims.subject,
         )
         .await
-        .map_err(into_status)?;
+        .map_err(fail)?;
         tracing::info!(actor = %claims.subject, "tenant created");
         Ok(Response::new(CreateTenantResponse {
             tenant: Some(to_proto(tenant)),
@@ -105,7 +109,7 @@ impl TenantService for TenantApi {
         )?;
         let tenant = tokenwatch_storage::get_tenant(&self.database, tenant_id)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         Ok(Response::new(GetTenantResponse {
             tenant: Some(to_proto(tenant)),
         }))
@@ -128,7 +132,7 @@ impl TenantService for TenantApi {
             &request.get_ref().page_token,
         )
         .await
-        .map_err(into_status)?;
+        .map_err(fail)?;
         Ok(Response::new(ListTenantsResponse {
             tenants: page.tenants.into_iter().map(to_proto).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
@@ -146,7 +150,7 @@ impl TenantService for TenantApi {
         )?;
         tokenwatch_storage::delete_tenant(&self.database, tenant_id)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         // Postgres dropped everything of the tenant; Redis's hot state goes too (best effort:
         // a tenant registered again never reads it, see the pipeline's tenant epochs).
         if let Err(error) = tokenwatch_pipeline::forget_tenant(&self.cache, tenant_id).await {
@@ -165,18 +169,16 @@ impl TenantService for TenantApi {
             Permission::TenantsManage,
             &request.get_ref().tenant_id,
         )?;
-        let mut tx = self.database.tenant_tx(tenant).await.map_err(into_status)?;
+        let mut tx = self.database.tenant_tx(tenant).await.map_err(fail)?;
         let sealed = credentials::get_credentials(&mut tx)
             .await
-            .map_err(into_status)?
+            .map_err(fail)?
             .ok_or_else(|| {
                 Status::failed_precondition(format!(
                     "tenant {tenant} has no Microsoft credentials: tokenwatch tenant credentials set --tenant {tenant} ..."
                 ))
             })?;
-        tx.commit()
-            .await
-            .map_err(|e| into_status(tokenwatch_storage::StorageError::from(e)))?;
+        tx.commit().await.map_err(fail)?;
         let credentials = Credentials::unseal(
             self.microsoft.sealer.as_deref(),
             &tenant.to_string(),
@@ -217,7 +219,7 @@ impl TenantService for TenantApi {
         // NOT_FOUND for a tenant that is not registered (not a foreign-key failure).
         tokenwatch_storage::get_tenant(&self.database, tenant)
             .await
-            .map_err(into_status)?;
+            .map_err(fail)?;
         let sources = tokenwatch_storage::set_sources(
             &self.database,
             tenant,
@@ -226,7 +228,7 @@ impl TenantService for TenantApi {
             &claims.subject,
         )
         .await
-        .map_err(into_status)?;
+        .map_err(fail)?;
         tracing::info!(actor = %claims.subject, activity_feed = sources.activity_feed, signins = sources.signins, "tenant sources set");
         Ok(Response::new(SetTenantSourcesResponse {
             sources: Some(TenantSources {
