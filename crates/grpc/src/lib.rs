@@ -16,7 +16,7 @@ mod server;
 
 pub use client::{AuthedChannel, BearerToken, ClientError, connect};
 pub use observe::ObserveLayer;
-pub use server::{Background, GrpcError, ServiceSet, serve};
+pub use server::{Background, GrpcError, SHUTDOWN_GRACE, ServiceSet, serve};
 
 /// Largest message a service accepts or sends: an ingest document may be a large export.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;

@@ -25,6 +25,21 @@ pub enum GrpcError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// How long background tasks get to stop once the server has drained: well inside the 30 s a
+/// container orchestrator waits between SIGTERM and SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Logs how a background task ended.
+fn report(name: &'static str, ended: Result<(), tokio::task::JoinError>) {
+    match ended {
+        Ok(()) => tracing::info!(task = name, "background task stopped"),
+        Err(error) if error.is_panic() => {
+            tracing::error!(task = name, %error, "background task panicked");
+        }
+        Err(error) => tracing::warn!(task = name, %error, "background task cancelled"),
+    }
+}
+
 /// The services one process hosts, collected before the server starts.
 #[derive(Debug)]
 pub struct ServiceSet {
@@ -54,12 +69,26 @@ impl Background {
 
     /// Waits for the task to end, and logs how it ended.
     pub async fn join(self) {
-        match self.handle.await {
-            Ok(()) => tracing::info!(task = self.name, "background task stopped"),
-            Err(error) if error.is_panic() => {
-                tracing::error!(task = self.name, %error, "background task panicked");
+        report(self.name, self.handle.await);
+    }
+
+    /// Waits for every task to end, for at most `grace` in all: a task still running then (one
+    /// stuck on a database that went away) is cancelled, and the log says which.
+    pub async fn join_all(tasks: Vec<Background>, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        for mut task in tasks {
+            match tokio::time::timeout_at(deadline, &mut task.handle).await {
+                Ok(ended) => report(task.name, ended),
+                Err(_) => {
+                    tracing::warn!(
+                        task = task.name,
+                        grace_seconds = grace.as_secs(),
+                        "background task did not stop in time; cancelling it"
+                    );
+                    task.handle.abort();
+                    task.join().await;
+                }
             }
-            Err(error) => tracing::warn!(task = self.name, %error, "background task cancelled"),
         }
     }
 }
@@ -194,8 +223,48 @@ pub async fn serve(
         .await?;
     tracing::info!("grpc server stopped");
     // Tasks nobody took are awaited here, so none outlives the server unseen.
-    for task in background {
-        task.join().await;
-    }
+    Background::join_all(background, SHUTDOWN_GRACE).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// Sets its flag when dropped: a cancelled task drops its future.
+    struct Dropped(Arc<AtomicBool>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_that_does_not_stop_is_cancelled_once_the_grace_is_over() {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let obedient = Background::spawn("obedient", async move {
+            let _ = stopped.await;
+        });
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let guard = Dropped(Arc::clone(&cancelled));
+        let stuck = Background::spawn("stuck", async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        drop(stop);
+        let joined = tokio::time::timeout(
+            Duration::from_secs(5),
+            Background::join_all(vec![obedient, stuck], Duration::from_millis(200)),
+        )
+        .await;
+        assert!(joined.is_ok(), "join_all waited past its grace");
+        assert!(
+            cancelled.load(Ordering::SeqCst),
+            "the stuck task was left running"
+        );
+    }
 }

@@ -292,8 +292,8 @@ pub fn compose(
 /// Serves the composed services on `listener` until `shutdown` completes, with the pipeline
 /// workers when the baseline service is hosted and the connectors when ingest is; then stops
 /// every background task (the services' own, the workers, which each write a generation of the
-/// tenants they hold, and the connectors), awaits each and logs its end, and closes the
-/// database pool.
+/// tenants they hold, and the connectors), awaits each for at most
+/// [`tokenwatch_grpc::SHUTDOWN_GRACE`] in all and logs its end, and closes the database pool.
 pub async fn run(
     listener: TcpListener,
     wanted: &[ServiceName],
@@ -337,9 +337,7 @@ pub async fn run(
     }
     let served = tokenwatch_grpc::serve(listener, services, shutdown).await;
     let _ = stop.send(true);
-    for task in background {
-        task.join().await;
-    }
+    Background::join_all(background, tokenwatch_grpc::SHUTDOWN_GRACE).await;
     stores.database.close().await;
     served?;
     Ok(())
