@@ -283,6 +283,43 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_key_id_and_an_oversized_token_are_refused() {
+        let jwks = || {
+            Verifier::builder(ISSUER, AUDIENCE)
+                .jwks_json("jwks", &testdata("jwks.json"))
+                .unwrap()
+                .build()
+                .unwrap()
+        };
+        let with_kid = |kid: &str| {
+            let signer = Signer::private_key_pem(
+                "rsa",
+                &testdata("rsa_private.pem"),
+                Some(kid.to_owned()),
+                ISSUER,
+                AUDIENCE,
+            )
+            .unwrap();
+            token(&signer, &[Role::Service], &["*"])
+        };
+        assert!(intercept(jwks(), Some(&with_kid("k1"))).is_ok());
+        // The right key under a kid the JWKS does not publish: no key is tried.
+        let unknown = intercept(jwks(), Some(&with_kid("rotated-away"))).unwrap_err();
+        assert_eq!(unknown.code(), Code::Unauthenticated);
+
+        // A token padded past the limit is refused before it is decoded, and says nothing.
+        let good = token(&signer("rsa_private.pem"), &[Role::MspAdmin], &[]);
+        let padded = format!("{good}{}", "A".repeat(crate::keys::MAX_TOKEN_BYTES));
+        let status = intercept(verifier(), Some(&padded)).unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(status.message(), "invalid bearer token");
+        assert!(matches!(
+            verifier().verify(&padded),
+            Err(crate::keys::AuthError::TooLarge(_))
+        ));
+    }
+
+    #[test]
     fn tenant_and_permission_checks() {
         let rsa = signer("rsa_private.pem");
         let request_for = |roles: &[Role], tenants: &[&str]| {

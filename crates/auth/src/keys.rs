@@ -11,12 +11,19 @@ use crate::{Claims, Role};
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 30;
 
+/// The longest token read at all. Entra access tokens with many group claims stay under a few
+/// KB; anything far larger is refused before it is decoded (or cached).
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
 /// Why a token or a key was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No `authorization: Bearer ...` metadata.
     #[error("missing bearer token")]
     MissingToken,
+    /// The token is longer than [`MAX_TOKEN_BYTES`].
+    #[error("token of {0} bytes is too large")]
+    TooLarge(usize),
     /// The token is not a JWT we can read (this includes `alg: none`).
     #[error("malformed token: {0}")]
     Malformed(jsonwebtoken::errors::Error),
@@ -174,6 +181,9 @@ impl Verifier {
     /// token for many calls, and a signature check costs 100-200 µs (BENCHMARKS.md). The cache
     /// key is the whole token, so any change to it is a miss and a full verification.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::TooLarge(token.len()));
+        }
         let now = unix_now();
         if let Some(claims) = self.verified.get(token, now) {
             return Ok(claims);

@@ -26,5 +26,5 @@ mod permission;
 
 pub use claims::{Claims, Role, TenantScope};
 pub use guard::{AuthInterceptor, authorize, authorize_scope};
-pub use keys::{AuthError, Signer, Verifier, VerifierBuilder};
+pub use keys::{AuthError, MAX_TOKEN_BYTES, Signer, Verifier, VerifierBuilder};
 pub use permission::Permission;
