@@ -62,5 +62,12 @@ impl ServiceError for StorageError {
     }
 }
 
+/// Reads a stored name or id back into its domain type.
+pub(crate) fn parse_stored<T: std::str::FromStr<Err = tokenwatch_types::IdError>>(
+    text: &str,
+) -> StorageResult<T> {
+    text.parse().map_err(StorageError::Corrupt)
+}
+
 /// Result of a storage operation.
 pub type StorageResult<T> = Result<T, StorageError>;

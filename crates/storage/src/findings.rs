@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tokenwatch_types::{FindingId, FindingStatus, IncidentId, Severity, TenantId};
 use uuid::Uuid;
 
+use crate::error::parse_stored;
 use crate::{StorageError, StorageResult, TenantTx, page};
 
 /// The Postgres channel finding changes are announced on, as `tenant finding change`.
@@ -217,13 +218,6 @@ fn finding_event(tenant: TenantId, finding: &FindingWrite) -> serde_json::Value 
     })
 }
 
-/// Reads a stored name or id back into its domain type.
-pub(crate) fn parse_stored<T: std::str::FromStr<Err = tokenwatch_types::IdError>>(
-    text: &str,
-) -> StorageResult<T> {
-    text.parse().map_err(StorageError::Corrupt)
-}
-
 async fn notify(
     tx: &mut TenantTx,
     tenant: TenantId,
@@ -417,8 +411,15 @@ pub async fn status_history(
 pub async fn unresolved(tx: &mut TenantTx) -> StorageResult<Vec<StoredFinding>> {
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM findings WHERE tenant_id = tokenwatch_current_tenant() \
-           AND status IN ('open', 'acknowledged') ORDER BY finding_id"
+           AND status = ANY($1) ORDER BY finding_id"
     )))
+    .bind(
+        FindingStatus::ALL
+            .into_iter()
+            .filter(|s| !s.is_resolved())
+            .map(FindingStatus::as_str)
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(&mut **tx)
     .await?;
     rows.iter().map(finding_of_row).collect()

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use tokenwatch_types::{FindingId, IncidentId, Severity, TenantId};
 use uuid::Uuid;
 
-use crate::findings::{FindingWrite, parse_stored};
+use crate::error::parse_stored;
+use crate::findings::FindingWrite;
 use crate::{StorageResult, TenantTx, page};
 
 /// Creates the finding's incident, or widens its window to the finding's.

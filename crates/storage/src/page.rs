@@ -44,13 +44,11 @@ pub(crate) fn after_across(page_token: &str) -> StorageResult<Option<(DateTime<U
     if page_token.is_empty() {
         return Ok(None);
     }
-    let (micros, rest) = page_token
-        .split_once('/')
+    // `micros/tenant` is a single-tenant token's key; the row's id follows it.
+    let (key, id) = page_token
+        .rsplit_once('/')
         .ok_or(StorageError::InvalidPageToken)?;
-    let (tenant, id) = rest.split_once('/').ok_or(StorageError::InvalidPageToken)?;
-    let Some((time, tenant)) = after(&format!("{micros}/{tenant}"))? else {
-        return Err(StorageError::InvalidPageToken);
-    };
+    let (time, tenant) = after(key)?.ok_or(StorageError::InvalidPageToken)?;
     let id = Uuid::parse_str(id).map_err(|_| StorageError::InvalidPageToken)?;
     Ok(Some((time, tenant, id)))
 }

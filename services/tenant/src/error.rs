@@ -13,9 +13,6 @@ pub(crate) enum TenantError {
     /// Postgres failed or refused.
     #[error("storage failed")]
     Storage(#[from] StorageError),
-    /// The pipeline's state (hot in Redis, or stored) could not be read or rebuilt.
-    #[error("engine state unavailable")]
-    Pipeline(#[from] tokenwatch_pipeline::PipelineError),
 }
 
 impl From<sqlx::Error> for TenantError {
@@ -28,7 +25,6 @@ impl ServiceError for TenantError {
     fn error_code(&self) -> ServiceErrorCode {
         match self {
             TenantError::Storage(error) => error.error_code(),
-            TenantError::Pipeline(error) => error.error_code(),
         }
     }
 }

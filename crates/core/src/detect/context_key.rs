@@ -43,11 +43,6 @@ impl<'a> ContextKey<'a> {
             None => ContextKey::pair(network, rest),
         })
     }
-
-    /// The pair a block key belongs to: the key without its block.
-    pub fn scope(self) -> ContextKey<'a> {
-        ContextKey::pair(self.network, self.os)
-    }
 }
 
 /// The stored pair key a stored block key belongs to (`network#os`), without allocating: the
@@ -87,7 +82,6 @@ mod tests {
             ContextKey::parse("AS3320#Windows|2003:e1::/48"),
             Some(block)
         );
-        assert_eq!(block.scope(), pair);
         assert_eq!(ContextKey::parse("AS3320"), None);
         let unplaced = ContextKey::block("198.51.100.0/24", "-", "198.51.100.0/24").to_string();
         assert_eq!(

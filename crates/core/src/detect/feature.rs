@@ -37,12 +37,6 @@ macro_rules! features {
                 }
             }
 
-            /// What the feature means, for people.
-            pub fn meaning(self) -> &'static str {
-                match self {
-                    $(Feature::$variant => $meaning,)+
-                }
-            }
         }
     };
 }
@@ -141,7 +135,7 @@ mod tests {
             assert_eq!(feature.name().parse::<Feature>(), Ok(*feature));
             let json = serde_json::to_string(feature).unwrap();
             assert_eq!(serde_json::from_str::<Feature>(&json).unwrap(), *feature);
-            assert!(feature.default_weight() > 0.0 && !feature.meaning().is_empty());
+            assert!(feature.default_weight() > 0.0);
         }
         assert_eq!(
             "vibes".parse::<Feature>(),
