@@ -23,6 +23,7 @@ mod credentials;
 mod errors;
 mod feedback;
 mod ingest;
+mod limits;
 mod pipeline;
 mod redis_cluster;
 mod response;

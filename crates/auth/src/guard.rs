@@ -1,36 +1,70 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
+use tokenwatch_error::resource_exhausted;
 use tokenwatch_proto::Status;
 use tokenwatch_proto::tonic::metadata::MetadataMap;
 use tokenwatch_proto::tonic::service::Interceptor;
 use tokenwatch_proto::tonic::{Request, Status as TonicStatus};
 use tokenwatch_types::TenantId;
 
-use crate::{AuthError, Claims, Permission, TenantScope, Verifier};
+use crate::{AuthError, CallerLimits, Claims, Permission, TenantScope, Verifier};
 
-/// Verifies the bearer token of every request and stores its [`Claims`] in the extensions.
+/// Verifies the bearer token of every request and stores its [`Claims`] in the extensions;
+/// enforces the [`CallerLimits`] on the way.
 #[derive(Debug, Clone)]
 pub struct AuthInterceptor {
     verifier: Arc<Verifier>,
+    limits: Arc<CallerLimits>,
 }
 
 impl AuthInterceptor {
-    /// An interceptor that accepts tokens the verifier accepts.
+    /// An interceptor that accepts tokens the verifier accepts, without rate limits.
     pub fn new(verifier: Arc<Verifier>) -> Self {
-        AuthInterceptor { verifier }
+        AuthInterceptor {
+            verifier,
+            limits: Arc::new(CallerLimits::unlimited()),
+        }
+    }
+
+    /// The same, limiting each caller's request rate.
+    pub fn with_limits(mut self, limits: Arc<CallerLimits>) -> Self {
+        self.limits = limits;
+        self
     }
 }
 
 impl Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, TonicStatus> {
+        let now = Instant::now();
+        let peer = request.remote_addr().map(|a| a.ip());
+        if let Some(wait) = peer.and_then(|peer| self.limits.peer_is_blocked(peer, now)) {
+            metrics::counter!("auth_rate_limited_total", "reason" => "refused_tokens").increment(1);
+            return Err(resource_exhausted(
+                "too many invalid tokens from this address; retry later",
+                wait,
+            ));
+        }
         let verified = bearer_token(request.metadata()).and_then(|t| self.verifier.verify(t));
         match verified {
             Ok(claims) => {
+                if let Err(wait) = self.limits.request(&claims.subject, now) {
+                    metrics::counter!("auth_rate_limited_total", "reason" => "caller_rate")
+                        .increment(1);
+                    tracing::debug!(subject = %claims.subject, "caller over its request rate");
+                    return Err(resource_exhausted(
+                        "this caller is over its request rate; retry later",
+                        wait,
+                    ));
+                }
                 request.extensions_mut().insert(claims);
                 Ok(request)
             }
             Err(error) => {
+                if let Some(peer) = peer {
+                    self.limits.refused(peer, now);
+                }
                 // The reason goes to the logs only: telling a caller why its forged token
                 // failed helps it forge a better one.
                 tracing::debug!(%error, "token refused");
@@ -119,6 +153,9 @@ mod tests {
     use std::time::Duration;
 
     use tokenwatch_proto::Code;
+
+    use tokenwatch_proto::tonic::transport::server::TcpConnectInfo;
+    use tonic_types::StatusExt;
 
     use super::*;
     use crate::{Role, Signer};
@@ -352,6 +389,79 @@ mod tests {
         let bare = Request::new(());
         let status = authorize(&bare, Permission::FindingsRead, TENANT_A).unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated);
+    }
+
+    fn from_peer(token: &str, peer: &str) -> Request<()> {
+        let mut request = Request::new(());
+        let value = format!("Bearer {token}").parse().unwrap();
+        request.metadata_mut().insert("authorization", value);
+        request.extensions_mut().insert(TcpConnectInfo {
+            local_addr: None,
+            remote_addr: Some(peer.parse().unwrap()),
+        });
+        request
+    }
+
+    #[test]
+    fn a_caller_over_its_rate_is_told_to_retry_and_others_are_not() {
+        let signer = signer("ec_private.pem");
+        let alice = token(&signer, &[Role::Analyst], &[TENANT_A]);
+        let bob = signer
+            .issue(
+                "bob",
+                &[Role::Analyst],
+                &[TENANT_A.to_owned()],
+                Duration::from_secs(600),
+            )
+            .unwrap();
+        // One request a second: a burst of ten.
+        let mut gate = AuthInterceptor::new(Arc::new(verifier()))
+            .with_limits(Arc::new(CallerLimits::new(1.0)));
+        for _ in 0..10 {
+            gate.call(from_peer(&alice, "10.0.0.1:4000")).unwrap();
+        }
+        // A second token of the same subject shares its budget.
+        let alice_again = signer
+            .issue("alice", &[Role::Analyst], &[], Duration::from_secs(300))
+            .unwrap();
+        let status = gate
+            .call(from_peer(&alice_again, "10.0.0.2:4000"))
+            .unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        let retry = status.get_details_retry_info().expect("RetryInfo");
+        assert!(retry.retry_delay.unwrap() <= Duration::from_secs(1));
+        gate.call(from_peer(&bob, "10.0.0.1:4000"))
+            .expect("another caller has its own budget");
+    }
+
+    #[test]
+    fn an_address_presenting_bad_tokens_is_cut_off_before_verifying() {
+        let good = token(&signer("ec_private.pem"), &[Role::Analyst], &[TENANT_A]);
+        // Cheap to refuse, so the test does not wait on the bucket refilling.
+        let forged = "not-a-jwt";
+        let mut gate = AuthInterceptor::new(Arc::new(verifier()))
+            .with_limits(Arc::new(CallerLimits::new(1000.0)));
+        let mut codes = Vec::new();
+        for _ in 0..60 {
+            codes.push(
+                gate.call(from_peer(forged, "192.0.2.7:1"))
+                    .unwrap_err()
+                    .code(),
+            );
+        }
+        assert!(
+            codes[..50].iter().all(|c| *c == Code::Unauthenticated),
+            "{codes:?}"
+        );
+        // (A slow machine may refill a token or two meanwhile.)
+        assert!(
+            codes[53..].iter().all(|c| *c == Code::ResourceExhausted),
+            "{codes:?}"
+        );
+        // Blocked addresses are blocked whatever they present; others are heard.
+        let status = gate.call(from_peer(&good, "192.0.2.7:2")).unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        gate.call(from_peer(&good, "192.0.2.8:1")).unwrap();
     }
 
     fn b64(bytes: &[u8]) -> String {

@@ -13,6 +13,7 @@
 //! - `permission`: [`Permission`] and which roles hold each;
 //! - `keys`: [`Verifier`] (verification keys from PEM files, a JWKS file or a development
 //!   secret) and [`Signer`] (minting tokens);
+//! - `limits`: [`CallerLimits`], each caller's request rate and each address's refused tokens;
 //! - `guard`: [`AuthInterceptor`], [`authorize`], [`authorize_scope`].
 
 // The benchmarks' harness, linked into the unit tests too.
@@ -22,9 +23,11 @@ use criterion as _;
 mod claims;
 mod guard;
 mod keys;
+mod limits;
 mod permission;
 
 pub use claims::{Claims, Role, TenantScope};
 pub use guard::{AuthInterceptor, authorize, authorize_scope};
 pub use keys::{AuthError, MAX_TOKEN_BYTES, Signer, Verifier, VerifierBuilder};
+pub use limits::CallerLimits;
 pub use permission::Permission;

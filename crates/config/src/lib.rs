@@ -85,6 +85,11 @@ pub struct ServerConfig {
     #[arg(long, env = "TOKENWATCH_INGEST_RATE", default_value_t = 50_000)]
     pub ingest_rate: u32,
 
+    /// Requests per second one caller (a token's subject) may make, with bursts of 10 s; over
+    /// it, RESOURCE_EXHAUSTED with the time to retry. 0 for no limit.
+    #[arg(long, env = "TOKENWATCH_CALLER_RATE", default_value_t = 200.0)]
+    pub caller_rate: f64,
+
     /// Pipeline workers run beside the baseline service; 0 runs none in this process.
     #[arg(long, env = "TOKENWATCH_PIPELINE_WORKERS", default_value_t = 1)]
     pub pipeline_workers: usize,
@@ -448,6 +453,7 @@ mod tests {
             redis_cluster: false,
             ipdb: None,
             ingest_rate: 0,
+            caller_rate: 0.0,
             pipeline_workers: 1,
             sweep_seconds: 60,
             credentials_key: None,

@@ -72,6 +72,12 @@ impl ServiceErrorCode {
 pub trait ServiceError: std::error::Error {
     /// The kind of failure, which decides the gRPC code.
     fn error_code(&self) -> ServiceErrorCode;
+
+    /// For a rate limit or an outage with a known end, how long the caller should wait before
+    /// retrying; sent as a `RetryInfo` detail.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// Turns a service error into a gRPC status. Internal and unavailable errors are logged with
@@ -79,6 +85,9 @@ pub trait ServiceError: std::error::Error {
 /// id, never the cause.
 pub fn into_status<E: ServiceError>(error: E) -> Status {
     let code = error.error_code();
+    if let Some(wait) = error.retry_after() {
+        return retry_later(code.grpc_code(), error.to_string(), wait);
+    }
     if code.message_is_public() {
         return Status::new(code.grpc_code(), error.to_string());
     }
@@ -105,6 +114,17 @@ pub fn invalid_argument(field: &str, description: impl Into<String>) -> Status {
         format!("invalid {field}: {description}"),
         details,
     )
+}
+
+/// A RESOURCE_EXHAUSTED status for a rate limit, with a `RetryInfo` detail saying when to
+/// come back (gRPC clients and the SDKs' retry policies read it).
+pub fn resource_exhausted(message: impl Into<String>, retry_after: std::time::Duration) -> Status {
+    retry_later(Code::ResourceExhausted, message.into(), retry_after)
+}
+
+fn retry_later(code: Code, message: String, retry_after: std::time::Duration) -> Status {
+    let details = ErrorDetails::with_retry_info(Some(retry_after));
+    Status::with_error_details(code, message, details)
 }
 
 /// The RPC exists in the contract but its body is built by a later issue.
@@ -146,6 +166,17 @@ mod tests {
         fn error_code(&self) -> ServiceErrorCode {
             self.0
         }
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_to_retry() {
+        let status = resource_exhausted("slow down", std::time::Duration::from_millis(1500));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let retry = status.get_details_retry_info().expect("a RetryInfo detail");
+        assert_eq!(
+            retry.retry_delay,
+            Some(std::time::Duration::from_millis(1500))
+        );
     }
 
     #[test]

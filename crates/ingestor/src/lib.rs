@@ -14,10 +14,8 @@
 //!   [`Tally`] per document;
 //! - [`IngestError`]: why a document was not ingested;
 //! - `pipeline`: one document through parse, check, enrich, store, announce;
-//! - `rate`: per-tenant token buckets.
 
 mod pipeline;
-mod rate;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,6 +98,15 @@ impl ServiceError for IngestError {
             IngestError::OverRate { .. } => ServiceErrorCode::ResourceExhausted,
             IngestError::Storage(error) => error.error_code(),
             IngestError::ParserTask(_) => ServiceErrorCode::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            IngestError::OverRate {
+                retry_in_seconds, ..
+            } => Some(std::time::Duration::from_secs_f64(*retry_in_seconds)),
+            _ => None,
         }
     }
 }

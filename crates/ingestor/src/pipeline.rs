@@ -13,12 +13,12 @@ use tokenwatch_core::event::{NormalizedEvent, SourceFormat};
 use tokenwatch_core::parse::{
     Limits, RejectReason, Rejection, check_tenant, content_hash, parse_document,
 };
+use tokenwatch_ratelimit::KeyedBuckets;
 use tokenwatch_storage::Database;
 use tokenwatch_storage::ingest::{AcceptedRecord, RejectedRecord, Stored, month_of, store_batch};
 use tokenwatch_types::TenantId;
 
 use crate::IngestError;
-use crate::rate::RateLimiter;
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,8 @@ pub(crate) struct Pipeline {
     cache: Cache,
     ipdb: Option<Arc<IpDb>>,
     limits: Limits,
-    rate: RateLimiter,
+    /// Records per second per tenant; an upload of 10 s of rate passes at once.
+    rate: KeyedBuckets<TenantId>,
     /// Months whose `events` partition is known to exist.
     partitions: Mutex<HashSet<DateTime<Utc>>>,
 }
@@ -80,7 +81,7 @@ impl Pipeline {
             cache,
             ipdb,
             limits: Limits::default(),
-            rate: RateLimiter::new(rate),
+            rate: KeyedBuckets::new(f64::from(rate), f64::from(rate) * 10.0),
             partitions: Mutex::new(HashSet::new()),
         }
     }
@@ -127,12 +128,15 @@ impl Pipeline {
         .map_err(IngestError::ParserTask)?;
 
         let accepted_count = records.iter().filter(|r| r.outcome.is_ok()).count();
-        if let Err(wait) = self.rate.take(tenant, accepted_count, Instant::now()) {
+        if let Err(wait) = self
+            .rate
+            .take(&tenant, accepted_count as f64, Instant::now())
+        {
             metrics::counter!("ingest_rate_limited_total", "tenant" => tenant.to_string())
                 .increment(1);
             return Err(IngestError::OverRate {
                 tenant,
-                retry_in_seconds: wait.max(0.1),
+                retry_in_seconds: wait.as_secs_f64().max(0.1),
             });
         }
 

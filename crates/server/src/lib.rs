@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{Months, Utc};
-use tokenwatch_auth::{AuthInterceptor, Verifier};
+use tokenwatch_auth::{AuthInterceptor, CallerLimits, Verifier};
 pub use tokenwatch_cache::Target as RedisTarget;
 use tokenwatch_cache::{Cache, CacheError};
 pub use tokenwatch_connector::ConnectorConfig;
@@ -155,6 +155,8 @@ impl Stores {
 pub struct Options {
     /// Ingest: IP data and rate limit.
     pub ingest: IngestConfig,
+    /// Requests per second per caller (0: no limit).
+    pub caller_rate: f64,
     /// Pipeline workers run beside the baseline service (0: none in this process).
     pub pipeline_workers: usize,
     /// How each worker behaves.
@@ -176,6 +178,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             ingest: IngestConfig::default(),
+            caller_rate: 200.0,
             pipeline_workers: 1,
             pipeline: PipelineConfig::default(),
             credentials_key: None,
@@ -208,7 +211,8 @@ pub fn compose(
     verifier: Arc<Verifier>,
     options: &Options,
 ) -> Result<Composed, ServerError> {
-    let auth = AuthInterceptor::new(verifier);
+    let auth = AuthInterceptor::new(verifier)
+        .with_limits(Arc::new(CallerLimits::new(options.caller_rate)));
     let hosts = |name| wanted.is_empty() || wanted.contains(&name);
     let mut services = ServiceSet::default();
     let sealer = options

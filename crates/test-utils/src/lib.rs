@@ -84,7 +84,7 @@ pub async fn test_database() -> Database {
 }
 
 /// Options for test servers: the IP data of `make ipdb` (through `TOKENWATCH_IPDB`, which
-/// `make test` sets), no rate limit, and no pipeline workers: tests run in parallel against one
+/// `make test` sets), no rate limits, and no pipeline workers: tests run in parallel against one
 /// Redis, so only tests that use their own random tenants start workers
 /// ([`pipeline_options`]).
 pub fn test_options() -> Options {
@@ -93,6 +93,7 @@ pub fn test_options() -> Options {
             ipdb: std::env::var_os("TOKENWATCH_IPDB").map(std::path::PathBuf::from),
             rate_per_tenant: 0,
         },
+        caller_rate: 0.0,
         pipeline_workers: 0,
         connectors: tokenwatch_server::ConnectorConfig {
             concurrency: 0,

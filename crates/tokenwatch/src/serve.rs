@@ -53,6 +53,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ipdb: server.ipdb.clone(),
             rate_per_tenant: server.ingest_rate,
         },
+        caller_rate: server.caller_rate,
         pipeline_workers: server.pipeline_workers,
         credentials_key: server.credentials_key.clone(),
         response: tokenwatch_server::ResponseConfig {

@@ -1,0 +1,77 @@
+//! Abuse of the API is refused over the wire: a caller over its request rate and an address
+//! presenting bad tokens get RESOURCE_EXHAUSTED with the time to retry, and nobody else
+//! notices.
+
+use std::time::Duration;
+
+use tokenwatch_auth::Role;
+use tokenwatch_proto::tenant::v1::GetTenantRequest;
+use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
+use tokenwatch_proto::{Code, Status};
+use tokenwatch_test_utils::{TestServer, test_options};
+use tonic_types::StatusExt;
+
+use crate::TENANT_A;
+
+async fn get_tenant(server: &TestServer, token: &str) -> Result<(), Status> {
+    let channel = tokenwatch_grpc::connect(&server.url, Some(token))
+        .await
+        .unwrap();
+    TenantServiceClient::new(channel)
+        .get_tenant(GetTenantRequest {
+            tenant_id: TENANT_A.to_owned(),
+        })
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn callers_over_their_rate_and_token_guessers_are_told_to_come_back_later() {
+    let mut options = test_options();
+    // Two requests a second: a burst of twenty.
+    options.caller_rate = 2.0;
+    let server = TestServer::spawn_with_options(&[], options).await;
+    server.register(&[TENANT_A]).await;
+
+    let alice = server.tokens.person("alice", &[Role::Analyst], &[TENANT_A]);
+    let mut codes = Vec::new();
+    for _ in 0..30 {
+        codes.push(match get_tenant(&server, &alice).await {
+            Ok(()) => Code::Ok,
+            Err(status) => {
+                if status.code() == Code::ResourceExhausted {
+                    let retry = status.get_details_retry_info().expect("RetryInfo detail");
+                    assert!(retry.retry_delay.unwrap() <= Duration::from_secs(1));
+                    assert!(status.message().contains("request rate"), "{status:?}");
+                }
+                status.code()
+            }
+        });
+    }
+    // register() spent one of msp_admin's, not alice's; a slow machine refills a few.
+    let passed = codes.iter().filter(|c| **c == Code::Ok).count();
+    assert!((20..=24).contains(&passed), "{codes:?}");
+    assert_eq!(
+        codes.last(),
+        Some(&Code::ResourceExhausted),
+        "the flood is cut off: {codes:?}"
+    );
+    let bob = server.tokens.person("bob", &[Role::Analyst], &[TENANT_A]);
+    get_tenant(&server, &bob)
+        .await
+        .expect("another caller is not slowed by alice");
+
+    // Guessing tokens from one address: heard fifty times, then not even verified.
+    let forged = server.tokens.foreign_key(&[Role::MspAdmin], &[]);
+    let mut refused = Vec::new();
+    for _ in 0..60 {
+        refused.push(get_tenant(&server, &forged).await.unwrap_err().code());
+    }
+    assert_eq!(refused[0], Code::Unauthenticated);
+    assert_eq!(
+        refused.last(),
+        Some(&Code::ResourceExhausted),
+        "{refused:?}"
+    );
+    server.stop().await;
+}
