@@ -13,7 +13,7 @@ use tokenwatch_proto::Code;
 use tokenwatch_proto::common::v1::Severity;
 use tokenwatch_proto::response::v1::response_service_client::ResponseServiceClient;
 use tokenwatch_proto::response::v1::*;
-use tokenwatch_server::{Endpoints, ResponseConfig, ServiceName};
+use tokenwatch_server::{Destinations, Endpoints, ResponseConfig, ServiceName};
 use tokenwatch_storage::findings::{FindingWrite, upsert_finding};
 use tokenwatch_test_utils::{TestServer, random_tenant, test_options};
 use tokenwatch_types::TenantId;
@@ -48,6 +48,9 @@ impl Setup {
             },
             sweep_interval: Duration::from_millis(500),
             msp_webhook,
+            // The test's webhook receivers listen on loopback, as an operator's on-premises
+            // receiver would on an allowed range.
+            destinations: std::sync::Arc::new(Destinations::parse("127.0.0.0/8").unwrap()),
         };
         let server = TestServer::spawn_with_options(&[ServiceName::Response], options).await;
         let tenant = random_tenant();
@@ -799,6 +802,55 @@ async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn webhook_urls_inside_the_network_are_refused_unless_an_operator_allows_them() {
+    let mut options = test_options();
+    options.credentials_key = Some(secrecy::SecretString::from(KEY.to_owned()));
+    let server = TestServer::spawn_with_options(&[ServiceName::Response], options).await;
+    let tenant = random_tenant();
+    server.register(&[&tenant]).await;
+    let token = server.tokens.valid(&[Role::MspAdmin], &[]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
+        .await
+        .unwrap();
+    let mut admin = ResponseServiceClient::new(channel);
+    for inside in [
+        "http://127.0.0.1:9000/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/",
+        "http://[::ffff:192.168.0.1]/",
+        "http://0x7f000001/",
+    ] {
+        let refused = admin
+            .add_webhook(AddWebhookRequest {
+                tenant_id: tenant.clone(),
+                url: inside.to_owned(),
+                format: WebhookFormat::Generic.into(),
+                secret: "whsec-0123456789abcdef".to_owned(),
+                min_severity: Severity::Low.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{inside}");
+        assert!(
+            refused.message().contains("--allow-private-networks"),
+            "{inside}: {refused:?}"
+        );
+    }
+    let public = admin
+        .add_webhook(AddWebhookRequest {
+            tenant_id: tenant.clone(),
+            url: "https://hooks.example.com/tokenwatch".to_owned(),
+            format: WebhookFormat::Generic.into(),
+            secret: "whsec-0123456789abcdef".to_owned(),
+            min_severity: Severity::Low.into(),
+        })
+        .await;
+    assert!(public.is_ok(), "{public:?}");
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -145,6 +145,13 @@ pub struct ServerConfig {
     #[serde(serialize_with = "redacted_secret")]
     pub webhook_secret: Option<SecretString>,
 
+    /// Address ranges outbound webhooks (and PSA connections) may reach besides the public
+    /// internet, comma-separated (`10.20.0.0/16,127.0.0.1`). Loopback, private, link-local and
+    /// reserved addresses are refused otherwise, so a URL typed into tokenwatch cannot reach
+    /// inside the MSP's network.
+    #[arg(long, env = "TOKENWATCH_ALLOW_PRIVATE_NETWORKS", default_value = "")]
+    pub allow_private_networks: String,
+
     /// Finding events below this severity are not sent to the MSP-wide webhook.
     #[arg(long, env = "TOKENWATCH_WEBHOOK_MIN_SEVERITY", default_value = "low")]
     pub webhook_min_severity: tokenwatch_types::Severity,
@@ -196,6 +203,13 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// Where outbound webhooks may go, from `--allow-private-networks`.
+    pub fn destinations(&self) -> Result<tokenwatch_egress::Destinations, String> {
+        tokenwatch_egress::Destinations::parse(&self.allow_private_networks).map_err(|e| {
+            format!("--allow-private-networks / TOKENWATCH_ALLOW_PRIVATE_NETWORKS: {e}")
+        })
+    }
+
     /// The metrics address, or `None` when disabled.
     pub fn metrics_address(&self) -> Result<Option<SocketAddr>, ConfigError> {
         if self.metrics_listen.eq_ignore_ascii_case("off") {
@@ -259,6 +273,22 @@ impl ServerConfig {
             problems.push(format!(
                 "--publisher-id / TOKENWATCH_PUBLISHER_ID must be the MSP's Entra tenant id (a GUID), not {publisher:?}"
             ));
+        }
+        if !(self.caller_rate >= 0.0 && self.caller_rate.is_finite()) {
+            problems.push(
+                "--caller-rate / TOKENWATCH_CALLER_RATE must be a number of requests per second, 0 or more"
+                    .to_owned(),
+            );
+        }
+        match self.destinations() {
+            Ok(destinations) => {
+                if let Some(url) = self.webhook_url.as_deref().and_then(|u| u.parse().ok())
+                    && let Err(refused) = destinations.check_url(&url)
+                {
+                    problems.push(format!("--webhook-url / TOKENWATCH_WEBHOOK_URL: {refused}"));
+                }
+            }
+            Err(problem) => problems.push(problem),
         }
         if !(self.connector_tenant_rate >= 0.0 && self.connector_tenant_rate.is_finite()) {
             problems.push(
@@ -464,6 +494,7 @@ mod tests {
             webhook_format: "generic".to_owned(),
             webhook_secret: None,
             webhook_min_severity: tokenwatch_types::Severity::Low,
+            allow_private_networks: String::new(),
             connector_concurrency: 8,
             connector_interval_seconds: 300,
             connector_backfill_hours: 168,
@@ -490,6 +521,29 @@ mod tests {
         config.connector_backfill_hours = 24;
         config.connector_tenant_rate = 2.5;
         assert!(config.validate_for_serve().is_ok());
+    }
+
+    #[test]
+    fn an_msp_webhook_inside_the_network_needs_its_range_allowed() {
+        let mut config = server(Some("postgres://x/y"), Some("redis://x"), "off");
+        config.webhook_url = Some("http://10.1.2.3:8080/hook".to_owned());
+        config.webhook_secret = Some(SecretString::from("0123456789abcdef".to_owned()));
+        config.caller_rate = -1.0;
+        let error = config.validate_for_serve().unwrap_err();
+        assert_eq!(error.problems.len(), 2, "{error}");
+        let text = error.to_string();
+        assert!(text.contains("TOKENWATCH_WEBHOOK_URL: 10.1.2.3 is a loopback, private"));
+        assert!(text.contains("TOKENWATCH_CALLER_RATE"));
+        config.caller_rate = 50.0;
+        config.allow_private_networks = "10.1.0.0/16, ::1".to_owned();
+        assert!(config.validate_for_serve().is_ok());
+        config.allow_private_networks = "10.1.0.0/99".to_owned();
+        let error = config.validate_for_serve().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("TOKENWATCH_ALLOW_PRIVATE_NETWORKS")
+        );
     }
 
     #[test]

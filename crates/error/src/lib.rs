@@ -9,7 +9,9 @@
 //!
 //! - [`ServiceErrorCode`]: the closed vocabulary;
 //! - [`ServiceError`]: what a crate's error implements;
-//! - [`into_status`], [`invalid_argument`]: conversions to `tonic::Status`.
+//! - [`into_status`], [`invalid_argument`], [`resource_exhausted`]: conversions to
+//!   `tonic::Status`;
+//! - [`CauseChain`]: an error with its sources, for logs.
 
 use std::fmt;
 
@@ -132,8 +134,9 @@ pub fn unimplemented(rpc: &str) -> Status {
     Status::unimplemented(format!("{rpc} is not implemented yet"))
 }
 
-/// Formats an error with its sources, `outer: inner: innermost`.
-struct CauseChain<'a>(&'a dyn std::error::Error);
+/// Formats an error with its sources, `outer: inner: innermost`, for logs.
+#[derive(Debug)]
+pub struct CauseChain<'a>(pub &'a dyn std::error::Error);
 
 impl fmt::Display for CauseChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

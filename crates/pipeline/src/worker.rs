@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use redis::streams::StreamId;
 use tokenwatch_cache::{Cache, touched};
+use tokenwatch_error::CauseChain;
 use tokenwatch_storage::Database;
 use tokenwatch_types::TenantId;
 
@@ -122,7 +123,7 @@ impl Worker {
                     () = tokio::time::sleep(self.config.poll) => {}
                 },
                 Err(error) => {
-                    tracing::warn!(worker = %self.id, error = %chain(&error), "pipeline round failed");
+                    tracing::warn!(worker = %self.id, error = %CauseChain(&error), "pipeline round failed");
                     tokio::select! {
                         () = &mut shutdown => break,
                         () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -227,7 +228,7 @@ impl Worker {
                 }
                 Err(error) => {
                     // Nothing acknowledged: the entries stay pending and are read again.
-                    tracing::warn!(%tenant, error = %chain(&error), "pipeline step failed");
+                    tracing::warn!(%tenant, error = %CauseChain(&error), "pipeline step failed");
                     self.release(tenant).await?;
                 }
             }
@@ -340,16 +341,4 @@ async fn registered_tenants(database: &Database) -> Result<HashMap<TenantId, i64
         }
     }
     Ok(tenants)
-}
-
-/// An error with its causes, for logs.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

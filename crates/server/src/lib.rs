@@ -21,7 +21,7 @@ pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
 use tokenwatch_grpc::{Background, GrpcError, ServiceSet};
 pub use tokenwatch_ingestor::IngestConfig;
 pub use tokenwatch_pipeline::PipelineConfig;
-pub use tokenwatch_response::{MspWebhook, PayloadFormat, ResponseConfig};
+pub use tokenwatch_response::{Destinations, MspWebhook, PayloadFormat, ResponseConfig};
 use tokenwatch_storage::{Database, StorageError};
 use tokio::net::TcpListener;
 
@@ -50,6 +50,9 @@ pub enum ServerError {
     /// The HTTP client for Microsoft could not be built.
     #[error("microsoft graph client: {0}")]
     Graph(#[from] reqwest::Error),
+    /// The response service cannot start.
+    #[error("response service: {0}")]
+    Response(#[from] tokenwatch_response::StartError),
 }
 
 /// A service `serve` can host. The tenant registry is always hosted.

@@ -75,6 +75,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     secret: server.webhook_secret.clone().unwrap_or_default(),
                     min_severity: server.webhook_min_severity,
                 }),
+            destinations: Arc::new(server.destinations().map_err(anyhow::Error::msg)?),
             ..Default::default()
         },
         pipeline: tokenwatch_server::PipelineConfig {

@@ -15,6 +15,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgListener;
+use tokenwatch_egress::{Destinations, Refused};
+use tokenwatch_error::CauseChain;
 use tokenwatch_notify::{EVENT_HEADER, EVENT_ID_HEADER, Event, Format, SIGNATURE_HEADER, sign};
 use tokenwatch_seal::Sealer;
 use tokenwatch_storage::notifications::{self, NOTIFICATIONS_CHANNEL, Notification};
@@ -56,6 +58,7 @@ pub(crate) struct Deliverer {
     pub(crate) sealer: Option<Arc<Sealer>>,
     pub(crate) msp: Option<MspWebhook>,
     pub(crate) http: reqwest::Client,
+    pub(crate) destinations: Arc<Destinations>,
 }
 
 /// One place to send to.
@@ -73,11 +76,13 @@ impl Deliverer {
         database: Database,
         sealer: Option<Arc<Sealer>>,
         msp: Option<MspWebhook>,
+        destinations: Arc<Destinations>,
     ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        // No redirects (a redirect could carry the signed body somewhere the tenant did not
+        // name), and no address the destinations refuse.
+        let http = destinations
+            .client_builder()
             .timeout(Duration::from_secs(10))
-            // A redirect could carry the signed body somewhere the tenant did not name.
-            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tokenwatch-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Deliverer {
@@ -85,6 +90,7 @@ impl Deliverer {
             sealer,
             msp,
             http,
+            destinations,
         })
     }
 
@@ -268,9 +274,15 @@ impl Deliverer {
         .body(target.format);
         let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
         let signature = sign(&target.secret, Utc::now().timestamp(), &body);
+        // Checked on every send: the operator may have narrowed the allowed ranges since the
+        // webhook was added.
+        let url = reqwest::Url::parse(&target.url).map_err(|_| Refused::NotHttp.to_string())?;
+        self.destinations
+            .check_url(&url)
+            .map_err(|refused| refused.to_string())?;
         let response = self
             .http
-            .post(&target.url)
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(EVENT_HEADER, &event.event)
             .header(EVENT_ID_HEADER, &id)
@@ -278,17 +290,28 @@ impl Deliverer {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("cannot reach the webhook: {e}"))?;
+            // Without the URL: a Slack or Teams webhook's URL is its secret.
+            .map_err(|e| format!("cannot reach the webhook: {}", CauseChain(&e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
-        let text = response.text().await.unwrap_or_default();
-        Err(format!(
-            "webhook answered {status}: {}",
-            text.chars().take(200).collect::<String>()
-        ))
+        let text = first_bytes(response, 200).await;
+        Err(format!("webhook answered {status}: {text}"))
     }
+}
+
+/// Up to `limit` characters of a response body, reading no more of it than that: a hostile
+/// receiver could answer with gigabytes.
+async fn first_bytes(mut response: reqwest::Response, limit: usize) -> String {
+    let mut body = Vec::new();
+    while body.len() < limit * 4 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).chars().take(limit).collect()
 }
 
 /// A finding event below the target's minimum severity (actions always go).

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokenwatch_auth::{AuthInterceptor, Claims, Permission};
+pub use tokenwatch_egress::{Destinations, Refused};
 use tokenwatch_error::invalid_argument;
 pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
 use tokenwatch_grpc::ServiceSet;
@@ -61,6 +62,19 @@ pub struct ResponseConfig {
     pub sweep_interval: Duration,
     /// The MSP-wide webhook (every tenant's events), if configured.
     pub msp_webhook: Option<MspWebhook>,
+    /// Where webhooks may point: public addresses, and the ranges an operator allowed.
+    pub destinations: Arc<Destinations>,
+}
+
+/// Why the response service cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// An HTTP client could not be built.
+    #[error("http client: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The MSP-wide webhook points somewhere it may not.
+    #[error("the MSP-wide webhook (TOKENWATCH_WEBHOOK_URL): {0}")]
+    MspWebhook(#[from] Refused),
 }
 
 impl Default for ResponseConfig {
@@ -70,6 +84,7 @@ impl Default for ResponseConfig {
             retry: RetryPolicy::default(),
             sweep_interval: Duration::from_secs(60),
             msp_webhook: None,
+            destinations: Arc::new(Destinations::public_only()),
         }
     }
 }
@@ -83,7 +98,11 @@ pub fn add_to(
     sealer: Option<Arc<Sealer>>,
     config: &ResponseConfig,
     auth: AuthInterceptor,
-) -> Result<(), reqwest::Error> {
+) -> Result<(), StartError> {
+    if let Some(msp) = &config.msp_webhook {
+        let url = reqwest::Url::parse(&msp.url).map_err(|_| Refused::NotHttp)?;
+        config.destinations.check_url(&url)?;
+    }
     let graph = Arc::new(GraphClient::new(config.endpoints.clone(), config.retry)?);
     let executor = Executor {
         database: database.clone(),
@@ -99,7 +118,12 @@ pub fn add_to(
         services.draining(),
     );
     services.spawn("responder", responding);
-    let deliverer = Deliverer::new(database.clone(), sealer.clone(), config.msp_webhook.clone())?;
+    let deliverer = Deliverer::new(
+        database.clone(),
+        sealer.clone(),
+        config.msp_webhook.clone(),
+        Arc::clone(&config.destinations),
+    )?;
     services.spawn(
         "webhook deliverer",
         deliverer.run(config.sweep_interval, services.draining()),
@@ -108,6 +132,7 @@ pub fn add_to(
         database,
         sealer,
         executor,
+        destinations: Arc::clone(&config.destinations),
     };
     let server = tokenwatch_grpc::configure_service!(ResponseServiceServer::new(api));
     services.add(InterceptedService::new(server, auth));
@@ -119,6 +144,7 @@ struct ResponseApi {
     database: Database,
     sealer: Option<Arc<Sealer>>,
     executor: Executor,
+    destinations: Arc<Destinations>,
 }
 
 impl ResponseApi {

@@ -148,9 +148,10 @@ pub(crate) async fn add_webhook(
     let r = request.into_inner();
     let url = r.url.trim();
     let parsed = reqwest::Url::parse(url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
-        .ok_or_else(|| invalid_argument("url", "give an http or https URL"))?;
+        .map_err(|_| invalid_argument("url", "give an http or https URL"))?;
+    api.destinations
+        .check_url(&parsed)
+        .map_err(|refused| invalid_argument("url", refused.to_string()))?;
     let format = match WebhookFormat::try_from(r.format) {
         Ok(WebhookFormat::Generic) => "generic",
         Ok(WebhookFormat::Slack) => "slack",
