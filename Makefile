@@ -76,6 +76,11 @@ test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every te
 		$(CARGO) test --workspace; \
 	fi
 	@scripts/sdk-test.sh
+	@scripts/fuzz.sh --seconds 10
+
+.PHONY: fuzz
+fuzz: ## Fuzz every input parser ten million executions each (hours; FUZZ_RUNS to change)
+	@scripts/fuzz.sh --runs $${FUZZ_RUNS:-10000000}
 
 ##@ Lint
 

@@ -148,6 +148,24 @@ pub fn parse_document<'a>(
     records
 }
 
+/// Where each record of a JSON document lies in it, as [`parse_document`] splits it (arrays,
+/// JSON lines, API pages, arrays of pages), and whether the document broke off inside it.
+/// Offsets are into `content` as given.
+pub fn json_record_spans(content: &[u8]) -> Vec<(std::ops::Range<usize>, bool)> {
+    let start = content
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(content.len());
+    let base = content.as_ptr() as usize;
+    json_records(&content[start..])
+        .into_iter()
+        .map(|piece| {
+            let from = piece.bytes.as_ptr() as usize - base;
+            (from..from + piece.bytes.len(), piece.truncated)
+        })
+        .collect()
+}
+
 /// Every record of a JSON document, unwrapping arrays, API pages and arrays of pages.
 fn json_records(content: &[u8]) -> Vec<Piece<'_>> {
     let top = if content.first() == Some(&b'[') {
@@ -206,6 +224,12 @@ fn parse_json_record(
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
+    if piece.cut_off {
+        return Err(Rejection::new(
+            RejectReason::MalformedJson,
+            "the document ends before its array closes: it was cut off here, and any records after this point are missing",
+        ));
+    }
     if piece.truncated {
         return Err(Rejection::new(
             RejectReason::MalformedJson,

@@ -7,6 +7,9 @@ pub(crate) struct Piece<'a> {
     pub(crate) bytes: &'a [u8],
     /// The value is not closed: the document ended (or the line ended) inside it.
     pub(crate) truncated: bool,
+    /// Not a value: the document ended between an array's elements, and this is its tail
+    /// from the last complete element on (where it broke off).
+    pub(crate) cut_off: bool,
 }
 
 fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
@@ -40,6 +43,9 @@ fn scan_value(bytes: &[u8], start: usize) -> Option<usize> {
             match byte {
                 b'"' => in_string = true,
                 b'{' | b'[' => depth += 1,
+                // A scalar that is an array's last element ends at the array's close (a stray
+                // close with nothing before it is no value, below).
+                b'}' | b']' if depth == 0 && at > start => return Some(at),
                 b'}' | b']' => {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
@@ -64,12 +70,19 @@ pub(crate) fn array_elements(bytes: &[u8]) -> Vec<Piece<'_>> {
     if bytes.get(at) != Some(&b'[') {
         return pieces;
     }
+    let mut last_start = at;
     at += 1;
     loop {
         at = skip_whitespace(bytes, at);
         match bytes.get(at) {
             None => {
-                // The array never closed, but every element so far was complete.
+                // The array never closed: every element so far was complete, but the document
+                // was cut off and whatever followed is lost, which must not pass in silence.
+                pieces.push(Piece {
+                    bytes: trim_end(&bytes[last_start..]),
+                    truncated: true,
+                    cut_off: true,
+                });
                 return pieces;
             }
             Some(b']') => return pieces,
@@ -79,9 +92,11 @@ pub(crate) fn array_elements(bytes: &[u8]) -> Vec<Piece<'_>> {
             }
             Some(_) => match scan_value(bytes, at) {
                 Some(end) => {
+                    last_start = at;
                     pieces.push(Piece {
                         bytes: &bytes[at..end],
                         truncated: false,
+                        cut_off: false,
                     });
                     at = end;
                 }
@@ -89,6 +104,7 @@ pub(crate) fn array_elements(bytes: &[u8]) -> Vec<Piece<'_>> {
                     pieces.push(Piece {
                         bytes: trim_end(&bytes[at..]),
                         truncated: true,
+                        cut_off: false,
                     });
                     return pieces;
                 }
@@ -118,6 +134,7 @@ pub(crate) fn top_level_values(bytes: &[u8]) -> Vec<Piece<'_>> {
                     pieces.push(Piece {
                         bytes: &bytes[at..end],
                         truncated: false,
+                        cut_off: false,
                     });
                     at = end;
                 }
@@ -126,6 +143,7 @@ pub(crate) fn top_level_values(bytes: &[u8]) -> Vec<Piece<'_>> {
                     pieces.push(Piece {
                         bytes: trim_end(&bytes[at..line_end]),
                         truncated: true,
+                        cut_off: false,
                     });
                     at = line_end;
                 }
@@ -134,6 +152,7 @@ pub(crate) fn top_level_values(bytes: &[u8]) -> Vec<Piece<'_>> {
             pieces.push(Piece {
                 bytes: trim_end(&bytes[at..line_end]),
                 truncated: false,
+                cut_off: false,
             });
             at = line_end;
         }
@@ -184,6 +203,49 @@ mod tests {
                 (r#"{"b":2}"#.to_owned(), false),
                 (r#"{"c":"unfinish"#.to_owned(), true),
             ]
+        );
+    }
+
+    #[test]
+    fn an_array_cut_off_between_elements_says_so() {
+        assert_eq!(
+            texts(&array_elements(br#"[{"a":1}, "#)),
+            [
+                (r#"{"a":1}"#.to_owned(), false),
+                (r#"{"a":1},"#.to_owned(), true)
+            ]
+        );
+        let pieces = array_elements(b"[\n ");
+        assert_eq!(texts(&pieces), [("[".to_owned(), true)]);
+        assert!(pieces[0].cut_off);
+        assert!(
+            array_elements(b"[ ]").is_empty(),
+            "an empty array is not cut off"
+        );
+    }
+
+    #[test]
+    fn scalars_end_at_the_close_of_their_array() {
+        // Found by the record_splitter fuzzer: `null]` was read as a value never closed.
+        let doc = br#"[{"a":[1,{"b":"x\"]"}]}, "s",3,null]"#;
+        assert_eq!(
+            texts(&array_elements(doc)),
+            [
+                (r#"{"a":[1,{"b":"x\"]"}]}"#.to_owned(), false),
+                (r#""s""#.to_owned(), false),
+                ("3".to_owned(), false),
+                ("null".to_owned(), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stray_close_is_a_broken_element_not_an_endless_one() {
+        // Found by the azure_monitor fuzzer: `[}` split into empty pieces forever.
+        assert_eq!(texts(&array_elements(b"[}")), [("}".to_owned(), true)]);
+        assert_eq!(
+            texts(&array_elements(b"[1,}]")),
+            [("1".to_owned(), false), ("}]".to_owned(), true)]
         );
     }
 
