@@ -254,6 +254,21 @@ async fn oversized_messages_and_fast_tenants_get_resource_exhausted() {
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
 
+    // A gzip bomb: 100 MB of spaces in 100 KB on the wire. The server stops expanding it at its
+    // message limit (64 MB), so its allocation is bounded, and answers RESOURCE_EXHAUSTED.
+    let bomb = vec![b' '; 100 << 20];
+    let status = client
+        .clone()
+        .send_compressed(tokenwatch_proto::tonic::codec::CompressionEncoding::Gzip)
+        .ingest_batch(IngestBatchRequest {
+            tenant_id: TENANT_A.to_owned(),
+            document: document(bomb, "bomb.json"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("decompressing"), "{status:?}");
+
     // The burst is 10 s of rate (100 records): the first large document passes, the next not.
     batch(&mut client, TENANT_A, ual_document(TENANT_A, 0, 150)).await;
     let status = client

@@ -461,3 +461,32 @@ fn chunks_split_on_record_boundaries_and_parse_to_the_same_records() {
         "small documents travel whole"
     );
 }
+
+#[test]
+fn deep_nesting_costs_its_record_and_nothing_else() {
+    // 300,000 open brackets in one field, under the record size limit: split without
+    // recursion and skipped by the field reader without overflowing the stack; the record is
+    // refused (it is no known format) and the records after it kept.
+    let depth = 300_000;
+    let mut document = br#"[{"CreationTime":"2026-11-02T00:00:00","Id":"a","#.to_vec();
+    document.extend_from_slice(br#""Deep":"#);
+    document.extend(std::iter::repeat_n(b'[', depth));
+    document.extend(std::iter::repeat_n(b']', depth));
+    document.extend_from_slice(b"},");
+    let good = String::from_utf8(fixture("management_activity.json")).unwrap();
+    document.extend_from_slice(good.trim().trim_start_matches('[').as_bytes());
+    let records = parse(&document);
+    assert!(records[0].outcome.is_err());
+    let alone = fixture("management_activity.json");
+    let alone = parse(&alone);
+    let after: Vec<(usize, RejectReason)> = rejections(&records)[1..]
+        .iter()
+        .map(|(index, reason)| (index - 1, *reason))
+        .collect();
+    assert_eq!(records.len(), alone.len() + 1);
+    assert_eq!(
+        after,
+        rejections(&alone),
+        "the records after it fare as they would alone"
+    );
+}

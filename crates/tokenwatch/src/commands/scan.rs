@@ -73,13 +73,34 @@ fn read_maybe_gzip(path: &Path) -> anyhow::Result<Vec<u8>> {
         .try_into()
         .unwrap_or_default();
     let hint = (u32::from_le_bytes(trailer) as usize).min(content.len().saturating_mul(32));
-    let mut plain = Vec::with_capacity(hint);
+    gunzip_bounded(&content, hint, expanded_limit(content.len()))
+        .with_context(|| format!("cannot decompress {}", path.display()))
+}
+
+/// Decompresses `content`, refusing to expand it past `limit` bytes.
+fn gunzip_bounded(content: &[u8], hint: usize, limit: usize) -> anyhow::Result<Vec<u8>> {
+    let mut plain = Vec::with_capacity(hint.min(limit));
+    let decoder = flate2::read::MultiGzDecoder::new(content);
     std::io::Read::read_to_end(
-        &mut flate2::read::MultiGzDecoder::new(&content[..]),
+        &mut std::io::Read::take(decoder, limit as u64 + 1),
         &mut plain,
-    )
-    .with_context(|| format!("cannot decompress {}", path.display()))?;
+    )?;
+    if plain.len() > limit {
+        anyhow::bail!(
+            "it expands past {} MB, more than {EXPANSION_RATIO}x its compressed size: refusing what looks like a decompression bomb (decompress it yourself if it is genuine)",
+            limit >> 20
+        );
+    }
     Ok(plain)
+}
+
+/// How much larger than its gzip a file may expand. JSON and CSV exports of M365 logs compress
+/// 10-25x; a decompression bomb, a thousand times and more.
+const EXPANSION_RATIO: usize = 64;
+
+/// The most a gzip file of `compressed` bytes may expand to: 64x, and at least 1 GiB.
+fn expanded_limit(compressed: usize) -> usize {
+    compressed.saturating_mul(EXPANSION_RATIO).max(1 << 30)
 }
 
 /// Events with their tenant, and how many records could not be used.
@@ -212,4 +233,28 @@ pub(crate) fn print(findings: &[Finding], format: ScanFormat) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_decompression_bomb_is_refused_without_expanding_it() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![b' '; 8 << 20]).unwrap();
+        let bomb = encoder.finish().unwrap();
+        assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+        let error = gunzip_bounded(&bomb, 0, 2 << 20).unwrap_err();
+        assert!(error.to_string().contains("decompression bomb"), "{error}");
+        assert_eq!(gunzip_bounded(&bomb, 0, 8 << 20).unwrap().len(), 8 << 20);
+        assert_eq!(
+            expanded_limit(10),
+            1 << 30,
+            "small files may still expand to 1 GiB"
+        );
+        assert_eq!(expanded_limit(100 << 20), 6400 << 20);
+    }
 }
