@@ -1140,3 +1140,129 @@ fn respond_and_approve(
     );
     assert!(listed.as_array().unwrap().is_empty());
 }
+
+/// Everything `serve` and the commands print, and every answer they get, with debug logging
+/// on everywhere, is searched for each secret the run handled: none may appear.
+#[tokio::test]
+async fn secrets_never_reach_a_log_an_error_or_an_answer() {
+    const CLIENT_SECRET: &str = "graph-client-secret-Qx7vTq9";
+    const HOOK_SECRET: &str = "tenant-hook-hmac-key-Wm3kP8";
+    const MSP_HOOK_SECRET: &str = "msp-hook-hmac-key-Zr5nB2";
+    const HOOK_PATH_SECRET: &str = "B0HOOKPATHSECRETz9";
+    const CREDENTIALS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let msp_hook = format!("https://hooks.slack.example/services/T0/{HOOK_PATH_SECRET}");
+    let mut server = start_server_with(&[
+        ("TOKENWATCH_PIPELINE_WORKERS", "0"),
+        ("TOKENWATCH_LOG", "debug"),
+        // Sign-ins fail fast: the error path is where secrets tend to leak.
+        ("TOKENWATCH_LOGIN_URL", "http://127.0.0.1:9"),
+        ("TOKENWATCH_GRAPH_URL", "http://127.0.0.1:9"),
+        ("TOKENWATCH_WEBHOOK_URL", &msp_hook),
+        ("TOKENWATCH_WEBHOOK_SECRET", MSP_HOOK_SECRET),
+    ])
+    .await;
+    // Read the log as it comes, or a full pipe would stall the server.
+    let mut stderr = server.child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).unwrap();
+        log
+    });
+    let mut seen = String::new();
+    let mut record = |output: Output| {
+        seen.push_str(&String::from_utf8_lossy(&output.stdout));
+        seen.push_str(&String::from_utf8_lossy(&output.stderr));
+        output
+    };
+    record(server.run(&["health", "--wait", "60s"]));
+    let admin = server.run_ok(&["token", "issue", "--role", "msp_admin"]);
+    let admin = admin.trim().to_owned();
+    record(server.run_with_token(
+        &admin,
+        &["tenant", "add", "--tenant", TENANT, "--name", "Contoso"],
+    ));
+    let set = record(
+        server
+            .command(&[
+                "tenant",
+                "credentials",
+                "set",
+                "--tenant",
+                TENANT,
+                "--client-id",
+                "0a1b2c3d-0000-4000-8000-00000000a99e",
+                "--client-secret-env",
+                "GRAPH_SECRET",
+            ])
+            .env("TOKENWATCH_TOKEN", &admin)
+            .env("GRAPH_SECRET", CLIENT_SECRET)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    // Signs in with the secret against a closed port: fails, and says why.
+    let tested = record(server.run_with_token(&admin, &["tenant", "test", TENANT]));
+    assert!(!tested.status.success());
+    let added = record(
+        server
+            .command(&[
+                "webhooks",
+                "add",
+                "--tenant",
+                TENANT,
+                "--url",
+                &format!("https://hooks.example.com/tenant/{HOOK_PATH_SECRET}"),
+                "--secret-env",
+                "HOOK_SECRET",
+                "--format",
+                "json",
+            ])
+            .env("TOKENWATCH_TOKEN", &admin)
+            .env("HOOK_SECRET", HOOK_SECRET)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    record(server.run_with_token(
+        &admin,
+        &["webhooks", "list", "--tenant", TENANT, "--format", "json"],
+    ));
+    record(server.run_with_token(&admin, &["config", "print"]));
+    // A tampered token: refused, and the refusal (logged at debug) does not echo it.
+    let (head, rest) = admin.split_once('.').unwrap();
+    let tampered = format!("{head}.{}x", &rest[..rest.len() - 1]);
+    let refused = record(server.run_with_token(&tampered, &["tenant", "list"]));
+    assert!(!refused.status.success());
+
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    wait_with_timeout(&mut server.child, Duration::from_secs(30));
+    let log = log.join().unwrap();
+    assert!(log.contains("token refused"), "debug logging was on");
+    assert!(log.contains("\"level\":\"DEBUG\""), "debug logging was on");
+    let signature = admin.rsplit('.').next().unwrap();
+    for (name, secret) in [
+        ("the Graph client secret", CLIENT_SECRET),
+        ("a tenant webhook's key", HOOK_SECRET),
+        ("the MSP webhook's key", MSP_HOOK_SECRET),
+        ("a webhook URL's secret path", HOOK_PATH_SECRET),
+        ("the credentials key", CREDENTIALS_KEY),
+        ("the development JWT secret", SECRET),
+        ("a bearer token's signature", signature),
+        (
+            "a refused token's signature",
+            tampered.rsplit('.').next().unwrap(),
+        ),
+    ] {
+        assert!(!log.contains(secret), "serve logged {name}");
+        assert!(!seen.contains(secret), "a command printed {name}");
+    }
+}
