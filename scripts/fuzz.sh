@@ -42,7 +42,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2
 fi
 
-echo "fuzz: building ${#targets[@]} targets (release, address sanitizer)"
+echo "fuzz: building ${#targets[@]} targets (release, no sanitizer)"
 
 cargo +nightly fuzz build -O -s none 2>&1 | tail -2
 
