@@ -44,7 +44,12 @@ fi
 
 echo "fuzz: building ${#targets[@]} targets (release, no sanitizer)"
 
-cargo +nightly fuzz build -O -s none 2>&1 | tail -2
+mkdir -p fuzz/corpus
+if ! cargo +nightly fuzz build -O -s none >fuzz/corpus/build.log 2>&1; then
+    grep -E -A12 '^error' fuzz/corpus/build.log | head -60
+    echo "fuzz: the targets do not build (fuzz/corpus/build.log)"
+    exit 1
+fi
 
 datasets=../shared/datasets
 carved=fuzz/corpus/.datasets

@@ -166,13 +166,25 @@ pub fn json_record_spans(content: &[u8]) -> Vec<(std::ops::Range<usize>, bool)> 
         .collect()
 }
 
-/// Every record of a JSON document, unwrapping arrays, API pages and arrays of pages.
+/// Every record of a JSON document, unwrapping arrays, API pages and arrays of pages. Whatever
+/// follows a closed top-level array (a second export appended to the first) is read too, never
+/// dropped.
 fn json_records(content: &[u8]) -> Vec<Piece<'_>> {
-    let top = if content.first() == Some(&b'[') {
-        split::array_elements(content)
-    } else {
-        split::top_level_values(content)
-    };
+    let mut top = Vec::new();
+    let mut rest = content;
+    while rest.first() == Some(&b'[') {
+        let Some(end) = split::value_end(rest) else {
+            // Cut off inside the array: its complete elements, then where it broke.
+            top.extend(split::array_elements(rest));
+            rest = &[];
+            break;
+        };
+        top.extend(split::array_elements(&rest[..end]));
+        rest = rest[end..].trim_ascii_start();
+    }
+    if !rest.is_empty() {
+        top.extend(split::top_level_values(rest));
+    }
     let mut records = Vec::with_capacity(top.len());
     for piece in top {
         match page_items(piece) {

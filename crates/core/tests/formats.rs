@@ -490,3 +490,24 @@ fn deep_nesting_costs_its_record_and_nothing_else() {
         "the records after it fare as they would alone"
     );
 }
+
+#[test]
+fn what_follows_a_closed_array_is_read_not_dropped() {
+    // Found by the purview_csv fuzzer: `[]5;"Co` gave no record and no rejection at all.
+    let records = parse(br#"[]5;"Co"#);
+    assert_eq!(
+        rejections(&records).len(),
+        1,
+        "the trailing text is a rejected record"
+    );
+    // Two exports appended to each other: both are read.
+    let one = fixture("management_activity.json");
+    let mut two = one.clone();
+    two.extend_from_slice(b"\n");
+    two.extend_from_slice(&one);
+    assert_eq!(parse(&two).len(), 2 * parse(&one).len());
+    assert!(
+        parse(b"[]").is_empty(),
+        "an empty export is no records, not an error"
+    );
+}

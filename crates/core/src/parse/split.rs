@@ -19,6 +19,11 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
+/// Where the JSON value at the start of `bytes` ends, or `None` if the input ends inside it.
+pub(crate) fn value_end(bytes: &[u8]) -> Option<usize> {
+    scan_value(bytes, 0)
+}
+
 /// Scans one JSON value starting at `start` (an object, array, string or scalar); returns the
 /// end offset, or `None` if the input ends inside it.
 fn scan_value(bytes: &[u8], start: usize) -> Option<usize> {
