@@ -21,6 +21,7 @@ mod auth_matrix;
 mod connectors;
 mod credentials;
 mod errors;
+mod faults;
 mod feedback;
 mod ingest;
 mod limits;

@@ -5,6 +5,10 @@
 //! The stores come from `TOKENWATCH_TEST_DATABASE_URL` and `TOKENWATCH_TEST_REDIS_URL` (or
 //! `DATABASE_URL` / `REDIS_URL`). A missing variable fails the test with instructions: a test
 //! that silently skips cannot catch anything.
+//!
+//! Fault tests start stores of their own ([`processes`]) so they can crash and restart them.
+
+pub mod processes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1266,3 +1266,46 @@ async fn secrets_never_reach_a_log_an_error_or_an_answer() {
         assert!(!seen.contains(secret), "a command printed {name}");
     }
 }
+
+/// SIGTERM when Postgres or Redis has already gone: `serve` still exits within its drain
+/// timeout (a background task stuck on a dead store is cancelled after the 20 s grace).
+#[tokio::test]
+async fn sigterm_with_a_store_already_gone_still_exits_within_the_grace() {
+    use tokenwatch_test_utils::processes::{OwnPostgres, OwnRedis};
+    for gone in ["postgres", "redis"] {
+        let postgres = OwnPostgres::start();
+        let database = postgres.create_database("tw_sigterm").await;
+        let mut redis = OwnRedis::start();
+        let mut server = start_server_with(&[
+            ("DATABASE_URL", &database),
+            ("REDIS_URL", &redis.url()),
+            ("TOKENWATCH_PIPELINE_WORKERS", "1"),
+            ("TOKENWATCH_SWEEP_SECONDS", "1"),
+        ])
+        .await;
+        let mut stderr = server.child.stderr.take().unwrap();
+        let log = std::thread::spawn(move || {
+            let mut log = String::new();
+            stderr.read_to_string(&mut log).unwrap();
+            log
+        });
+        server.run_ok(&["health", "--wait", "60s"]);
+        match gone {
+            "postgres" => postgres.crash(),
+            _ => redis.kill(),
+        }
+        // Let the workers, the responder and the feeds run into the dead store.
+        std::thread::sleep(Duration::from_secs(3));
+        let started = std::time::Instant::now();
+        let pid = server.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        wait_with_timeout(&mut server.child, Duration::from_secs(40));
+        let took = started.elapsed();
+        let log = log.join().unwrap();
+        assert!(
+            took < Duration::from_secs(25),
+            "with {gone} gone, serve took {took:?} to exit after SIGTERM:\n{log}"
+        );
+        assert!(log.contains("grpc server stopped"), "{gone}: {log}");
+    }
+}

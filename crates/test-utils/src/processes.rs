@@ -1,0 +1,231 @@
+//! Postgres and Redis processes a test owns, so it can crash and restart them (the fault tests
+//! of docs/operations.md). Each lives in its own directory on its own port and is killed when
+//! dropped.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Where `initdb` and `pg_ctl` are: on the PATH, or Debian's versioned directory.
+fn postgres_bin() -> PathBuf {
+    if let Ok(output) = Command::new("sh")
+        .args(["-c", "command -v pg_ctl"])
+        .output()
+        && output.status.success()
+    {
+        let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        return path.parent().unwrap().to_owned();
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("postgres is not installed (make up installs it)")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("pg_ctl").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("no pg_ctl under /usr/lib/postgresql")
+}
+
+/// A Postgres cluster of the test's own. As root it runs as the `postgres` user, as `make up`
+/// does (Postgres refuses to run as root).
+#[derive(Debug)]
+pub struct OwnPostgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+}
+
+impl OwnPostgres {
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0"));
+        if is_root {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        }
+    }
+
+    /// Initializes a cluster in a new directory and starts it.
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("tw-own-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // The postgres user must own it; chown is a no-op failure when not root.
+        let _ = Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(&dir)
+            .status();
+        let postgres = OwnPostgres {
+            dir,
+            bin: postgres_bin(),
+            port: free_port(),
+        };
+        let status = postgres
+            .command("initdb")
+            .arg("-D")
+            .arg(postgres.dir.join("data"))
+            .args([
+                "-U",
+                "tokenwatch",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("initdb");
+        assert!(status.success(), "initdb failed");
+        postgres.start_again();
+        postgres
+    }
+
+    /// Starts the cluster (after [`OwnPostgres::crash`] or [`OwnPostgres::stop`]).
+    pub fn start_again(&self) {
+        let status = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("postgres.log"))
+            .args(["-w", "-t", "60", "start", "-o"])
+            .arg(format!(
+                "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200 -c fsync=off",
+                self.port,
+                self.dir.display()
+            ))
+            .stdout(Stdio::null())
+            .status()
+            .expect("pg_ctl start");
+        assert!(
+            status.success(),
+            "postgres did not start; see {}",
+            self.dir.display()
+        );
+        wait_for_port(self.port, "postgres");
+    }
+
+    /// Stops the cluster the way a crash or a power cut would (`-m immediate`: no checkpoint,
+    /// every connection dropped; recovery replays the WAL on the next start).
+    pub fn crash(&self) {
+        self.pg_ctl_stop("immediate");
+    }
+
+    /// Stops the cluster cleanly.
+    pub fn stop(&self) {
+        self.pg_ctl_stop("fast");
+    }
+
+    fn pg_ctl_stop(&self, mode: &str) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-w", "-m", mode, "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// The URL of a database on it (`postgres` exists from the start).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://tokenwatch@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Creates an empty database and returns its URL.
+    pub async fn create_database(&self, name: &str) -> String {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&self.url("postgres"))
+            .await
+            .expect("own postgres");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.ok();
+        self.url(name)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.crash();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A Redis of the test's own (no persistence: a restart loses every key, the worst case).
+#[derive(Debug)]
+pub struct OwnRedis {
+    child: Option<Child>,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+}
+
+impl OwnRedis {
+    /// Starts it.
+    pub fn start() -> Self {
+        let mut redis = OwnRedis {
+            child: None,
+            port: free_port(),
+        };
+        redis.start_again();
+        redis
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn start_again(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (make up installs it)");
+        self.child = Some(child);
+        wait_for_port(self.port, "redis");
+    }
+
+    /// Kills it (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,103 @@
+//! Faults, against stores the test owns: Postgres crashed (`pg_ctl stop -m immediate`) and
+//! restarted while ingest runs under load. Every record the server acknowledged is stored
+//! exactly once. A request meeting the outage waits up to 10 s for a connection, then is told
+//! UNAVAILABLE, which callers retry.
+
+use std::time::Duration;
+
+use tokenwatch_auth::Role;
+use tokenwatch_proto::Code;
+use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
+use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, SourceFormat};
+use tokenwatch_server::ServiceName;
+use tokenwatch_test_utils::processes::OwnPostgres;
+use tokenwatch_test_utils::{TestServer, test_options, ual_document};
+use tokenwatch_types::TenantId;
+
+use crate::TENANT_A;
+
+const DOCUMENTS: usize = 40;
+const RECORDS_PER_DOCUMENT: usize = 250;
+
+#[tokio::test]
+async fn postgres_crashing_under_ingest_loses_and_duplicates_nothing_acknowledged() {
+    let postgres = OwnPostgres::start();
+    let url = postgres.create_database("tw_faults").await;
+    let server = TestServer::spawn_on(&url, &[ServiceName::Ingest], test_options()).await;
+    server.register(&[TENANT_A]).await;
+    let token = server.tokens.valid(&[Role::Service], &[TENANT_A]);
+    let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
+        .await
+        .unwrap();
+    let mut client = IngestServiceClient::new(channel).max_encoding_message_size(usize::MAX);
+
+    // A client as the connectors and SDKs behave: resend a document until it is acknowledged.
+    let (progress, mut acknowledged) = tokio::sync::watch::channel(0usize);
+    let (crashed, mut crash_seen) = tokio::sync::watch::channel(false);
+    let sender = tokio::spawn(async move {
+        let mut refusals = Vec::new();
+        for n in 0..DOCUMENTS {
+            let content = ual_document(TENANT_A, n * RECORDS_PER_DOCUMENT, RECORDS_PER_DOCUMENT);
+            loop {
+                let sent = client
+                    .ingest_batch(IngestBatchRequest {
+                        tenant_id: TENANT_A.to_owned(),
+                        document: Some(Document {
+                            format: SourceFormat::Unspecified.into(),
+                            content: content.clone(),
+                            source_name: format!("doc-{n}.json"),
+                        }),
+                    })
+                    .await;
+                match sent {
+                    Ok(_) => break,
+                    Err(status) => {
+                        refusals.push(status);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+            let _ = progress.send(n + 1);
+            if n + 1 == 5 {
+                // Carry on only once Postgres is down, so the outage meets the load.
+                crash_seen.wait_for(|down| *down).await.unwrap();
+            }
+        }
+        refusals
+    });
+
+    // Crash Postgres once a few documents are in and keep it down past the pool's 10 s wait
+    // for a connection (a shorter outage only makes requests wait), then bring it back.
+    acknowledged.wait_for(|n| *n >= 5).await.unwrap();
+    postgres.crash();
+    crashed.send(true).unwrap();
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    postgres.start_again();
+    let refusals = tokio::time::timeout(Duration::from_secs(120), sender)
+        .await
+        .expect("ingest recovered after postgres came back")
+        .unwrap();
+
+    assert!(!refusals.is_empty(), "the crash happened while ingest ran");
+    for status in &refusals {
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    }
+    let expected = (DOCUMENTS * RECORDS_PER_DOCUMENT) as i64;
+    for table in ["events", "raw_records"] {
+        let mut tx = server
+            .database
+            .tenant_tx(TenantId::parse(TENANT_A).unwrap())
+            .await
+            .unwrap();
+        let (rows, distinct): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*), count(DISTINCT record_id) FROM {table}"
+        )))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows, expected, "{table}: every acknowledged record, once");
+        assert_eq!(distinct, expected, "{table}: no record twice");
+    }
+    server.stop().await;
+}
