@@ -1,20 +1,24 @@
-//! Faults, against stores the test owns: Postgres crashed (`pg_ctl stop -m immediate`) and
-//! restarted while ingest runs under load. Every record the server acknowledged is stored
+//! Faults, against stores the test owns. Postgres crashed (`pg_ctl stop -m immediate`) and
+//! restarted while ingest runs under load, and Redis killed mid-pipeline. Every record the server acknowledged is stored
 //! exactly once. A request meeting the outage waits up to 10 s for a connection, then is told
 //! UNAVAILABLE, which callers retry.
 
 use std::time::Duration;
 
 use tokenwatch_auth::Role;
+use tokenwatch_cache::Cache;
 use tokenwatch_proto::Code;
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, SourceFormat};
 use tokenwatch_server::ServiceName;
-use tokenwatch_test_utils::processes::OwnPostgres;
-use tokenwatch_test_utils::{TestServer, test_options, ual_document};
+use tokenwatch_test_utils::processes::{OwnPostgres, OwnRedis};
+use tokenwatch_test_utils::{
+    TestServer, empty_database_url, pipeline_options, test_options, ual_document,
+};
 use tokenwatch_types::TenantId;
 
 use crate::TENANT_A;
+use crate::pipeline::{assert_same, ingest, online, pieces, scan, settle_on, simulated};
 
 const DOCUMENTS: usize = 40;
 const RECORDS_PER_DOCUMENT: usize = 250;
@@ -99,5 +103,36 @@ async fn postgres_crashing_under_ingest_loses_and_duplicates_nothing_acknowledge
         assert_eq!(rows, expected, "{table}: every acknowledged record, once");
         assert_eq!(distinct, expected, "{table}: no record twice");
     }
+    server.stop().await;
+}
+
+/// Redis killed mid-pipeline and started again empty: the workers ride out the outage, rebuild
+/// their hot state from Postgres, and the findings equal the offline scan's.
+#[tokio::test]
+async fn redis_killed_mid_pipeline_gives_the_findings_of_the_scan() {
+    let mut redis = OwnRedis::start();
+    let target = tokenwatch_server::RedisTarget::Single(redis.url());
+    let (tenant, files) = simulated(15, 10);
+    let server = TestServer::spawn_on_redis(
+        &empty_database_url().await,
+        &target,
+        &[],
+        pipeline_options(1),
+    )
+    .await;
+    server.register(&[&tenant]).await;
+    let pieces = pieces(&files);
+    let (first, rest) = pieces.split_at(pieces.len() / 2);
+    ingest(&server, &tenant, first).await;
+    // Kill it while the worker is still stepping through the first half.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    redis.start_again();
+
+    ingest(&server, &tenant, rest).await;
+    let cache = Cache::connect(&redis.url()).await.unwrap();
+    settle_on(&server, &tenant, &cache).await;
+    assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
     server.stop().await;
 }
