@@ -67,7 +67,7 @@ for target in "${targets[@]}"; do
     limit=()
     [ -n "$seconds" ] && limit+=("-max_total_time=$seconds")
     [ -n "$runs" ] && limit+=("-runs=$runs")
-    log="fuzz/corpus/$target.log"
+    log="fuzz/corpus/$target.${runs:-${seconds}s}.log"
     echo "fuzz: $target ${limit[*]}"
     if ! cargo +nightly fuzz run -O -s none "$target" "${dirs[@]}" -- \
         "${limit[@]}" -dict=fuzz/dicts/m365.dict -timeout=10 \
