@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use tokenwatch_auth::{AuthInterceptor, Permission, Role, Signer, Verifier, authorize};
+use tokenwatch_auth::{
+    AuthInterceptor, CallerLimits, Permission, Role, Signer, Verifier, authorize,
+};
 use tokenwatch_proto::tonic::Request;
 use tokenwatch_proto::tonic::service::Interceptor;
 
@@ -101,6 +103,19 @@ fn bench_gate(c: &mut Criterion) {
                 .metadata_mut()
                 .insert("authorization", header.clone());
             let request = interceptor.call(request).unwrap();
+            authorize(&request, Permission::FindingsRead, black_box(TENANT)).unwrap()
+        })
+    });
+    // The same with the per-caller rate limit counting (never reached here).
+    let mut limited = AuthInterceptor::new(Arc::new(verifier()))
+        .with_limits(Arc::new(CallerLimits::new(1e12)));
+    c.bench_function("gate/es256_repeat_with_caller_limits", |b| {
+        b.iter(|| {
+            let mut request = Request::new(());
+            request
+                .metadata_mut()
+                .insert("authorization", header.clone());
+            let request = limited.call(request).unwrap();
             authorize(&request, Permission::FindingsRead, black_box(TENANT)).unwrap()
         })
     });
