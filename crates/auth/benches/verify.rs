@@ -107,8 +107,8 @@ fn bench_gate(c: &mut Criterion) {
         })
     });
     // The same with the per-caller rate limit counting (never reached here).
-    let mut limited = AuthInterceptor::new(Arc::new(verifier()))
-        .with_limits(Arc::new(CallerLimits::new(1e12)));
+    let mut limited =
+        AuthInterceptor::new(Arc::new(verifier())).with_limits(Arc::new(CallerLimits::new(1e12)));
     c.bench_function("gate/es256_repeat_with_caller_limits", |b| {
         b.iter(|| {
             let mut request = Request::new(());
