@@ -12,8 +12,8 @@
 # corpus the fuzzer grows is kept in fuzz/corpus/<target> (not committed).
 #
 # No sanitizer (-s none): the parsers are safe Rust, so what fuzzing can find is panics, hangs
-# and runaway memory, which libFuzzer catches without one; address sanitizer made each run 4x
-# slower (1,200 against 4,700 executions a second on the document target).
+# and runaway memory, which libFuzzer catches without one; address sanitizer made each run
+# 2.5-4x slower (1,200-2,000 against 4,700 executions a second on the document target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

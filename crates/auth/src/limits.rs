@@ -47,10 +47,7 @@ impl CallerLimits {
 
     /// Counts one request of `subject`; over its rate, how long to wait.
     pub(crate) fn request(&self, subject: &str, now: Instant) -> Result<(), Duration> {
-        if self.per_subject.is_unlimited() {
-            return Ok(());
-        }
-        self.per_subject.take(&subject.to_owned(), 1.0, now)
+        self.per_subject.take(subject, 1.0, now)
     }
 
     /// Whether `peer` has presented too many refused tokens lately to be heard now.

@@ -87,22 +87,21 @@ pub trait ServiceError: std::error::Error {
 /// id, never the cause.
 pub fn into_status<E: ServiceError>(error: E) -> Status {
     let code = error.error_code();
-    if let Some(wait) = error.retry_after() {
-        return retry_later(code.grpc_code(), error.to_string(), wait);
-    }
-    if code.message_is_public() {
-        return Status::new(code.grpc_code(), error.to_string());
-    }
-    let correlation_id = uuid::Uuid::new_v4();
-    tracing::error!(%correlation_id, error = %CauseChain(&error), "request failed");
-    let message = match code {
-        ServiceErrorCode::Unavailable => "service temporarily unavailable",
-        _ => "internal error",
+    let message = if code.message_is_public() {
+        error.to_string()
+    } else {
+        let correlation_id = uuid::Uuid::new_v4();
+        tracing::error!(%correlation_id, error = %CauseChain(&error), "request failed");
+        let message = match code {
+            ServiceErrorCode::Unavailable => "service temporarily unavailable",
+            _ => "internal error",
+        };
+        format!("{message} (correlation id {correlation_id})")
     };
-    Status::new(
-        code.grpc_code(),
-        format!("{message} (correlation id {correlation_id})"),
-    )
+    match error.retry_after() {
+        Some(wait) => retry_later(code.grpc_code(), message, wait),
+        None => Status::new(code.grpc_code(), message),
+    }
 }
 
 /// An INVALID_ARGUMENT status carrying a `BadRequest` detail naming the field, so clients can
@@ -190,6 +189,37 @@ mod tests {
             assert!(!status.message().contains("secret_table"), "{status:?}");
             assert!(status.message().contains("correlation id"));
         }
+    }
+
+    /// An outage that knows when it ends.
+    #[derive(Debug)]
+    struct LeakyOutage;
+
+    impl fmt::Display for LeakyOutage {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("connection to 10.0.0.5:5432 refused")
+        }
+    }
+
+    impl std::error::Error for LeakyOutage {}
+
+    impl ServiceError for LeakyOutage {
+        fn error_code(&self) -> ServiceErrorCode {
+            ServiceErrorCode::Unavailable
+        }
+
+        fn retry_after(&self) -> Option<std::time::Duration> {
+            Some(std::time::Duration::from_secs(2))
+        }
+    }
+
+    #[test]
+    fn a_retry_hint_does_not_unmask_an_internal_message() {
+        let status = into_status(LeakyOutage);
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(!status.message().contains("10.0.0.5"), "{status:?}");
+        let retry = status.get_details_retry_info().expect("RetryInfo");
+        assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(2)));
     }
 
     #[test]

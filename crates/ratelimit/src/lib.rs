@@ -5,6 +5,7 @@
 //! keys are tracked, buckets that have refilled completely are dropped (a full bucket is the
 //! same as no bucket), and if every bucket is still draining the oldest ones go.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -42,46 +43,68 @@ impl<K: Hash + Eq + Clone> KeyedBuckets<K> {
         self.rate <= 0.0
     }
 
-    /// Takes `amount` tokens from `key`'s bucket, or says how long until it could.
+    /// Takes `amount` tokens from `key`'s bucket, or says how long until it could. The key
+    /// is copied only the first time it is seen (a caller's subject is looked up per RPC).
     ///
     /// A request larger than the whole burst passes when the bucket is full (and leaves it
     /// in debt), so one large upload is slowed afterwards rather than refused forever.
-    pub fn take(&self, key: &K, amount: f64, now: Instant) -> Result<(), Duration> {
+    pub fn take<Q>(&self, key: &Q, amount: f64, now: Instant) -> Result<(), Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         if self.is_unlimited() || amount <= 0.0 {
             return Ok(());
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= Self::MAX_KEYS && !buckets.contains_key(key) {
-            self.evict(&mut buckets, now);
+        if !buckets.contains_key(key) {
+            if buckets.len() >= Self::MAX_KEYS {
+                self.evict(&mut buckets, now);
+            }
+            buckets.insert(
+                key.to_owned(),
+                Bucket {
+                    tokens: self.burst,
+                    refilled: now,
+                },
+            );
         }
-        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
-            tokens: self.burst,
-            refilled: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
+        let Some(bucket) = buckets.get_mut(key) else {
+            unreachable!("inserted above");
+        };
+        bucket.tokens = self.tokens_at(bucket, now);
         bucket.refilled = now;
         if bucket.tokens >= amount || bucket.tokens >= self.burst {
             bucket.tokens -= amount;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(
-                (amount.min(self.burst) - bucket.tokens) / self.rate,
-            ))
+            Err(self.wait_for(bucket.tokens, amount))
         }
     }
 
     /// How long until `key` could take `amount`, without taking it; `None` when it could now.
-    pub fn waiting(&self, key: &K, amount: f64, now: Instant) -> Option<Duration> {
+    pub fn waiting<Q>(&self, key: &Q, amount: f64, now: Instant) -> Option<Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         if self.is_unlimited() {
             return None;
         }
         let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let bucket = buckets.get(key)?;
+        let tokens = self.tokens_at(buckets.get(key)?, now);
+        (tokens < amount.min(self.burst)).then(|| self.wait_for(tokens, amount))
+    }
+
+    /// The bucket's tokens at `now`, refilled since it was last touched.
+    fn tokens_at(&self, bucket: &Bucket, now: Instant) -> f64 {
         let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
-        let tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
-        let wanted = amount.min(self.burst);
-        (tokens < wanted).then(|| Duration::from_secs_f64((wanted - tokens) / self.rate))
+        (bucket.tokens + elapsed * self.rate).min(self.burst)
+    }
+
+    /// How long until a bucket holding `tokens` holds `amount` (at most a full bucket).
+    fn wait_for(&self, tokens: f64, amount: f64) -> Duration {
+        Duration::from_secs_f64((amount.min(self.burst) - tokens) / self.rate)
     }
 
     /// How many keys are tracked now.
@@ -90,10 +113,7 @@ impl<K: Hash + Eq + Clone> KeyedBuckets<K> {
     }
 
     fn evict(&self, buckets: &mut HashMap<K, Bucket>, now: Instant) {
-        buckets.retain(|_, b| {
-            now.saturating_duration_since(b.refilled).as_secs_f64() * self.rate + b.tokens
-                < self.burst
-        });
+        buckets.retain(|_, b| self.tokens_at(b, now) < self.burst);
         if buckets.len() >= Self::MAX_KEYS {
             // Every bucket is still draining: drop the least recently used half.
             let mut by_age: Vec<(Instant, K)> = buckets

@@ -13,17 +13,11 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use tokenwatch_test_utils::processes::free_port;
+
 const BIN: &str = env!("CARGO_BIN_EXE_tokenwatch");
 const SECRET: &str = "cli-test-secret-cli-test-secret-cli-test";
 const TENANT: &str = "c0ffee00-0000-4000-8000-00000000cafe";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Server {
     child: Child,
