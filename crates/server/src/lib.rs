@@ -197,6 +197,9 @@ impl Default for Options {
     }
 }
 
+/// How long closing the Postgres pool may take once the background tasks have stopped.
+const POOL_CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What a process runs: its gRPC services, and its connectors when it hosts ingest.
 #[derive(Debug)]
 pub struct Composed {
@@ -345,7 +348,14 @@ pub async fn run(
     let served = tokenwatch_grpc::serve(listener, services, shutdown).await;
     let _ = stop.send(true);
     Background::join_all(background, tokenwatch_grpc::SHUTDOWN_GRACE).await;
-    stores.database.close().await;
+    // Closing the pool waits for connections being opened; with Postgres gone that is the
+    // pool's whole acquire timeout, so it gets a moment and no more.
+    if tokio::time::timeout(POOL_CLOSE_GRACE, stores.database.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("postgres pool did not close in time; exiting without it");
+    }
     served?;
     Ok(())
 }
