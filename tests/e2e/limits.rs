@@ -63,17 +63,20 @@ async fn callers_over_their_rate_and_token_guessers_are_told_to_come_back_later(
         .await
         .expect("another caller is not slowed by alice");
 
-    // Guessing tokens from one address: heard fifty times, then not even verified.
+    // Guessing tokens from one address: heard fifty times (plus what refills at 5 a second
+    // meanwhile), then not even verified.
     let forged = server.tokens.foreign_key(&[Role::MspAdmin], &[]);
+    let started = std::time::Instant::now();
     let mut refused = Vec::new();
-    for _ in 0..60 {
+    for _ in 0..80 {
         refused.push(get_tenant(&server, &forged).await.unwrap_err().code());
     }
-    assert_eq!(refused[0], Code::Unauthenticated);
-    assert_eq!(
-        refused.last(),
-        Some(&Code::ResourceExhausted),
-        "{refused:?}"
-    );
+    let refilled = (5.0 * started.elapsed().as_secs_f64()).ceil() as usize;
+    let heard = refused
+        .iter()
+        .filter(|c| **c == Code::Unauthenticated)
+        .count();
+    assert!((50..=50 + refilled).contains(&heard), "{refused:?}");
+    assert!(refused.contains(&Code::ResourceExhausted), "{refused:?}");
     server.stop().await;
 }
