@@ -49,7 +49,7 @@ pub fn engine_order(events: &mut Vec<(String, NormalizedEvent)>) {
 }
 
 /// Runs the engine over events of any number of tenants, in [`engine_order`], and returns the
-/// findings, most severe first. The offline scan and the evaluation use this.
+/// findings, most severe first.
 pub fn run(mut events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Vec<Finding> {
     engine_order(&mut events);
     let mut engine = Engine::new(weights);
@@ -59,6 +59,38 @@ pub fn run(mut events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Ve
         engine.observe(&tenant, &event);
     }
     engine.finish()
+}
+
+/// Puts one tenant's events as ingest stores them, like [`engine_order`]: the first of each
+/// record id (by `order`, the position the record was read at), in (event time, record id)
+/// order.
+pub fn tenant_order(events: &mut Vec<(u64, NormalizedEvent)>) {
+    events.sort_unstable_by(|(a_order, a), (b_order, b)| {
+        a.record_id.cmp(&b.record_id).then(a_order.cmp(b_order))
+    });
+    events.dedup_by(|later, first| later.1.record_id == first.1.record_id);
+    events.sort_unstable_by(|(_, a), (_, b)| {
+        a.event_time
+            .cmp(&b.event_time)
+            .then_with(|| a.record_id.cmp(&b.record_id))
+    });
+}
+
+/// Runs the engine over one tenant's events, in [`tenant_order`], and returns its findings in
+/// the order they were first raised. Tenants share nothing, so the offline scan runs them one
+/// by one (or side by side) with only one tenant's events in memory at a time; [`run`] over
+/// all of them finds the same.
+pub fn run_tenant(
+    tenant_id: &str,
+    mut events: Vec<(u64, NormalizedEvent)>,
+    weights: &WeightSet,
+) -> Vec<Finding> {
+    tenant_order(&mut events);
+    let mut engine = Engine::new(weights.clone());
+    for (_, event) in events {
+        engine.observe(tenant_id, &event);
+    }
+    engine.into_findings()
 }
 
 /// The tenant an event belongs to in an offline scan: the tenant its record names (when that is

@@ -122,6 +122,7 @@ pub struct NormalizedEvent {
     /// The format it came in.
     pub source_format: SourceFormat,
     /// When it happened, UTC.
+    #[serde(with = "crate::time::compact")]
     pub event_time: DateTime<Utc>,
     /// The tenant the record names (`OrganizationId`, `tenantId`, `AADTenantId`), as written.
     pub tenant_hint: Option<String>,

@@ -131,21 +131,64 @@ pub fn parse_document<'a>(
             )),
         }];
     };
-    let mut records = Vec::new();
-    match content[start] {
-        b'[' | b'{' => {
-            for piece in json_records(&content[start..]) {
-                let outcome = parse_json_record(piece, declared, limits);
-                records.push(ParsedRecord {
-                    index: records.len(),
-                    raw: Cow::Borrowed(piece.bytes),
-                    outcome,
-                });
-            }
-        }
-        _ => delimited::parse(&content[start..], declared, limits, &mut records),
+    if let Some(json) = JsonRecords::split(content, declared, limits) {
+        return (0..json.len())
+            .filter_map(|index| json.parse(index))
+            .collect();
     }
+    let mut records = Vec::new();
+    delimited::parse(&content[start..], declared, limits, &mut records);
     records
+}
+
+/// A JSON document split into its records, to be parsed one by one, on as many threads as the
+/// caller likes: splitting is one quick pass, parsing and normalizing are most of the work.
+#[derive(Debug)]
+pub struct JsonRecords<'a> {
+    pieces: Vec<Piece<'a>>,
+    declared: Option<SourceFormat>,
+    limits: Limits,
+}
+
+impl<'a> JsonRecords<'a> {
+    /// Splits a JSON document as [`parse_document`] does; `None` when it is not JSON (CSV), or
+    /// empty.
+    pub fn split(
+        content: &'a [u8],
+        declared: Option<SourceFormat>,
+        limits: &Limits,
+    ) -> Option<Self> {
+        let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+        let start = content.iter().position(|b| !b.is_ascii_whitespace())?;
+        if !matches!(content[start], b'[' | b'{') {
+            return None;
+        }
+        Some(JsonRecords {
+            pieces: json_records(&content[start..]),
+            declared,
+            limits: *limits,
+        })
+    }
+
+    /// How many records the document holds.
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// Record `index`, parsed; `None` past the last.
+    pub fn parse(&self, index: usize) -> Option<ParsedRecord<'a>> {
+        let piece = *self.pieces.get(index)?;
+        Some(ParsedRecord {
+            index,
+            raw: Cow::Borrowed(piece.bytes),
+            outcome: parse_json_record(piece, self.declared, &self.limits),
+        })
+    }
 }
 
 /// Where each record of a JSON document lies in it, as [`parse_document`] splits it (arrays,
@@ -199,6 +242,12 @@ fn json_records(content: &[u8]) -> Vec<Piece<'_>> {
 /// Azure Monitor), or `None` if the piece is a record itself.
 fn page_items(piece: Piece<'_>) -> Option<&[u8]> {
     if piece.truncated || piece.bytes.first() != Some(&b'{') {
+        return None;
+    }
+    // Most pieces are records: without either key's text (or an escape that might spell one)
+    // the piece is no page, and it is not parsed twice to find that out.
+    let mentions = |needle: &[u8]| memchr::memmem::find(piece.bytes, needle).is_some();
+    if !mentions(b"\"value\"") && !mentions(b"\"records\"") && !mentions(b"\\u") {
         return None;
     }
     let text = std::str::from_utf8(piece.bytes).ok()?;

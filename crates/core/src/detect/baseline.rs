@@ -109,6 +109,15 @@ pub struct UserBaseline {
     pub first_day: Option<i64>,
 }
 
+/// A value whose decayed count fell below this is forgotten: a single day's presence reaches it
+/// after about eleven weeks, when it counts for 2 % of a known value.
+pub const FORGOTTEN_BELOW: f64 = 0.02;
+
+/// Address blocks remembered per network and operating system. A carrier's CGNAT or IPv6
+/// privacy addresses give a phone a new block every day, forever; a scope with this many is
+/// churning (see `CHURNING_PREFIXES` in the engine) and only its strongest blocks need a name.
+pub const MAX_BLOCKS_PER_SCOPE: usize = 8;
+
 /// A user is learning until seen on this many distinct days...
 pub const LEARNING_ACTIVE_DAYS: u32 = 5;
 /// ...and over at least this many calendar days (a working week and its weekend).
@@ -208,6 +217,52 @@ impl UserBaseline {
         })
     }
 
+    /// Forgets what has faded below [`FORGOTTEN_BELOW`], and in each network-and-client scope
+    /// all but the [`MAX_BLOCKS_PER_SCOPE`] strongest address blocks, so a baseline stays
+    /// bounded however long the user is watched. Returns what was forgotten, for the tenant's
+    /// population prior.
+    pub fn forget_faded(&mut self, now: i64) -> Vec<(Kind, String)> {
+        let mut forgotten = Vec::new();
+        for (kind, values) in &mut self.contexts {
+            values.retain(|value, count| {
+                let keep = count.value(now) >= FORGOTTEN_BELOW;
+                if !keep {
+                    forgotten.push((*kind, value.clone()));
+                }
+                keep
+            });
+        }
+        if let Some(blocks) = self.contexts.get_mut(&Kind::Prefix)
+            && blocks.len() > MAX_BLOCKS_PER_SCOPE
+        {
+            let mut by_scope: HashMap<&str, Vec<(&str, f64)>> = HashMap::new();
+            for (key, count) in blocks.iter() {
+                by_scope
+                    .entry(crate::detect::context_key::scope_of(key))
+                    .or_default()
+                    .push((key, count.value(now)));
+            }
+            let mut excess = Vec::new();
+            for mut scope in by_scope.into_values() {
+                if scope.len() > MAX_BLOCKS_PER_SCOPE {
+                    // Strongest first; ties by key, so every replica forgets the same blocks.
+                    scope.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+                    excess.extend(
+                        scope[MAX_BLOCKS_PER_SCOPE..]
+                            .iter()
+                            .map(|(k, _)| (*k).to_owned()),
+                    );
+                }
+            }
+            for key in excess {
+                blocks.remove(&key);
+                forgotten.push((Kind::Prefix, key));
+            }
+        }
+        forgotten.sort();
+        forgotten
+    }
+
     /// Approximate size in memory, in bytes.
     pub fn approximate_bytes(&self) -> usize {
         let values: usize = self
@@ -240,6 +295,22 @@ impl TenantProfile {
                 .or_default()
                 .entry(value.clone())
                 .or_default() += 1;
+        }
+    }
+
+    /// Notes values a user has forgotten (see [`UserBaseline::forget_faded`]): known by one
+    /// user fewer, so one they learn again counts once.
+    pub fn forget(&mut self, forgotten: &[(Kind, String)]) {
+        for (kind, value) in forgotten {
+            let Some(values) = self.known_by.get_mut(kind) else {
+                continue;
+            };
+            if let Some(known) = values.get_mut(value) {
+                *known = known.saturating_sub(1);
+                if *known == 0 {
+                    values.remove(value);
+                }
+            }
         }
     }
 
@@ -391,6 +462,42 @@ mod tests {
         rare.observe(at(0, 9).timestamp(), &[(Kind::Network, "HOME")]);
         assert!(rare.learning(at(30, 9).timestamp()));
         assert_eq!(rare.learned_from_day(), None);
+    }
+
+    #[test]
+    fn faded_values_and_a_churning_scopes_weakest_blocks_are_forgotten() {
+        let mut tenant = TenantProfile::default();
+        let mut b = UserBaseline::default();
+        let first = b.observe(at(0, 9).timestamp(), &[(Kind::Country, "FR")]);
+        tenant.learn("u", &first);
+        // A phone gets a new block of its carrier every day; home is seen daily.
+        for day in 0..20 {
+            let block = format!("AS1#iOS|10.0.{day}.0/24");
+            let values = [(Kind::Network, "HOME"), (Kind::Prefix, block.as_str())];
+            let first = b.observe(at(day, 9).timestamp(), &values);
+            tenant.learn("u", &first);
+        }
+        let now = at(20, 9).timestamp();
+        let forgotten = b.forget_faded(now);
+        // Twelve blocks over the cap go, the oldest (weakest) first; the trip's country stays
+        // while it still counts.
+        assert_eq!(forgotten.len(), 12, "{forgotten:?}");
+        assert!(forgotten.contains(&(Kind::Prefix, "AS1#iOS|10.0.0.0/24".to_owned())));
+        assert_eq!(b.prefixes_in("AS1#iOS"), MAX_BLOCKS_PER_SCOPE);
+        assert!(b.seen(Kind::Prefix, "AS1#iOS|10.0.19.0/24", now) > 0.9);
+        assert!(b.seen(Kind::Country, "FR", now) > 0.0);
+        tenant.forget(&forgotten);
+        assert_eq!(tenant.prevalence(Kind::Prefix, "AS1#iOS|10.0.0.0/24"), 0.0);
+        assert!(tenant.prevalence(Kind::Prefix, "AS1#iOS|10.0.19.0/24") > 0.0);
+        // Eleven weeks later the trip has faded out, and the tenant forgets that the user knew
+        // it, so learning it again counts the user once.
+        let later = at(20 + 80, 9).timestamp();
+        let forgotten = b.forget_faded(later);
+        assert!(forgotten.contains(&(Kind::Country, "FR".to_owned())));
+        tenant.forget(&forgotten);
+        let again = b.observe(later, &[(Kind::Country, "FR")]);
+        tenant.learn("u", &again);
+        assert_eq!(tenant.prevalence(Kind::Country, "FR"), 0.5);
     }
 
     #[test]

@@ -327,7 +327,8 @@ pub fn describe(feature: Feature, session: &SessionState, baseline: &UserBaselin
         Feature::NewCountry => usual(Kind::Country, "countries"),
         Feature::Interleaving => format!(
             "{} returns to a network or address block left less than an hour before, one side not the device's; one party does not alternate",
-            session.interleavings + unexplained_alternations(session, &|_, n: &Seen| n.novelty)
+            session.interleavings
+                + unexplained_alternations(session, &|_, n: &Seen| f64::from(n.novelty))
         ),
         Feature::HostingSignin => usual(Kind::Network, "networks"),
         Feature::UnattestedSignin => match &session.device {

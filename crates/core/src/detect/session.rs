@@ -17,23 +17,28 @@ pub struct Seen {
     /// The value (ASN "AS8075", country "NL", client "Chrome/Windows/browser", device id).
     pub value: String,
     /// First and last time seen in the session.
+    #[serde(with = "crate::time::compact")]
     pub first: DateTime<Utc>,
     /// Last time seen.
+    #[serde(with = "crate::time::compact")]
     pub last: DateTime<Utc>,
     /// Events with it.
     pub events: u64,
-    /// Its novelty for the user when it first appeared (see `baseline::novelty`).
-    pub novelty: f64,
+    /// Its novelty for the user when it first appeared (see `baseline::novelty`). Single
+    /// precision, like `prevalence`: a session holds dozens of these, they are most of its
+    /// incompressible bytes, and no decision turns on the eighth digit.
+    pub novelty: f32,
     /// How new it was for the whole tenant when it first appeared (see
     /// `baseline::tenant_novelty`): the evidence that needs no baseline of the user, kept apart
     /// so that only the features built for it use it.
     #[serde(default)]
     pub tenant_novelty: f64,
     /// Share of the tenant's users who know it.
-    pub prevalence: f64,
+    pub prevalence: f32,
     /// Extra facts (AS organisation, "hosting").
     pub note: String,
     /// When the session last left this value for another (for interleaving).
+    #[serde(with = "crate::time::compact")]
     pub(crate) last_before_switch: DateTime<Utc>,
     /// For networks and countries: the session's own device signed in from here (its device
     /// id on a sign-in), so the place is the device's, whatever else it is.
@@ -61,11 +66,24 @@ pub struct Risky {
     /// The operation.
     pub operation: String,
     /// When.
+    #[serde(with = "crate::time::compact")]
     pub time: DateTime<Utc>,
     /// Whether the session had changed network or client before it.
     pub after_change: bool,
     /// The novelty of the network it came from.
     pub network_novelty: f64,
+}
+
+/// Where a session last was, for travel speed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Place {
+    /// The country.
+    pub(crate) country: String,
+    /// When.
+    #[serde(with = "crate::time::compact")]
+    pub(crate) time: DateTime<Utc>,
+    /// Whether the network there was the tenant's own or hosting (no evidence of travel).
+    pub(crate) common: bool,
 }
 
 /// Everything the features need about one session.
@@ -74,8 +92,10 @@ pub struct SessionState {
     /// The session id.
     pub session_id: String,
     /// First event time.
+    #[serde(with = "crate::time::compact")]
     pub first_seen: DateTime<Utc>,
     /// Last event time.
+    #[serde(with = "crate::time::compact")]
     pub last_seen: DateTime<Utc>,
     /// Events so far.
     pub events: u64,
@@ -92,7 +112,7 @@ pub struct SessionState {
     /// Device ids.
     pub devices: Vec<Seen>,
     /// Distinct IPs.
-    pub ips: Vec<String>,
+    pub ips: Vec<std::net::IpAddr>,
     /// Distinct IPv6 /64 subnets.
     pub subnets64: Vec<String>,
     /// Events per operation.
@@ -124,7 +144,7 @@ pub struct SessionState {
     /// Events in hours the user is rarely active.
     pub off_hours_events: u64,
     /// The last country seen and when, for travel speed.
-    pub(crate) last_place: Option<(String, DateTime<Utc>, bool)>,
+    pub(crate) last_place: Option<Place>,
     /// The session's device: the first device id its records carried. An Entra session is one
     /// device's sign-in state, so its sign-ins carry this id wherever the device goes.
     #[serde(default)]
@@ -142,6 +162,16 @@ impl SessionState {
                 .prefixes
                 .iter()
                 .any(|p| p.attested && p.unattested_signins > 0)
+    }
+
+    /// Lets go of what only a finding's evidence shows (its addresses, /64s and operation
+    /// counts), once the session has been idle past the revival gap and is no finding: no
+    /// feature reads them, and they are most of what a month of idle sessions would hold. A
+    /// session revived later shows those of its revival on; its contexts keep their history.
+    pub fn go_dormant(&mut self) {
+        self.ips = Vec::new();
+        self.subnets64 = Vec::new();
+        self.operations = std::collections::BTreeMap::new();
     }
 
     /// A session starting at `time`.
@@ -234,9 +264,9 @@ pub(crate) fn see(
         first: time,
         last: time,
         events: 1,
-        novelty,
+        novelty: novelty as f32,
         tenant_novelty: 0.0,
-        prevalence,
+        prevalence: prevalence as f32,
         note,
         last_before_switch: time,
         attested: false,

@@ -216,7 +216,7 @@ impl Suppressed<'_> {
 
     /// A context's novelty, lowered when it is suppressed.
     pub fn novelty(&self, kind: Kind, seen: &Seen) -> f64 {
-        self.scaled(kind, seen, seen.novelty)
+        self.scaled(kind, seen, f64::from(seen.novelty))
     }
 
     /// `value` (a novelty of the context), lowered when the context is suppressed.

@@ -29,20 +29,20 @@ pub(crate) fn value_end(bytes: &[u8]) -> Option<usize> {
 fn scan_value(bytes: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut in_string = false;
-    let mut escaped = false;
     let mut at = start;
     while at < bytes.len() {
         let byte = bytes[at];
         if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-                if depth == 0 {
-                    return Some(at + 1);
-                }
+            // Strings are most of a record's bytes: jump to the next quote or escape.
+            at += memchr::memchr2(b'"', b'\\', &bytes[at..])?;
+            if bytes[at] == b'\\' {
+                // The escaped byte cannot close the string, whatever it is.
+                at += 2;
+                continue;
+            }
+            in_string = false;
+            if depth == 0 {
+                return Some(at + 1);
             }
         } else {
             match byte {

@@ -99,8 +99,8 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
             args.user_days.unwrap_or(meta_days),
         ));
     } else {
-        let ipdb = crate::commands::scan::load_ipdb(args.ipdb.as_deref())?;
-        let (events, _) = crate::commands::scan::load_events(&args.scan, ipdb.as_ref(), "unknown")?;
+        let (events, _) =
+            crate::commands::scan::load_events(&args.scan, args.ipdb.as_deref(), "unknown")?;
         let mut weights = WeightSet::default();
         if let Some(threshold) = args.threshold {
             anyhow::ensure!(threshold > 0.0, "--threshold must be above 0");

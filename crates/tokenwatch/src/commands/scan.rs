@@ -8,9 +8,10 @@ use anyhow::Context;
 use tokenwatch_core::detect::{Finding, WeightSet};
 use tokenwatch_core::enrich::IpDb;
 use tokenwatch_core::event::NormalizedEvent;
-use tokenwatch_core::parse::{Limits, parse_document};
 
 use crate::output;
+
+mod partition;
 
 /// Output of `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,88 +107,68 @@ fn expanded_limit(compressed: usize) -> usize {
 /// Events with their tenant, and how many records could not be used.
 pub(crate) type Loaded = (Vec<(String, NormalizedEvent)>, usize);
 
-/// Parses, normalizes and enriches every file, in parallel, with progress on a terminal.
-/// Records that cannot be normalized are counted, not fatal.
-pub(crate) fn load_events(
+/// Threads for parsing and for the engine: one per core.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// Splits every file into per-tenant spills (see [`partition`]), with progress on a terminal.
+fn partition_files(
     files: &[PathBuf],
-    ipdb: Option<&IpDb>,
+    ipdb: Option<&Path>,
     default_tenant: &str,
-) -> anyhow::Result<Loaded> {
+) -> anyhow::Result<partition::Partitioned> {
     let interactive = std::io::stderr().is_terminal();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<anyhow::Result<Loaded>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .iter()
-            .map(|path| {
-                let done = &done;
-                scope.spawn(
-                    move || -> anyhow::Result<(Vec<(String, NormalizedEvent)>, usize)> {
-                        let content = read_maybe_gzip(path)?;
-                        let mut events = Vec::new();
-                        let mut rejected = 0;
-                        for record in parse_document(&content, None, &Limits::default()) {
-                            match record.outcome {
-                                Ok(mut event) => {
-                                    if let Some(ipdb) = ipdb {
-                                        ipdb.enrich(&mut event);
-                                    }
-                                    events.push((
-                                        tokenwatch_core::detect::tenant_of(&event, default_tenant),
-                                        event,
-                                    ));
-                                }
-                                Err(_) => rejected += 1,
-                            }
-                        }
-                        let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                        if interactive {
-                            let mut err = std::io::stderr().lock();
-                            let _ = write!(err, "\r\x1b[2Kparsed {finished}/{} files", files.len());
-                        }
-                        Ok((events, rejected))
-                    },
-                )
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a parser thread panicked")))
-            })
-            .collect()
-    });
+    let partitioned = partition::partition(
+        files,
+        || load_ipdb(ipdb),
+        default_tenant,
+        workers(),
+        read_maybe_gzip,
+        |finished| {
+            if interactive {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r\x1b[2Kparsed {finished}/{} files", files.len());
+            }
+        },
+    )?;
     if interactive {
         let mut err = std::io::stderr().lock();
         writeln!(err)?;
     }
-    let mut events = Vec::new();
-    let mut rejected = 0;
-    for result in results {
-        let (file_events, file_rejected) = result?;
-        events.extend(file_events);
-        rejected += file_rejected;
-    }
-    Ok((events, rejected))
+    Ok(partitioned)
+}
+
+/// Parses, normalizes and enriches every file, and returns every event in the order read (the
+/// evaluation needs them all at once; the scan does not). Records that cannot be normalized are
+/// counted, not fatal.
+pub(crate) fn load_events(
+    files: &[PathBuf],
+    ipdb: Option<&Path>,
+    default_tenant: &str,
+) -> anyhow::Result<Loaded> {
+    let partitioned = partition_files(files, ipdb, default_tenant)?;
+    let rejected = partitioned.rejected;
+    Ok((partitioned.into_events()?, rejected))
 }
 
 /// Runs the scan and prints the findings.
 pub(crate) fn run(args: ScanArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let ipdb = load_ipdb(args.ipdb.as_deref())?;
-    let (events, rejected) = load_events(&args.files, ipdb.as_ref(), &args.tenant)?;
-    let count = events.len();
     let mut weights = WeightSet::default();
     if let Some(threshold) = args.threshold {
         anyhow::ensure!(threshold > 0.0, "--threshold must be above 0");
         weights.threshold = threshold;
     }
-    let findings = tokenwatch_core::detect::run(events, weights);
+    let partitioned = partition_files(&args.files, args.ipdb.as_deref(), &args.tenant)?;
+    let findings = partition::detect(&partitioned, &weights, workers())?;
     {
         let mut err = std::io::stderr().lock();
         writeln!(
             err,
-            "scanned {count} events ({rejected} records not usable) in {:.1} s: {} findings",
+            "scanned {} events ({} records not usable) in {:.1} s: {} findings",
+            partitioned.events,
+            partitioned.rejected,
             started.elapsed().as_secs_f64(),
             findings.len()
         )?;

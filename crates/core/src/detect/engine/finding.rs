@@ -62,8 +62,10 @@ pub struct SeenContext {
     /// Share of the tenant's users who know it, 0..1.
     pub prevalence: f64,
     /// First seen in the session.
+    #[serde(with = "crate::time::compact")]
     pub first_seen: DateTime<Utc>,
     /// Last seen in the session.
+    #[serde(with = "crate::time::compact")]
     pub last_seen: DateTime<Utc>,
     /// Events with it.
     pub events: u64,
@@ -87,10 +89,13 @@ pub struct Finding {
     /// Low, medium, high or critical.
     pub severity: Severity,
     /// First event of the session.
+    #[serde(with = "crate::time::compact")]
     pub first_seen: DateTime<Utc>,
     /// Last event of the session.
+    #[serde(with = "crate::time::compact")]
     pub last_seen: DateTime<Utc>,
     /// Event time of the record that took the session over the threshold.
+    #[serde(with = "crate::time::compact")]
     pub detected_at: DateTime<Utc>,
     /// Contributing features, largest first.
     pub reasons: Vec<Reason>,
@@ -201,7 +206,7 @@ pub(super) fn build_finding(
             countries: describe(&state.countries),
             clients: describe(&state.clients),
             devices: describe(&state.devices),
-            ips: state.ips.clone(),
+            ips: state.ips.iter().map(ToString::to_string).collect(),
             subnets64: state.subnets64.clone(),
             operations: state.operations.clone(),
             risky_operations: state.risky.iter().map(|r| r.operation.clone()).collect(),
@@ -218,8 +223,8 @@ pub(super) fn build_finding(
                     kind: kind.to_owned(),
                     value: seen.value.clone(),
                     note: seen.note.clone(),
-                    novelty: round(seen.novelty.max(seen.tenant_novelty)),
-                    prevalence: round(seen.prevalence),
+                    novelty: round(f64::from(seen.novelty).max(seen.tenant_novelty)),
+                    prevalence: round(f64::from(seen.prevalence)),
                     first_seen: seen.first,
                     last_seen: seen.last,
                     events: seen.events,
@@ -231,8 +236,8 @@ pub(super) fn build_finding(
                     kind: "asn".to_owned(),
                     value: format!("AS{asn}"),
                     note: seen.value.clone(),
-                    novelty: round(seen.novelty.max(seen.tenant_novelty)),
-                    prevalence: round(seen.prevalence),
+                    novelty: round(f64::from(seen.novelty).max(seen.tenant_novelty)),
+                    prevalence: round(f64::from(seen.prevalence)),
                     first_seen: seen.first,
                     last_seen: seen.last,
                     events: seen.events,

@@ -60,6 +60,7 @@ pub struct UserState {
     pub baseline: UserBaseline,
     sessions: HashMap<String, OpenSession>,
     /// When idle sessions were last looked at: at most hourly, not on every event.
+    #[serde(with = "crate::time::compact::option")]
     last_tidy: Option<DateTime<Utc>>,
 }
 
@@ -152,6 +153,8 @@ impl TenantEngine {
             .is_none_or(|last| time - last >= Duration::hours(1))
         {
             tidy_sessions(user, &mut tenant.scores, time);
+            let forgotten = user.baseline.forget_faded(time.timestamp());
+            tenant.profile.forget(&forgotten);
             user.last_tidy = Some(time);
         }
 

@@ -36,6 +36,11 @@ impl Engine {
         self.events
     }
 
+    /// One tenant's state.
+    pub fn tenant(&self, tenant_id: &str) -> Option<&TenantEngine> {
+        self.tenants.get(tenant_id)
+    }
+
     /// Users with a baseline, and the approximate bytes their baselines take.
     pub fn baseline_footprint(&self) -> (usize, usize) {
         let baselines = self.tenants.values().flat_map(|t| t.users.values());
@@ -77,5 +82,10 @@ impl Engine {
         let mut findings = self.findings;
         findings.sort_by(|a, b| b.score.total_cmp(&a.score));
         findings
+    }
+
+    /// Ends the run and returns the findings in the order they were first raised.
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
     }
 }

@@ -11,8 +11,8 @@ use crate::detect::engine::significance::ScoreHistogram;
 use crate::detect::engine::{SESSION_FORGET_DAYS, SESSION_IDLE_HOURS, TENANT_COMMON, UserState};
 use crate::detect::network::microsoft_cloud;
 use crate::detect::session::{
-    INTERLEAVE_MINUTES, REVIVAL_GAP_HOURS, Risky, Seen, SessionState, download_or_delete, note_asn,
-    risky_operation, see,
+    INTERLEAVE_MINUTES, Place, REVIVAL_GAP_HOURS, Risky, Seen, SessionState, download_or_delete,
+    note_asn, risky_operation, see,
 };
 use crate::event::NormalizedEvent;
 use crate::useragent::ClientKind;
@@ -59,6 +59,9 @@ pub(super) fn tidy_sessions(user: &mut UserState, scores: &mut ScoreHistogram, n
             scores.record(open.max_score);
             open.sized = true;
         }
+        if idle >= Duration::hours(REVIVAL_GAP_HOURS) && open.finding.is_none() {
+            open.state.go_dormant();
+        }
         idle < Duration::days(SESSION_FORGET_DAYS)
     });
 }
@@ -91,7 +94,6 @@ pub(super) fn update_session(
         {
             state.subnets64.push(subnet);
         }
-        let ip = ip.to_string();
         if !state.ips.contains(&ip) {
             state.ips.push(ip);
         }
@@ -241,17 +243,22 @@ pub(super) fn update_session(
                 // The device signed in from here: it travelled.
                 state.countries[c].attested = true;
             }
-            let common = state.networks[index].prevalence >= TENANT_COMMON || event.network.hosting;
-            if let Some((last_country, last_time, last_common)) = &state.last_place
-                && last_country != country
-                && !(common || *last_common)
-                && let Some(km) = crate::detect::geo::distance_km(last_country, country)
+            let common = f64::from(state.networks[index].prevalence) >= TENANT_COMMON
+                || event.network.hosting;
+            if let Some(place) = &state.last_place
+                && place.country != country
+                && !(common || place.common)
+                && let Some(km) = crate::detect::geo::distance_km(&place.country, country)
             {
-                let hours = ((time - *last_time).num_seconds().max(60) as f64) / 3600.0;
+                let hours = ((time - place.time).num_seconds().max(60) as f64) / 3600.0;
                 let arrival = &mut state.networks[index].arrival_speed_kmh;
                 *arrival = arrival.max(km / hours);
             }
-            state.last_place = Some((country.to_owned(), time, common));
+            state.last_place = Some(Place {
+                country: country.to_owned(),
+                time,
+                common,
+            });
         }
     }
     if let Some(client) = client {
@@ -280,7 +287,7 @@ pub(super) fn update_session(
     if risky_operation(&event.operation) {
         let network_novelty = state
             .current_network
-            .map_or(0.0, |n| state.networks[n].novelty);
+            .map_or(0.0, |n| f64::from(state.networks[n].novelty));
         state.risky.push(Risky {
             operation: event.operation.clone(),
             time,

@@ -450,3 +450,46 @@ fn two_parties_alternating_in_one_session_are_caught_even_on_a_known_isp() {
             .any(|r| r.feature == Feature::Interleaving)
     );
 }
+
+#[test]
+fn idle_sessions_keep_what_detection_needs_and_let_their_evidence_lists_go() {
+    let mut engine = Engine::new(WeightSet::default());
+    history(&mut engine);
+    let user = engine
+        .tenant(TENANT)
+        .unwrap()
+        .user("user0@contoso.com")
+        .unwrap();
+    let dormant = &user.sessions["s-0-0"].state;
+    assert!(dormant.ips.is_empty() && dormant.operations.is_empty());
+    assert_eq!(dormant.networks.len(), 1);
+    assert_eq!(dormant.events, 20);
+    let today = &user.sessions["s-0-13"].state;
+    assert!(!today.ips.is_empty() && !today.operations.is_empty());
+
+    // The first day's session replayed from a hosting network two weeks on is still caught,
+    // and its evidence shows what the replay did.
+    let replay = 14 * 1440 + 600;
+    for i in 0..5 {
+        engine.observe(
+            TENANT,
+            &event(
+                "user0@contoso.com",
+                "s-0-0",
+                replay + i,
+                "45.55.1.1",
+                14061,
+                "US",
+                CHROME,
+                "MailItemsAccessed",
+            ),
+        );
+    }
+    let findings = engine.finish();
+    let finding = findings
+        .iter()
+        .find(|f| f.session_id == "s-0-0")
+        .expect("the replay is a finding");
+    assert_eq!(finding.evidence.ips, vec!["45.55.1.1".to_owned()]);
+    assert_eq!(finding.evidence.operations.len(), 1);
+}
