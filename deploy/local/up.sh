@@ -35,7 +35,7 @@ if [ -z "$pg_bin" ]; then
     apt_install postgresql
     pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V -r | head -n1)
 fi
-command -v psql >/dev/null || apt_install postgresql-client
+command -v psql >/dev/null && command -v pg_dump >/dev/null || apt_install postgresql-client  # pg_dump: the backup test
 command -v redis-server >/dev/null || apt_install redis-server
 command -v redis-cli >/dev/null || apt_install redis-tools
 

@@ -18,6 +18,7 @@ use futures as _;
 use serde_json as _;
 
 mod auth_matrix;
+mod backup;
 mod connectors;
 mod credentials;
 mod errors;
