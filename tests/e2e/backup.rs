@@ -16,12 +16,20 @@ use tokenwatch_test_utils::{TestServer, empty_database_url, pipeline_options};
 
 use crate::pipeline::{assert_same, ingest, online, pieces, scan, settle_on, simulated};
 
-async fn weights(server: &TestServer, tenant: &str) -> WeightSet {
+async fn detection(
+    server: &TestServer,
+    tenant: &str,
+) -> DetectionServiceClient<tokenwatch_grpc::AuthedChannel> {
     let token = server.tokens.valid(&[Role::DetectionEngineer], &[tenant]);
     let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
         .await
         .unwrap();
     DetectionServiceClient::new(channel)
+}
+
+async fn weights(server: &TestServer, tenant: &str) -> WeightSet {
+    detection(server, tenant)
+        .await
         .get_weights(GetWeightsRequest {
             tenant_id: tenant.to_owned(),
             version: 0,
@@ -61,11 +69,8 @@ async fn a_dump_of_a_running_system_restores_into_a_new_database_and_resumes() {
 
     // A second weight version (the same values, so the scan stays the reference).
     let current = weights(&server, &tenant).await;
-    let token = server.tokens.valid(&[Role::DetectionEngineer], &[&tenant]);
-    let channel = tokenwatch_grpc::connect(&server.url, Some(&token))
+    detection(&server, &tenant)
         .await
-        .unwrap();
-    DetectionServiceClient::new(channel)
         .set_weights(SetWeightsRequest {
             tenant_id: tenant.clone(),
             weights: current.weights.clone(),

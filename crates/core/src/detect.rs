@@ -36,34 +36,42 @@ pub use weights::WeightSet;
 
 use crate::event::NormalizedEvent;
 
-/// Puts events as ingest stores them: one per tenant and record id (the first), in
-/// (event time, record id) order per tenant — the order the online pipeline replays them in.
-pub fn engine_order(events: &mut Vec<(String, NormalizedEvent)>) {
-    let mut seen = std::collections::HashSet::new();
-    events.retain(|(tenant, event)| seen.insert((tenant.clone(), event.record_id.clone())));
-    events.sort_by(|(ta, a), (tb, b)| {
-        ta.cmp(tb)
-            .then(a.event_time.cmp(&b.event_time))
-            .then_with(|| a.record_id.cmp(&b.record_id))
-    });
-}
-
-/// Runs the engine over events of any number of tenants, in [`engine_order`], and returns the
-/// findings, most severe first.
-pub fn run(mut events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Vec<Finding> {
-    engine_order(&mut events);
-    let mut engine = Engine::new(weights);
-    // Each event is dropped once observed: the engine keeps what it needs of it, so the scan's
-    // memory shifts from the events to the state as the run goes on.
-    for (tenant, event) in events {
-        engine.observe(&tenant, &event);
+/// Events grouped by tenant (in tenant order), each with its position in `events`.
+fn by_tenant(
+    events: Vec<(String, NormalizedEvent)>,
+) -> std::collections::BTreeMap<String, Vec<(u64, NormalizedEvent)>> {
+    let mut tenants: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+    for (order, (tenant, event)) in events.into_iter().enumerate() {
+        tenants
+            .entry(tenant)
+            .or_default()
+            .push((order as u64, event));
     }
-    engine.finish()
+    tenants
 }
 
-/// Puts one tenant's events as ingest stores them, like [`engine_order`]: the first of each
-/// record id (by `order`, the position the record was read at), in (event time, record id)
-/// order.
+/// Puts events as ingest stores them, tenant by tenant ([`tenant_order`]): the order the
+/// online pipeline replays them in.
+pub fn engine_order(events: &mut Vec<(String, NormalizedEvent)>) {
+    for (tenant, mut group) in by_tenant(std::mem::take(events)) {
+        tenant_order(&mut group);
+        events.extend(group.into_iter().map(|(_, event)| (tenant.clone(), event)));
+    }
+}
+
+/// Runs the engine over events of any number of tenants, tenant by tenant ([`run_tenant`]),
+/// and returns the findings, most severe first.
+pub fn run(events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = by_tenant(events)
+        .into_iter()
+        .flat_map(|(tenant, group)| run_tenant(&tenant, group, &weights))
+        .collect();
+    findings.sort_by(|a, b| b.score.total_cmp(&a.score));
+    findings
+}
+
+/// Puts one tenant's events as ingest stores them: the first of each record id (by `order`,
+/// the position the record was read at), in (event time, record id) order.
 pub fn tenant_order(events: &mut Vec<(u64, NormalizedEvent)>) {
     events.sort_unstable_by(|(a_order, a), (b_order, b)| {
         a.record_id.cmp(&b.record_id).then(a_order.cmp(b_order))
@@ -87,6 +95,8 @@ pub fn run_tenant(
 ) -> Vec<Finding> {
     tenant_order(&mut events);
     let mut engine = Engine::new(weights.clone());
+    // Each event is dropped once observed: the engine keeps what it needs of it, so memory
+    // shifts from the events to the state as the run goes on.
     for (_, event) in events {
         engine.observe(tenant_id, &event);
     }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 /// A record's fields by name. foldhash rather than SipHash: every record builds one of these,
-/// and hashing its field names was a tenth of the scan's time. It is seeded per process, so a
-/// record's field names still cannot be chosen to collide.
+/// and SipHash was 7 % of the scan's CPU time in a profile of the dev set. It is seeded per
+/// process, so a record's field names still cannot be chosen to collide.
 type FieldMap<'a> = HashMap<Cow<'a, str>, &'a RawValue, foldhash::fast::RandomState>;
 
 /// A JSON object whose values are still raw text.

@@ -118,7 +118,11 @@ impl Gathered {
         order: u64,
         event: &NormalizedEvent,
     ) -> anyhow::Result<()> {
-        let buffer = self.tenants.entry(tenant.clone()).or_default();
+        // The tenant's name is copied once, not per event.
+        if !self.tenants.contains_key(&tenant) {
+            self.tenants.insert(tenant.clone(), Vec::new());
+        }
+        let buffer = self.tenants.get_mut(&tenant).expect("inserted above");
         append_frame(buffer, order, event);
         self.events += 1;
         if buffer.len() >= FLUSH_BYTES {
