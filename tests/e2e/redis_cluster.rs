@@ -1,7 +1,8 @@
-//! The online pipeline against a three-node Redis Cluster on loopback (redis-server in cluster
-//! mode, `redis-cli --cluster create`): the same findings as the offline scan, which is what the
+//! The online pipeline against a Redis Cluster on loopback (redis-server in cluster mode,
+//! `redis-cli --cluster create`): the same findings as the offline scan, which is what the
 //! pipeline gives against a single Redis (tests/e2e/pipeline.rs), with every key of the tenant in
-//! one slot.
+//! one slot; and the same when the master holding the tenant's slot is killed mid-pipeline and
+//! its replica takes over.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -50,7 +51,8 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
 }
 
 impl RedisCluster {
-    fn start() -> Self {
+    /// Three masters, each with `replicas` replicas.
+    fn start(replicas: usize) -> Self {
         let dir = std::env::temp_dir().join(format!("tw-redis-cluster-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut cluster = RedisCluster {
@@ -58,7 +60,7 @@ impl RedisCluster {
             ports: Vec::new(),
             dir,
         };
-        for _ in 0..3 {
+        for _ in 0..3 * (1 + replicas) {
             let port = free_port_pair();
             let node = Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
@@ -92,7 +94,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .unwrap();
         assert!(
@@ -121,7 +123,7 @@ impl RedisCluster {
 
 #[tokio::test]
 async fn the_pipeline_on_a_redis_cluster_finds_what_the_scan_finds() {
-    let cluster = RedisCluster::start();
+    let cluster = RedisCluster::start(0);
     let (tenant, files) = simulated(12, 10);
     let server = TestServer::spawn_on_redis(
         &empty_database_url().await,
@@ -156,4 +158,56 @@ async fn the_pipeline_on_a_redis_cluster_finds_what_the_scan_finds() {
         .parse()
         .unwrap();
     assert!(in_slot > 3, "the tenant's keys: {in_slot}");
+}
+
+/// The master holding the tenant's slot killed mid-pipeline: its replica is promoted (after
+/// the 5 s node timeout), possibly without the last writes it had not yet replicated; the
+/// workers ride out the failover, and the findings are still the scan's.
+#[tokio::test]
+async fn a_cluster_master_killed_mid_pipeline_fails_over_to_the_scans_findings() {
+    let mut cluster = RedisCluster::start(1);
+    let (tenant, files) = simulated(13, 10);
+    let server = TestServer::spawn_on_redis(
+        &empty_database_url().await,
+        &cluster.target(),
+        &[],
+        pipeline_options(1),
+    )
+    .await;
+    server.register(&[&tenant]).await;
+    let pieces = pieces(&files);
+    let (first, rest) = pieces.split_at(pieces.len() / 2);
+    ingest(&server, &tenant, first).await;
+
+    let slot = redis_cli(
+        cluster.ports[0],
+        &["cluster", "keyslot", &format!("{{{tenant}}}")],
+    );
+    let nodes = redis_cli(cluster.ports[0], &["cluster", "shards"]);
+    let master = cluster
+        .ports
+        .iter()
+        .position(|port| {
+            let role = redis_cli(*port, &["role"]);
+            role.starts_with("master")
+                && redis_cli(*port, &["cluster", "countkeysinslot", slot.trim()])
+                    .trim()
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    > 0
+        })
+        .unwrap_or_else(|| panic!("no master holds slot {slot}: {nodes}"));
+    let _ = cluster.nodes[master].kill();
+    let _ = cluster.nodes[master].wait();
+    let survivor = cluster.ports[(master + 1) % cluster.ports.len()];
+
+    ingest(&server, &tenant, rest).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !redis_cli(survivor, &["cluster", "info"]).contains("cluster_state:ok") {
+        assert!(Instant::now() < deadline, "no replica took over");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let cache = Cache::open(&cluster.target()).await.unwrap();
+    settle_on(&server, &tenant, &cache).await;
+    assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
 }

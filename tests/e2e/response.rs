@@ -47,6 +47,7 @@ impl Setup {
                 max_delay: Duration::from_secs(5),
             },
             sweep_interval: Duration::from_millis(500),
+            resume_after: Duration::from_secs(600),
             msp_webhook,
             // The test's webhook receivers listen on loopback, as an operator's on-premises
             // receiver would on an allowed range.

@@ -98,6 +98,11 @@ pub struct ServerConfig {
     #[arg(long, env = "TOKENWATCH_SWEEP_SECONDS", default_value_t = 60)]
     pub sweep_seconds: u64,
 
+    /// Seconds an approved or executing action may sit untouched before a sweep takes it up
+    /// again (its process stopped mid-action); longer than a Graph call with all its retries.
+    #[arg(long, env = "TOKENWATCH_ACTION_RESUME_SECONDS", default_value_t = 600)]
+    pub action_resume_seconds: u64,
+
     /// Key that seals customer tenants' Graph credentials at rest: 32 bytes, base64
     /// (`openssl rand -base64 32`). Without it, credentials cannot be set.
     #[arg(long, env = "TOKENWATCH_CREDENTIALS_KEY", hide_env_values = true)]
@@ -486,6 +491,7 @@ mod tests {
             caller_rate: 0.0,
             pipeline_workers: 1,
             sweep_seconds: 60,
+            action_resume_seconds: 600,
             credentials_key: None,
             graph_url: "https://graph.microsoft.com".to_owned(),
             login_url: "https://login.microsoftonline.com".to_owned(),

@@ -90,6 +90,7 @@ struct Fault {
     /// Only this tenant's requests (any request when `None`).
     tenant: Option<String>,
     path_contains: String,
+    /// 0: received, recorded and never answered.
     status: u16,
     retry_after: Option<u64>,
     remaining: u32,
@@ -425,6 +426,12 @@ impl MicrosoftFake {
         });
     }
 
+    /// The next `times` requests whose path contains `path_contains` are received (and
+    /// recorded) but never answered: Microsoft still at work when its caller dies.
+    pub fn hang_next(&self, path_contains: &str, times: u32) {
+        self.fail_next(path_contains, 0, None, times);
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.with(|fake| fake.requests.clone())
@@ -488,6 +495,9 @@ async fn record_and_fault(
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    if fault.is_some_and(|(status, _)| status == 0) {
+        return std::future::pending().await;
     }
     let response = answer(fault, parts, bytes, next).await;
     if let Some(tenant) = tenant {

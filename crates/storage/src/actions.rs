@@ -303,19 +303,25 @@ pub async fn list(
     Ok((rows, next))
 }
 
-/// Actions approved but not executed, or executing, that nobody touched since `before`: a
-/// process stopped between approval and execution, or during it.
+/// Actions approved but not executed since `approved_before`, or executing and untouched since
+/// `executing_before`: a process stopped between approval and execution, or during it. (An
+/// approved action is safe to take up early, as only one execution can move it to
+/// `executing`; an executing one may still be in another process's Graph call.)
 pub async fn unfinished(
     tx: &mut TenantTx,
-    before: DateTime<Utc>,
+    approved_before: DateTime<Utc>,
+    executing_before: DateTime<Utc>,
     max_attempts: i32,
 ) -> StorageResult<Vec<ActionRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM actions WHERE tenant_id = tokenwatch_current_tenant() \
-           AND state IN ('approved', 'executing') AND update_time < $1 AND attempts < $2 \
+           AND ((state = 'approved' AND update_time < $1) \
+             OR (state = 'executing' AND update_time < $2)) \
+           AND attempts < $3 \
          ORDER BY update_time LIMIT 100"
     )))
-    .bind(before)
+    .bind(approved_before)
+    .bind(executing_before)
     .bind(max_attempts)
     .fetch_all(&mut **tx)
     .await?)

@@ -36,11 +36,26 @@ pub enum StorageError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// SQLSTATEs that say the server cannot take the work now, not that the work is wrong: class
+/// 08 (connection exception), class 53 (insufficient resources: disk full, out of memory, too
+/// many connections), 57P01-57P03 (shutting down, crashed, starting up), and 40001/40P01
+/// (serialization failure, deadlock: the transaction may simply be run again).
+fn is_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             // Connection-level failures are worth a retry; everything else is a bug or bad data.
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StorageError::Unavailable(error)
+            }
+            sqlx::Error::Database(ref database)
+                if database.code().is_some_and(|code| is_transient(&code)) =>
+            {
                 StorageError::Unavailable(error)
             }
             other => StorageError::Database(other),
@@ -71,3 +86,18 @@ pub(crate) fn parse_stored<T: std::str::FromStr<Err = tokenwatch_types::IdError>
 
 /// Result of a storage operation.
 pub type StorageResult<T> = Result<T, StorageError>;
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+
+    #[test]
+    fn outages_and_exhaustion_are_transient_bad_work_is_not() {
+        for code in ["08006", "53100", "53200", "53300", "57P01", "57P03", "40001", "40P01"] {
+            assert!(is_transient(code), "{code}");
+        }
+        for code in ["23505", "23503", "42P01", "22P02", "XX000"] {
+            assert!(!is_transient(code), "{code}");
+        }
+    }
+}

@@ -53,6 +53,14 @@ pub struct OwnPostgres {
     bin: PathBuf,
     /// The port it listens on, on 127.0.0.1.
     pub port: u16,
+    /// Whether `dir` is a tmpfs this cluster mounted.
+    mounted: bool,
+}
+
+fn new_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tw-own-pg-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 impl OwnPostgres {
@@ -73,8 +81,27 @@ impl OwnPostgres {
 
     /// Initializes a cluster in a new directory and starts it.
     pub fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("tw-own-pg-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_in(new_dir(), false)
+    }
+
+    /// A cluster on a disk of its own of `megabytes` (a tmpfs), so a test can fill it; `None`
+    /// when this process may not mount one (mounting needs root).
+    pub fn start_on_small_disk(megabytes: u64) -> Option<Self> {
+        let dir = new_dir();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(&dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            let _ = std::fs::remove_dir(&dir);
+            return None;
+        }
+        Some(Self::start_in(dir, true))
+    }
+
+    fn start_in(dir: PathBuf, mounted: bool) -> Self {
         // The postgres user must own it; chown is a no-op failure when not root.
         let _ = Command::new("chown")
             .args(["-R", "postgres"])
@@ -84,6 +111,7 @@ impl OwnPostgres {
             dir,
             bin: postgres_bin(),
             port: free_port(),
+            mounted,
         };
         let status = postgres
             .command("initdb")
@@ -153,6 +181,53 @@ impl OwnPostgres {
             .status();
     }
 
+    /// Whether the postmaster is running (it exits when it cannot recover from a crash).
+    pub fn is_running(&self) -> bool {
+        self.command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("status")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Fills its disk (see [`OwnPostgres::start_on_small_disk`]) with a file of zeros, to the
+    /// last byte.
+    pub fn fill_disk(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.dir.join("filler")).unwrap();
+        let block = vec![0u8; 1 << 16];
+        let mut small = false;
+        loop {
+            let written = if small {
+                filler.write(&block[..512])
+            } else {
+                filler.write(&block)
+            };
+            match written {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(error) if error.raw_os_error() == Some(28) && !small => small = true,
+                Err(error) if error.raw_os_error() == Some(28) => break,
+                Err(error) => panic!("filling the disk: {error}"),
+            }
+        }
+    }
+
+    /// Gives back what [`OwnPostgres::fill_disk`] took.
+    pub fn free_disk(&self) {
+        std::fs::remove_file(self.dir.join("filler")).unwrap();
+    }
+
+    /// The end of its server log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     /// The URL of a database on it (`postgres` exists from the start).
     pub fn url(&self, database: &str) -> String {
         format!("postgres://tokenwatch@127.0.0.1:{}/{database}", self.port)
@@ -176,6 +251,9 @@ impl OwnPostgres {
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
         self.crash();
+        if self.mounted {
+            let _ = Command::new("umount").arg(&self.dir).status();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

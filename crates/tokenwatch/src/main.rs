@@ -22,6 +22,8 @@ use crate::cli::{Cli, Command};
 
 // Used by the integration tests in tests/, which share this package's dev-dependencies.
 #[cfg(test)]
+use sqlx as _;
+#[cfg(test)]
 use tokenwatch_msfake as _;
 #[cfg(test)]
 use tokenwatch_test_utils as _;

@@ -63,6 +63,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 activity_url: server.activity_url.clone(),
             },
             sweep_interval: std::time::Duration::from_secs(server.sweep_seconds.max(1)),
+            resume_after: std::time::Duration::from_secs(server.action_resume_seconds.max(1)),
             msp_webhook: server
                 .webhook_url
                 .as_ref()

@@ -1,11 +1,14 @@
 //! Running an approved action against Microsoft Graph, and recording what Graph said.
 //!
 //! The move to `executing` commits before Graph is called, so two replicas never both run an
-//! action, and an execution a crash interrupted is visible (and resumed by the sweep). Every
-//! action is safe to repeat at Graph: revoking twice, disabling a disabled account and
-//! confirming a confirmed user change nothing more.
+//! action, and an execution a crash interrupted is visible (and resumed by the sweep). What
+//! Graph answered is recorded even through a database outage (retried for half the time the
+//! sweep waits before resuming), so an outage does not make an action run twice; only a
+//! process dying mid-call does. Every action is safe to repeat at Graph: revoking twice,
+//! disabling a disabled account and confirming a confirmed user change nothing more.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokenwatch_graph::{Credentials, GraphClient, GraphError};
 use tokenwatch_seal::Sealer;
@@ -41,6 +44,8 @@ pub(crate) struct Executor {
     pub(crate) database: Database,
     pub(crate) graph: Arc<GraphClient>,
     pub(crate) sealer: Option<Arc<Sealer>>,
+    /// How long to keep trying to record an outcome while the database is unavailable.
+    pub(crate) record_for: Duration,
 }
 
 impl Executor {
@@ -115,6 +120,45 @@ impl Executor {
                 },
             }
         };
+        self.record(tenant, action_id, state, &result, outcome)
+            .await
+    }
+
+    /// Moves the action from `executing` to where Graph's answer put it, trying again while the
+    /// database is unavailable (for up to `record_for`): the answer is known only here.
+    async fn record(
+        &self,
+        tenant: TenantId,
+        action_id: Uuid,
+        state: ActionState,
+        result: &str,
+        outcome: serde_json::Value,
+    ) -> Result<ActionRow, StorageError> {
+        let give_up = Instant::now() + self.record_for;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self
+                .try_record(tenant, action_id, state, result, outcome.clone())
+                .await
+            {
+                Err(StorageError::Unavailable(error)) if Instant::now() + wait < give_up => {
+                    tracing::warn!(action = %action_id, %error, "recording an action's outcome; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                recorded => return recorded,
+            }
+        }
+    }
+
+    async fn try_record(
+        &self,
+        tenant: TenantId,
+        action_id: Uuid,
+        state: ActionState,
+        result: &str,
+        outcome: serde_json::Value,
+    ) -> Result<ActionRow, StorageError> {
         let mut tx = self.database.tenant_tx(tenant).await?;
         let finished = actions::transition(
             &mut tx,
@@ -125,7 +169,7 @@ impl Executor {
                 actor: "tokenwatch",
                 approves: false,
                 starts_attempt: false,
-                result: Some(&result),
+                result: Some(result),
                 outcome: Some(outcome),
                 details: serde_json::json!({}),
             },

@@ -60,6 +60,10 @@ pub struct ResponseConfig {
     pub retry: RetryPolicy,
     /// Between sweeps for missed findings, unfinished actions and webhook retries.
     pub sweep_interval: Duration,
+    /// How long an approved or executing action may sit untouched before a sweep takes it up
+    /// (its process stopped mid-action). Longer than a Graph call with all its retries, or a
+    /// slow execution would be run twice.
+    pub resume_after: Duration,
     /// The MSP-wide webhook (every tenant's events), if configured.
     pub msp_webhook: Option<MspWebhook>,
     /// Where webhooks may point: public addresses, and the ranges an operator allowed.
@@ -83,6 +87,7 @@ impl Default for ResponseConfig {
             endpoints: Endpoints::default(),
             retry: RetryPolicy::default(),
             sweep_interval: Duration::from_secs(60),
+            resume_after: Duration::from_secs(600),
             msp_webhook: None,
             destinations: Arc::new(Destinations::public_only()),
         }
@@ -108,13 +113,17 @@ pub fn add_to(
         database: database.clone(),
         graph,
         sealer: sealer.clone(),
+        record_for: config.resume_after / 2,
     };
     let (feed, listening) = Feed::start(&database, services.draining());
     services.spawn("response findings feed", listening);
     let responding = responder::run(
         executor.clone(),
         feed,
-        config.sweep_interval,
+        responder::Timing {
+            sweep_every: config.sweep_interval,
+            resume_after: config.resume_after,
+        },
         services.draining(),
     );
     services.spawn("responder", responding);

@@ -23,8 +23,13 @@ use crate::policy::{Decision, Policy};
 /// The actor the policy acts as.
 pub(crate) const POLICY_ACTOR: &str = "policy";
 
-/// How long an approved or executing action may sit before the sweep resumes it.
-const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// How often the sweep runs, and how old an unfinished action must be for it to resume one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    pub(crate) sweep_every: Duration,
+    pub(crate) resume_after: Duration,
+}
+
 /// Executions of one action, in all, before the sweep stops resuming it.
 const MAX_ATTEMPTS: i32 = 5;
 /// How far back the sweep looks for findings the announcements missed.
@@ -34,11 +39,11 @@ const SWEEP_FINDINGS: chrono::Duration = chrono::Duration::hours(24);
 pub(crate) async fn run(
     executor: Executor,
     feed: Feed,
-    sweep_every: Duration,
+    timing: Timing,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut announcements = feed.subscribe();
-    let mut sweep = tokio::time::interval(sweep_every);
+    let mut sweep = tokio::time::interval(timing.sweep_every);
     loop {
         tokio::select! {
             // The guard `wait_for` returns is not Send; drop it at once.
@@ -57,7 +62,7 @@ pub(crate) async fn run(
                 Err(RecvError::Closed) => return,
             },
             _ = sweep.tick() => {
-                if let Err(error) = sweep_tenants(&executor).await {
+                if let Err(error) = sweep_tenants(&executor, timing).await {
                     tracing::warn!(%error, "response sweep failed");
                 }
             }
@@ -129,12 +134,12 @@ async fn propose_for(
 }
 
 /// Every tenant: findings the announcements missed, and actions a stopped process left.
-async fn sweep_tenants(executor: &Executor) -> Result<(), StorageError> {
+async fn sweep_tenants(executor: &Executor, timing: Timing) -> Result<(), StorageError> {
     let mut token = String::new();
     loop {
         let page = tokenwatch_storage::list_tenants(&executor.database, None, 500, &token).await?;
         for tenant in &page.tenants {
-            if let Err(error) = sweep_tenant(executor, tenant.tenant_id).await {
+            if let Err(error) = sweep_tenant(executor, tenant.tenant_id, timing).await {
                 tracing::warn!(tenant = %tenant.tenant_id, %error, "response sweep of a tenant failed");
             }
         }
@@ -145,7 +150,11 @@ async fn sweep_tenants(executor: &Executor) -> Result<(), StorageError> {
     }
 }
 
-async fn sweep_tenant(executor: &Executor, tenant: TenantId) -> Result<(), StorageError> {
+async fn sweep_tenant(
+    executor: &Executor,
+    tenant: TenantId,
+    timing: Timing,
+) -> Result<(), StorageError> {
     let mut tx = executor.database.tenant_tx(tenant).await?;
     let policy = crate::load_policy(&mut tx).await?;
     let mut to_execute = Vec::new();
@@ -154,7 +163,17 @@ async fn sweep_tenant(executor: &Executor, tenant: TenantId) -> Result<(), Stora
             to_execute.extend(propose_for(&mut tx, &policy, &finding).await?);
         }
     }
-    let stale = actions::unfinished(&mut tx, Utc::now() - STALE_AFTER, MAX_ATTEMPTS).await?;
+    let ago = |d: Duration| {
+        Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(365))
+    };
+    // Approved ones a sweep ago: their approver's own execution has had its chance.
+    let stale = actions::unfinished(
+        &mut tx,
+        ago(timing.sweep_every),
+        ago(timing.resume_after),
+        MAX_ATTEMPTS,
+    )
+    .await?;
     tx.commit().await?;
     for action_id in to_execute {
         executor
