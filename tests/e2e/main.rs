@@ -16,6 +16,8 @@
 use criterion as _;
 use futures as _;
 use serde_json as _;
+use tracing as _;
+use tracing_subscriber as _;
 
 mod auth_matrix;
 mod backup;

@@ -80,13 +80,23 @@ pub(crate) async fn acknowledge(
         return Ok(());
     }
     let mut connection = cache.connection();
-    let mut command = redis::cmd("XACK");
-    command
-        .arg(touched::stream_key(tenant))
-        .arg(touched::CONSUMER_GROUP);
+    let stream = touched::stream_key(tenant);
+    let mut acknowledge = redis::cmd("XACK");
+    acknowledge.arg(&stream).arg(touched::CONSUMER_GROUP);
+    // Then deleted: one group reads the stream, so an acknowledged entry is never read again,
+    // and kept it would sit in memory until the stream's length cap (most of a quiet
+    // tenant's Redis memory, and growing with every tenant).
+    let mut delete = redis::cmd("XDEL");
+    delete.arg(&stream);
     for entry in entries {
-        command.arg(&entry.id);
+        acknowledge.arg(&entry.id);
+        delete.arg(&entry.id);
     }
-    let _: i64 = command.query_async(&mut connection).await?;
+    let mut pipe = redis::pipe();
+    pipe.add_command(acknowledge)
+        .ignore()
+        .add_command(delete)
+        .ignore();
+    pipe.query_async::<()>(&mut connection).await?;
     Ok(())
 }

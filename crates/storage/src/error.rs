@@ -93,7 +93,9 @@ mod tests {
 
     #[test]
     fn outages_and_exhaustion_are_transient_bad_work_is_not() {
-        for code in ["08006", "53100", "53200", "53300", "57P01", "57P03", "40001", "40P01"] {
+        for code in [
+            "08006", "53100", "53200", "53300", "57P01", "57P03", "40001", "40P01",
+        ] {
             assert!(is_transient(code), "{code}");
         }
         for code in ["23505", "23503", "42P01", "22P02", "XX000"] {

@@ -172,6 +172,14 @@ impl Tokens {
         self.person("test@tokenwatch.local", roles, tenants)
     }
 
+    /// A valid token that lives `lifetime` (a soak outlives the others' ten minutes).
+    pub fn valid_for(&self, roles: &[Role], tenants: &[&str], lifetime: Duration) -> String {
+        let tenants: Vec<String> = tenants.iter().map(|t| t.to_string()).collect();
+        self.rsa
+            .issue("test@tokenwatch.local", roles, &tenants, lifetime)
+            .unwrap()
+    }
+
     /// A valid token of a named person (for flows that need two people).
     pub fn person(&self, subject: &str, roles: &[Role], tenants: &[&str]) -> String {
         let tenants: Vec<String> = tenants.iter().map(|t| t.to_string()).collect();

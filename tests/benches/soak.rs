@@ -1,0 +1,46 @@
+//! The soak benchmark (issue #18): every service in one process with the responder and the
+//! connectors on, fed audit records at a steady rate, measured each minute: throughput,
+//! ingest → finding latency, the memory of this process, Redis and Postgres, the database's
+//! size, and what was logged at WARN and ERROR (tests/soak/engine.rs says how the load is
+//! made).
+//!
+//! `make up && source .run/env && cargo bench -p tokenwatch-e2e --bench soak`
+//! (`SOAK_RATE` records/s, default 10000; `SOAK_SECONDS`, default 3600; `SOAK_WINDOW_SECONDS`,
+//! default 60; `SOAK_TENANTS`, default 12; `SOAK_USERS` per tenant, default 60; `SOAK_DAYS` per
+//! epoch, default 14).
+
+// Benchmarks link every dependency of the package; only some are used here.
+#![allow(unused_crate_dependencies)]
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
+#[path = "../soak/engine.rs"]
+mod engine;
+
+use std::time::Duration;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let logs = engine::count_logs();
+    let config = engine::SoakConfig {
+        rate: env_number("SOAK_RATE", 10_000) as f64,
+        duration: Duration::from_secs(env_number("SOAK_SECONDS", 3600)),
+        window: Duration::from_secs(env_number("SOAK_WINDOW_SECONDS", 60)),
+        tenants: env_number("SOAK_TENANTS", 12) as usize,
+        users: env_number("SOAK_USERS", 60) as usize,
+        days: env_number("SOAK_DAYS", 14) as usize,
+        connector_tenants: 2,
+        workers: env_number("SOAK_WORKERS", 1) as usize,
+        progress: true,
+    };
+    println!("soak: {config:?}");
+    let report = engine::run(&config, &logs).await;
+    println!("{}", engine::table(&report));
+}
