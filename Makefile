@@ -76,7 +76,7 @@ test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every te
 		$(CARGO) test --workspace; \
 	fi
 	@scripts/sdk-test.sh
-	@scripts/fuzz.sh --seconds 10
+	@scripts/fuzz.sh --seconds 5
 
 .PHONY: fuzz
 fuzz: ## Fuzz every input parser ten million executions each (hours; FUZZ_RUNS to change)

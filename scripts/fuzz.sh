@@ -3,7 +3,7 @@
 # need. A panic, a timeout (10 s for one input) or a process over 512 MB fails the run, and
 # libFuzzer leaves the input under fuzz/artifacts/<target>/.
 #
-#   scripts/fuzz.sh --seconds 10            each target 10 s (what make test runs)
+#   scripts/fuzz.sh --seconds 5             each target 5 s (what make test runs)
 #   scripts/fuzz.sh --runs 10000000         each target ten million executions
 #   scripts/fuzz.sh --runs 1000000 jwt      one target
 #

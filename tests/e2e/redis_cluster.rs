@@ -208,6 +208,17 @@ async fn a_cluster_master_killed_mid_pipeline_fails_over_to_the_scans_findings()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let cache = Cache::open(&cluster.target()).await.unwrap();
+    // This client may still be finding the new master: until the tenant has settled, an error
+    // is waited out as the workers wait it out.
+    let id = tokenwatch_types::TenantId::parse(&tenant).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !matches!(
+        tokenwatch_pipeline::settled(&server.database, &cache, id).await,
+        Ok(true)
+    ) {
+        assert!(Instant::now() < deadline, "the pipeline did not settle");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     settle_on(&server, &tenant, &cache).await;
     assert_same(&online(&server, &tenant).await, &scan(&files, &tenant));
 }

@@ -1,6 +1,6 @@
 //! The five-minute soak (`make test`): every service in one process, with the responder and the
-//! connectors on, fed a steady load; after a minute's warm-up the memory of the process, of
-//! Redis and of Postgres stays flat, every window's ingest → finding p99 is under 2 s, and
+//! connectors on, fed a steady load; after warm-up (the first half) the memory of the process,
+//! of Redis and of Postgres stays flat, every window's ingest → finding p99 is under 2 s, and
 //! nothing is logged at ERROR. The hour at 10,000 records/s is `benches/soak.rs`.
 //!
 //! A debug build (as `make test` runs it) is several times slower than a release one, and this
@@ -65,9 +65,10 @@ async fn five_minutes_of_steady_load_keep_memory_flat_and_findings_prompt() {
         );
         assert_eq!(window.errors, 0, "{:#?}\n{table}", report.logged);
     }
-    // Flat after the first minute: the last window within 15 % (plus a little) of the
-    // highest the warm-up reached.
-    let warm = &windows[..2];
+    // Flat after warm-up: the last window within 15 % (plus a little) of the highest the
+    // first half reached. (Half, not a minute: a new Postgres takes two minutes at this rate to
+    // fill its 128 MB of shared buffers, which its PSS counts as they are touched.)
+    let warm = &windows[..windows.len() / 2];
     let last = windows.last().unwrap();
     for (what, of) in [
         (
