@@ -592,7 +592,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
             .unwrap()
     };
     let mut windows = Vec::new();
-    let mut counted = (0usize, 0usize, 0usize, 0usize);
+    let mut counted = (0usize, 0usize, 0usize);
     let mut next = started + config.window;
     let mut timed_until = 0usize;
     loop {
@@ -653,8 +653,8 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
             redis_used: redis_used(&mut redis_connection).await,
             postgres_pss: postgres_pss(&postgres),
             database_bytes: database_bytes as u64,
-            warnings: warnings - counted.2,
-            errors: errors - counted.3,
+            warnings: warnings - counted.1,
+            errors: errors - counted.2,
         });
         if config.progress {
             // A long run's figures as they come, so a run cut short still tells something.
@@ -663,7 +663,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
                 println!("{:?}", windows.last().unwrap());
             }
         }
-        counted = (records, findings, warnings, errors);
+        counted = (records, warnings, errors);
         if done {
             break;
         }
