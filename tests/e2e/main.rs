@@ -8,6 +8,7 @@
 //! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
 //! - `pipeline`: online findings equal the offline scan, however the records arrive;
 //! - `redis_cluster`: the pipeline against a three-node Redis Cluster;
+//! - `retention`: a month dropped, refused again, and the pipeline still complete;
 //! - `storage`: migrations, primary keys, row-level security, partitions;
 //! - `serving`: health per service, reflection v1 and v1alpha, graceful shutdown;
 //! - `tenants`: the tenant registry over gRPC.
@@ -31,6 +32,7 @@ mod limits;
 mod pipeline;
 mod redis_cluster;
 mod response;
+mod retention;
 mod serving;
 mod storage;
 mod tenants;

@@ -22,7 +22,7 @@ use tokenwatch_proto::detection::v1::*;
 use tokenwatch_proto::ingest::v1::ingest_service_client::IngestServiceClient;
 use tokenwatch_proto::ingest::v1::{Document, IngestBatchRequest, SourceFormat};
 use tokenwatch_server::ServiceName;
-use tokenwatch_simulate::{Config, simulate};
+use tokenwatch_simulate::{Config, simulate_from};
 use tokenwatch_test_utils::{TestServer, pipeline_options, random_tenant, redis_url, test_options};
 use tokenwatch_types::TenantId;
 
@@ -31,12 +31,24 @@ const PIECE_BYTES: usize = 256 * 1024;
 
 /// A simulated tenant with a fresh id (so parallel tests never share Redis keys): its files.
 pub(crate) fn simulated(seed: u64, days: usize) -> (String, Vec<(String, Vec<u8>)>) {
-    let simulation = simulate(Config {
-        seed,
-        tenants: 1,
-        users: 20,
-        days,
-    });
+    simulated_from(seed, days, tokenwatch_simulate::default_start())
+}
+
+/// [`simulated`], its first day at `start`.
+pub(crate) fn simulated_from(
+    seed: u64,
+    days: usize,
+    start: chrono::DateTime<chrono::Utc>,
+) -> (String, Vec<(String, Vec<u8>)>) {
+    let simulation = simulate_from(
+        Config {
+            seed,
+            tenants: 1,
+            users: 20,
+            days,
+        },
+        start,
+    );
     let original = simulation.labels[0].tenant_id.clone();
     let tenant = random_tenant();
     let files = simulation

@@ -60,6 +60,8 @@ async fn migrations_apply_to_an_empty_database_and_again() {
             "connector_tenants",
             "engine_generations",
             "engine_user_states",
+            "event_counts",
+            "event_retention",
             "events",
             "findings",
             "graph_credentials",
@@ -91,11 +93,13 @@ async fn every_table_leads_its_primary_key_with_tenant_id_and_enforces_rls() {
                 EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
-           AND c.relname <> '_sqlx_migrations'",
+           AND c.relname NOT IN ('_sqlx_migrations', 'event_retention')",
     )
     .fetch_all(database.pool())
     .await
     .unwrap();
+    // `event_retention` is the one row every tenant shares (the retention horizon), which the
+    // tenant role may only read.
     assert!(rows.len() >= 14);
     for (table, first_key, rls, policy) in rows {
         assert_eq!(first_key.as_deref(), Some("tenant_id"), "{table}");
@@ -235,6 +239,13 @@ async fn events_are_partitioned_by_month_and_confined_by_tenant() {
         .await
         .unwrap();
     assert_eq!(left, ["r3"]);
+    // What was dropped is tallied per tenant, for the pipeline's completeness check.
+    let retired: Vec<(uuid::Uuid, i64)> =
+        sqlx::query_as("SELECT tenant_id, retired FROM event_counts ORDER BY tenant_id")
+            .fetch_all(database.pool())
+            .await
+            .unwrap();
+    assert_eq!(retired, [(tenant(TENANT_A).as_uuid(), 2)]);
 }
 
 #[tokio::test]
@@ -256,7 +267,8 @@ async fn removing_a_tenant_removes_its_rows() {
 
 /// The schema stays ready to be distributed by tenant (Citus, docs/scaling.md): every primary
 /// key, unique constraint or index, and foreign key (both sides) includes `tenant_id`, so each
-/// holds within one tenant's shard.
+/// holds within one tenant's shard. The one exception is the retention horizon, a single row
+/// every tenant shares (a reference table there).
 #[tokio::test]
 async fn every_key_includes_the_tenant() {
     let database = test_database().await;
@@ -265,7 +277,7 @@ async fn every_key_includes_the_tenant() {
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = 'public' AND c.contype IN ('p', 'u', 'f') AND NOT t.relispartition \
-           AND t.relname <> '_sqlx_migrations' \
+           AND t.relname NOT IN ('_sqlx_migrations', 'event_retention') \
            AND NOT EXISTS ( \
              SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.conrelid \
                AND a.attnum = ANY (c.conkey) AND a.attname = 'tenant_id') \
@@ -282,7 +294,7 @@ async fn every_key_includes_the_tenant() {
          FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid \
          JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = 'public' AND i.indisunique AND NOT t.relispartition \
-           AND t.relname <> '_sqlx_migrations' \
+           AND t.relname NOT IN ('_sqlx_migrations', 'event_retention') \
            AND NOT EXISTS ( \
              SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid \
                AND a.attnum = ANY (i.indkey::int2[]) AND a.attname = 'tenant_id') \

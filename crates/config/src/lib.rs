@@ -103,6 +103,12 @@ pub struct ServerConfig {
     #[arg(long, env = "TOKENWATCH_ACTION_RESUME_SECONDS", default_value_t = 600)]
     pub action_resume_seconds: u64,
 
+    /// Days of events kept (by event time, in whole months: a month goes once all of it is
+    /// older); older events are refused at ingest and deleted with their raw records. 0 keeps
+    /// everything.
+    #[arg(long, env = "TOKENWATCH_RETENTION_DAYS", default_value_t = 0)]
+    pub retention_days: u32,
+
     /// Key that seals customer tenants' Graph credentials at rest: 32 bytes, base64
     /// (`openssl rand -base64 32`). Without it, credentials cannot be set.
     #[arg(long, env = "TOKENWATCH_CREDENTIALS_KEY", hide_env_values = true)]
@@ -492,6 +498,7 @@ mod tests {
             pipeline_workers: 1,
             sweep_seconds: 60,
             action_resume_seconds: 600,
+            retention_days: 0,
             credentials_key: None,
             graph_url: "https://graph.microsoft.com".to_owned(),
             login_url: "https://login.microsoftonline.com".to_owned(),

@@ -42,6 +42,8 @@ pub enum RejectReason {
     RecordTooLarge,
     /// The document holds nothing.
     EmptyDocument,
+    /// The event is older than the operator keeps: refused by ingest, not quarantined.
+    Expired,
 }
 
 impl RejectReason {
@@ -57,6 +59,7 @@ impl RejectReason {
             RejectReason::TenantMismatch => "TENANT_MISMATCH",
             RejectReason::RecordTooLarge => "RECORD_TOO_LARGE",
             RejectReason::EmptyDocument => "EMPTY_DOCUMENT",
+            RejectReason::Expired => "EXPIRED",
         }
     }
 }

@@ -415,11 +415,12 @@ fn reason_names_are_stable() {
         RejectReason::TenantMismatch,
         RejectReason::RecordTooLarge,
         RejectReason::EmptyDocument,
+        RejectReason::Expired,
     ]
     .into_iter()
     .map(|r| (r.as_str(), r))
     .collect();
-    assert_eq!(names.len(), 9);
+    assert_eq!(names.len(), 10);
     assert!(names.keys().all(|n| {
         n.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')

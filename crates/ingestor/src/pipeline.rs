@@ -27,7 +27,7 @@ pub enum Outcome {
     Accepted,
     /// Stored before (the same record id).
     Duplicate,
-    /// Rejected for this reason (with details), kept in quarantine.
+    /// Rejected for this reason (with details), kept in quarantine unless it expired.
     Rejected(RejectReason, String),
 }
 
@@ -105,7 +105,7 @@ impl Pipeline {
         let ipdb = self.ipdb.clone();
         let expected_tenant = tenant.to_string();
         // Parsing a large document is CPU work: keep it off the async workers.
-        let records = tokio::task::spawn_blocking(move || {
+        let mut records = tokio::task::spawn_blocking(move || {
             parse_document(&content, declared, &limits)
                 .into_iter()
                 .map(|record| {
@@ -126,6 +126,9 @@ impl Pipeline {
         })
         .await
         .map_err(IngestError::ParserTask)?;
+        if let Some(horizon) = tokenwatch_storage::retention::events_from(&self.database).await? {
+            refuse_expired(&mut records, horizon);
+        }
 
         let accepted_count = records.iter().filter(|r| r.outcome.is_ok()).count();
         if let Err(wait) = self
@@ -151,6 +154,8 @@ impl Pipeline {
                     event,
                     raw: &record.raw,
                 }),
+                // Keeping an expired record in quarantine would keep what retention deletes.
+                Err(rejection) if rejection.reason == RejectReason::Expired => {}
                 Err(rejection) => rejected.push(RejectedRecord {
                     content_hash: content_hash(&record.raw),
                     source_format: format_name,
@@ -199,6 +204,27 @@ impl Pipeline {
                 .insert(month);
         }
         Ok(())
+    }
+}
+
+/// Refuses the events before the retention horizon: their month is gone, and storing them
+/// would bring back what retention deleted.
+fn refuse_expired(records: &mut [OwnedRecord], horizon: DateTime<Utc>) {
+    for record in records {
+        let expired = match &record.outcome {
+            Ok(event) if event.event_time < horizon => Some(event.event_time),
+            _ => None,
+        };
+        if let Some(time) = expired {
+            record.outcome = Err(Rejection {
+                reason: RejectReason::Expired,
+                message: format!(
+                    "event time {} is before the retention horizon {} (TOKENWATCH_RETENTION_DAYS)",
+                    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    horizon.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            });
+        }
     }
 }
 

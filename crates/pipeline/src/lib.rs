@@ -121,13 +121,13 @@ pub async fn settled(
     cache: &Cache,
     tenant: TenantId,
 ) -> Result<bool, PipelineError> {
-    let processed = hot::load_head(cache, tenant)
-        .await?
-        .map_or(0, |(_, head)| head.shared.events);
+    let processed = hot::load_head(cache, tenant).await?.map_or(0, |(_, head)| {
+        head.shared.events + head.meta.retired_at_start
+    });
     let mut tx = database.tenant_tx(tenant).await?;
-    let stored = tokenwatch_storage::events::count_events(&mut tx).await?;
+    let tally = tokenwatch_storage::events::event_tally(&mut tx).await?;
     tx.commit().await?;
-    Ok(u64::try_from(stored).unwrap_or(0) == processed)
+    Ok(tally.stored == processed)
 }
 
 /// Resets a tenant's pipeline state so the next step replays every stored event (the

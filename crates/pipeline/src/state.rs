@@ -19,7 +19,7 @@ use tokenwatch_core::detect::{TenantShared, UserState};
 use tokenwatch_storage::events::EventKey;
 
 /// Bumped whenever an encoded type changes shape.
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
 
 /// zstd's default level: a third of the size at tens of microseconds per user value.
 const COMPRESSION_LEVEL: i32 = 3;
@@ -74,6 +74,9 @@ pub(crate) struct HeadMeta {
     pub(crate) steps: VecDeque<(Checkpoint, u64)>,
     /// Users changed since the newest generation.
     pub(crate) dirty: BTreeSet<String>,
+    /// Events retention had dropped when the engine started from nothing: stored, but never
+    /// processed, so the tally of stored events is the engine's count plus these.
+    pub(crate) retired_at_start: u64,
 }
 
 impl HeadMeta {

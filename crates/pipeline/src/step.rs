@@ -13,7 +13,9 @@ use tokenwatch_cache::Cache;
 use tokenwatch_core::detect::{Finding, TenantEngine, TenantShared, UserState, WeightSet};
 use tokenwatch_core::detect::{Suppression, Suppressions};
 use tokenwatch_storage::engine_state::{self, Generation};
-use tokenwatch_storage::events::{EventKey, count_events_between, events_after};
+use tokenwatch_storage::events::{
+    EventKey, count_events_between, event_tally, events_after, tally_and_events_after,
+};
 use tokenwatch_storage::findings::{FindingWrite, Upserted, retract_findings, upsert_finding};
 use tokenwatch_storage::{Database, suppressions, weights};
 use tokenwatch_types::{FindingId, TenantId};
@@ -146,17 +148,25 @@ where
     let suppressions = tenant_suppressions(&stores.database, tenant).await?;
 
     // Late records: has Postgres more events in the late range than the engine processed?
-    // First from the earliest announced time (cheap, and the usual case), then, on a sweep,
-    // over the whole history (records whose announcement was lost).
+    // From the earliest announced time (the usual case); then, on a sweep, over the whole
+    // history, for records whose announcement was lost.
     if let Some(checkpoint) = mem.meta.checkpoint.clone() {
-        let announced = trigger
-            .earliest
-            .filter(|earliest| *earliest <= checkpoint.time);
-        let swept = trigger.sweep.then_some(DateTime::<Utc>::UNIX_EPOCH);
-        for late_from in [announced, swept].into_iter().flatten() {
-            if !missed_events(stores, tenant, &mem, &checkpoint, late_from).await? {
-                continue;
+        let announced = match trigger.earliest {
+            Some(earliest) if earliest <= checkpoint.time => {
+                missed_events(stores, tenant, &mem, &checkpoint, earliest)
+                    .await?
+                    .then_some(earliest)
             }
+            _ => None,
+        };
+        let late_from = match announced {
+            Some(late_from) => Some(late_from),
+            None if trigger.sweep && !processed_all(stores, tenant, &mem, &checkpoint).await? => {
+                Some(DateTime::<Utc>::UNIX_EPOCH)
+            }
+            None => None,
+        };
+        if let Some(late_from) = late_from {
             tracing::info!(%tenant, %late_from, "late records: rolling back and replaying");
             mem = restore(stores, tenant, trigger.epoch, mem.version, Some(late_from)).await?;
             replay_after = Some(
@@ -167,7 +177,6 @@ where
             );
             report.rolled_back = true;
             metrics::counter!("pipeline_rollbacks_total").increment(1);
-            break;
         }
     }
 
@@ -258,6 +267,24 @@ async fn missed_events(
     let stored = count_events_between(&mut tx, after.as_ref(), &checkpoint.into()).await?;
     tx.commit().await?;
     Ok(u64::try_from(stored).unwrap_or(0) != processed)
+}
+
+/// Whether the engine has processed every stored event up to the checkpoint: the tenant's
+/// tally less the events after the checkpoint, against the engine's count (plus what retention
+/// dropped before the engine started). One row and a short range, however long the history.
+async fn processed_all(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &TenantMemory,
+    checkpoint: &Checkpoint,
+) -> Result<bool, PipelineError> {
+    let mut tx = stores.database.tenant_tx(tenant).await?;
+    let (tally, after) = tally_and_events_after(&mut tx, Some(&checkpoint.into())).await?;
+    tx.commit().await?;
+    Ok(
+        tally.stored.saturating_sub(after)
+            == mem.engine.shared().events + mem.meta.retired_at_start,
+    )
 }
 
 /// The stored form of an engine finding: the finding itself is the explanation, so the API
@@ -373,6 +400,11 @@ async fn restore(
         }
         None => None,
     };
+    // Starting from nothing: what retention has dropped can never be processed.
+    let retired = match restored {
+        Some(_) => 0,
+        None => event_tally(&mut tx).await?.retired,
+    };
     let keep = restored.as_ref().map_or(0, |(number, _, _)| *number);
     engine_state::drop_generations_after(&mut tx, keep).await?;
     tx.commit().await?;
@@ -386,7 +418,13 @@ async fn restore(
             }
             mem
         }
-        None => TenantMemory::new(redis_version, HeadMeta::default(), TenantShared::default()),
+        None => {
+            let meta = HeadMeta {
+                retired_at_start: retired,
+                ..HeadMeta::default()
+            };
+            TenantMemory::new(redis_version, meta, TenantShared::default())
+        }
     };
     mem.meta.dirty.clear();
     mem.meta.epoch = epoch;

@@ -25,6 +25,8 @@ pub use tokenwatch_response::{Destinations, MspWebhook, PayloadFormat, ResponseC
 use tokenwatch_storage::{Database, StorageError};
 use tokio::net::TcpListener;
 
+mod retention;
+
 /// Months of event partitions created at start; ingest creates others on demand.
 const PARTITION_MONTHS_BACK: u32 = 12;
 const PARTITION_MONTHS_AHEAD: u32 = 2;
@@ -175,6 +177,10 @@ pub struct Options {
     pub connector_retry: RetryPolicy,
     /// The activity API's `PublisherIdentifier` (the MSP's tenant id).
     pub publisher_id: Option<String>,
+    /// How long events are kept (none: for ever); applied beside ingest.
+    pub retention: Option<chrono::Duration>,
+    /// How often retention runs.
+    pub retention_interval: std::time::Duration,
 }
 
 impl Default for Options {
@@ -193,6 +199,8 @@ impl Default for Options {
                 max_delay: std::time::Duration::from_secs(10),
             },
             publisher_id: None,
+            retention: None,
+            retention_interval: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -300,9 +308,9 @@ pub fn compose(
 }
 
 /// Serves the composed services on `listener` until `shutdown` completes, with the pipeline
-/// workers when the baseline service is hosted and the connectors when ingest is; then stops
-/// every background task (the services' own, the workers, which each write a generation of the
-/// tenants they hold, and the connectors), awaits each for at most
+/// workers when the baseline service is hosted and the connectors and retention when ingest is;
+/// then stops every background task (the services' own, the workers, which each write a
+/// generation of the tenants they hold, the connectors and retention), awaits each for at most
 /// [`tokenwatch_grpc::SHUTDOWN_GRACE`] in all and logs its end, and closes the database pool.
 pub async fn run(
     listener: TcpListener,
@@ -343,6 +351,18 @@ pub async fn run(
         background.push(Background::spawn(
             "connectors",
             connectors.run(until_stopped()),
+        ));
+    }
+    let hosts_ingest = wanted.is_empty() || wanted.contains(&ServiceName::Ingest);
+    if let Some(keep) = options.retention.filter(|_| hosts_ingest) {
+        background.push(Background::spawn(
+            "retention",
+            retention::run(
+                stores.database.clone(),
+                keep,
+                options.retention_interval,
+                until_stopped(),
+            ),
         ));
     }
     let served = tokenwatch_grpc::serve(listener, services, shutdown).await;

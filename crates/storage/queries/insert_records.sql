@@ -31,5 +31,11 @@ new_events AS (
     FROM input
     WHERE record_id IN (SELECT record_id FROM new_raw)
     RETURNING record_id
+),
+-- The tenant's tally, in the same transaction as its events (see event_counts).
+tallied AS (
+    INSERT INTO event_counts (tenant_id, stored)
+    SELECT $1, n FROM (SELECT count(*) AS n FROM new_events) AS counted WHERE n > 0
+    ON CONFLICT (tenant_id) DO UPDATE SET stored = event_counts.stored + EXCLUDED.stored
 )
 SELECT record_id FROM new_raw

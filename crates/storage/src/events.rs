@@ -44,7 +44,7 @@ pub async fn events_after(
         Some(key) => {
             sqlx::query(AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM events \
-                 WHERE tenant_id = tokenwatch_current_tenant() \
+                 WHERE tenant_id = tokenwatch_current_tenant() AND event_time >= $1 \
                    AND (event_time, record_id COLLATE \"C\") > ($1, $2) \
                  ORDER BY event_time, record_id COLLATE \"C\" LIMIT $3"
             )))
@@ -74,29 +74,97 @@ pub async fn count_events_between(
     after: Option<&EventKey>,
     until: &EventKey,
 ) -> StorageResult<i64> {
-    let count = sqlx::query_scalar(
-        "SELECT count(*) FROM events \
-         WHERE tenant_id = tokenwatch_current_tenant() \
-           AND ($1::timestamptz IS NULL OR (event_time, record_id COLLATE \"C\") > ($1, $2)) \
-           AND (event_time, record_id COLLATE \"C\") <= ($3, $4)",
-    )
-    .bind(after.map(|k| k.time))
-    .bind(after.map(|k| k.record_id.as_str()))
-    .bind(until.time)
-    .bind(&until.record_id)
-    .fetch_one(&mut **tx)
-    .await?;
+    // The plain `event_time` bounds give the primary key's range to every plan, generic ones
+    // included; the row comparisons then settle ties on the record id.
+    let count = match after {
+        Some(key) => {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM events \
+                 WHERE tenant_id = tokenwatch_current_tenant() \
+                   AND event_time BETWEEN $1 AND $3 \
+                   AND (event_time, record_id COLLATE \"C\") > ($1, $2) \
+                   AND (event_time, record_id COLLATE \"C\") <= ($3, $4)",
+            )
+            .bind(key.time)
+            .bind(&key.record_id)
+            .bind(until.time)
+            .bind(&until.record_id)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT count(*) FROM events \
+                 WHERE tenant_id = tokenwatch_current_tenant() AND event_time <= $1 \
+                   AND (event_time, record_id COLLATE \"C\") <= ($1, $2)",
+            )
+            .bind(until.time)
+            .bind(&until.record_id)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
     Ok(count)
 }
 
-/// Every stored event of the tenant.
-pub async fn count_events(tx: &mut TenantTx) -> StorageResult<i64> {
-    let count = sqlx::query_scalar(
-        "SELECT count(*) FROM events WHERE tenant_id = tokenwatch_current_tenant()",
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(count)
+/// A tenant's event tally (the `event_counts` row): every event ever stored, and those since
+/// dropped by retention.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventTally {
+    /// Events stored, ever.
+    pub stored: u64,
+    /// Of those, the ones retention dropped.
+    pub retired: u64,
+}
+
+/// The tenant's tally.
+pub async fn event_tally(tx: &mut TenantTx) -> StorageResult<EventTally> {
+    Ok(tally_and_events_after(tx, None).await?.0)
+}
+
+/// The tenant's tally, with how many of its stored events come after `after` (all of them,
+/// from the tally, when `None`), read in one statement so that both see the same commits.
+pub async fn tally_and_events_after(
+    tx: &mut TenantTx,
+    after: Option<&EventKey>,
+) -> StorageResult<(EventTally, u64)> {
+    const TALLY: &str = "SELECT coalesce(max(stored), 0) AS stored, \
+                                coalesce(max(retired), 0) AS retired \
+                         FROM event_counts WHERE tenant_id = tokenwatch_current_tenant()";
+    // Two statements, not one with `$1 IS NULL OR ...`: a generic plan of that form cannot use
+    // the primary key's range, and the count after a checkpoint must stay a short range scan.
+    let row = match after {
+        Some(key) => {
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT tally.stored, tally.retired, ( \
+                     SELECT count(*) FROM events \
+                     WHERE tenant_id = tokenwatch_current_tenant() AND event_time >= $1 \
+                       AND (event_time, record_id COLLATE \"C\") > ($1, $2)) AS after \
+                 FROM ({TALLY}) AS tally"
+            )))
+            .bind(key.time)
+            .bind(&key.record_id)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+        None => {
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT tally.stored, tally.retired, tally.stored - tally.retired AS after \
+                 FROM ({TALLY}) AS tally"
+            )))
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    let count = |column: &str| -> StorageResult<u64> {
+        let value: i64 = row.try_get(column)?;
+        Ok(u64::try_from(value).unwrap_or(0))
+    };
+    let tally = EventTally {
+        stored: count("stored")?,
+        retired: count("retired")?,
+    };
+    Ok((tally, count("after")?))
 }
 
 /// Up to `limit` events of one user's session, newest first (a finding's evidence).

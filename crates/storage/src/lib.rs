@@ -11,6 +11,7 @@
 //! - `database`: [`Database`] (pool, creation, migrations, transactions);
 //! - `tenants`: the tenant registry ([`Tenant`], [`TenantPage`]);
 //! - `partitions`: monthly partitions of `events`;
+//! - `retention`: deleting what is older than the operator keeps;
 //! - `ingest`: raw records, events and quarantine, written together;
 //! - `events`: stored events read back in the engine's order;
 //! - `engine_state`: generations of the detection engine's state;
@@ -43,6 +44,7 @@ pub mod ingest;
 pub mod notifications;
 mod page;
 mod partitions;
+pub mod retention;
 pub mod suppressions;
 mod tenants;
 pub mod verdicts;

@@ -2,8 +2,9 @@ use chrono::{DateTime, Months, Utc};
 
 use crate::{Database, StorageResult};
 
-/// Makes sure `events` has a monthly partition for every month from `from` to `to` inclusive.
-/// Runs as the owner: creating partitions is outside what the tenant role may do.
+/// Makes sure `events` has a monthly partition for every month from `from` to `to` inclusive,
+/// except the months retention removed (see [`crate::retention`]). Runs as the owner: creating
+/// partitions is outside what the tenant role may do.
 pub async fn ensure_event_partitions(
     database: &Database,
     from: DateTime<Utc>,
@@ -12,22 +13,25 @@ pub async fn ensure_event_partitions(
     let mut created = Vec::new();
     let mut month = from;
     while month <= to {
-        let name: String = sqlx::query_scalar("SELECT tokenwatch_ensure_event_partition($1)")
-            .bind(month)
-            .fetch_one(database.pool())
-            .await?;
-        created.push(name);
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT tokenwatch_ensure_event_partition($1)")
+                .bind(month)
+                .fetch_one(database.pool())
+                .await?;
+        created.extend(name);
         month = match month.checked_add_months(Months::new(1)) {
             Some(next) => next,
             None => break,
         };
     }
     // The last step may have skipped `to`'s month when `from` is late in its month.
-    let last: String = sqlx::query_scalar("SELECT tokenwatch_ensure_event_partition($1)")
+    let last: Option<String> = sqlx::query_scalar("SELECT tokenwatch_ensure_event_partition($1)")
         .bind(to)
         .fetch_one(database.pool())
         .await?;
-    if created.last() != Some(&last) {
+    if let Some(last) = last
+        && created.last() != Some(&last)
+    {
         created.push(last);
     }
     Ok(created)

@@ -95,6 +95,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ..Default::default()
         },
         publisher_id: server.publisher_id.clone(),
+        retention: (server.retention_days > 0)
+            .then(|| chrono::Duration::days(i64::from(server.retention_days))),
         ..Default::default()
     };
     tokenwatch_server::run(

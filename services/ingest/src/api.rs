@@ -80,6 +80,7 @@ fn proto_reason(reason: CoreReason) -> RejectReason {
         CoreReason::TenantMismatch => RejectReason::TenantMismatch,
         CoreReason::RecordTooLarge => RejectReason::RecordTooLarge,
         CoreReason::EmptyDocument => RejectReason::EmptyDocument,
+        CoreReason::Expired => RejectReason::Expired,
     }
 }
 

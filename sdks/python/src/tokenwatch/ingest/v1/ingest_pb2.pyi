@@ -36,6 +36,7 @@ class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECT_REASON_TENANT_MISMATCH: _ClassVar[RejectReason]
     REJECT_REASON_RECORD_TOO_LARGE: _ClassVar[RejectReason]
     REJECT_REASON_EMPTY_DOCUMENT: _ClassVar[RejectReason]
+    REJECT_REASON_EXPIRED: _ClassVar[RejectReason]
 SOURCE_FORMAT_UNSPECIFIED: SourceFormat
 SOURCE_FORMAT_MANAGEMENT_ACTIVITY: SourceFormat
 SOURCE_FORMAT_PURVIEW_CSV: SourceFormat
@@ -56,6 +57,7 @@ REJECT_REASON_UNSUPPORTED_RECORD: RejectReason
 REJECT_REASON_TENANT_MISMATCH: RejectReason
 REJECT_REASON_RECORD_TOO_LARGE: RejectReason
 REJECT_REASON_EMPTY_DOCUMENT: RejectReason
+REJECT_REASON_EXPIRED: RejectReason
 
 class Document(_message.Message):
     __slots__ = ("format", "content", "source_name")

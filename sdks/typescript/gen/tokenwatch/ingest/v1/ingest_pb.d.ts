@@ -622,7 +622,8 @@ export enum RecordOutcome {
   DUPLICATE = 2,
 
   /**
-   * Could not be parsed, normalized or accepted; kept whole in quarantine with the reason.
+   * Could not be parsed, normalized or accepted; kept whole in quarantine with the reason
+   * (except an EXPIRED one, older than retention).
    *
    * @generated from enum value: RECORD_OUTCOME_REJECTED = 3;
    */
@@ -707,6 +708,14 @@ export enum RejectReason {
    * @generated from enum value: REJECT_REASON_EMPTY_DOCUMENT = 9;
    */
   EMPTY_DOCUMENT = 9,
+
+  /**
+   * The event is older than the operator keeps (TOKENWATCH_RETENTION_DAYS): refused, and not
+   * kept in quarantine either, since keeping it would defeat the retention.
+   *
+   * @generated from enum value: REJECT_REASON_EXPIRED = 10;
+   */
+  EXPIRED = 10,
 }
 
 /**
