@@ -109,7 +109,8 @@ proto-release: tools ## Record the protos as released (the baseline of buf break
 
 .PHONY: demo
 demo: ipdb up ## Start everything locally, show it working, stop cleanly on Ctrl-C
-	@$(CARGO) build --quiet --release -p tokenwatch
+	@echo "demo: building tokenwatch (release; the first build takes 10-15 minutes on 2 cores, later ones seconds)"
+	@$(CARGO) build --release -p tokenwatch
 	@scripts/demo.sh
 
 .PHONY: help

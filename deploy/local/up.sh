@@ -120,6 +120,12 @@ if [ ! -f "$run/dev_jwt_secret" ]; then
     head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$run/dev_jwt_secret"
     chmod 600 "$run/dev_jwt_secret"
 fi
+# A development key sealing Graph credentials and webhook secrets, so `tenant credentials set`
+# works locally; kept with the data it seals (a production key comes from a secret manager).
+if [ ! -f "$run/dev_credentials_key" ]; then
+    head -c 32 /dev/urandom | base64 | tr -d '\n' >"$run/dev_credentials_key"
+    chmod 600 "$run/dev_credentials_key"
+fi
 cat >"$run/env" <<ENV
 # Written by deploy/local/up.sh; \`source .run/env\`.
 export DATABASE_URL=postgres://tokenwatch@127.0.0.1:$pg_port/tokenwatch
@@ -130,6 +136,7 @@ export TOKENWATCH_DEV_AUTH=true
 export TOKENWATCH_DEV_JWT_SECRET=$(cat "$run/dev_jwt_secret")
 export TOKENWATCH_JWT_ISSUER=tokenwatch-local
 export TOKENWATCH_JWT_AUDIENCE=tokenwatch
+export TOKENWATCH_CREDENTIALS_KEY=$(cat "$run/dev_credentials_key")
 export TOKENWATCH_SERVER=\${TOKENWATCH_SERVER:-http://127.0.0.1:50051}
 ENV
 if [ -f "$root/data/ipdb/.versions" ]; then
