@@ -25,7 +25,7 @@ clean-run: down ## Stop and delete the local data (.run/, and its Postgres data 
 # Pinned generator versions: the committed SDKs are what exactly these produce.
 BUF_VERSION          := 1.75.0
 PROTOC_GEN_ES        := 2.17.0
-GRPCIO_TOOLS         := 1.68.1
+GRPCIO_TOOLS         := 1.85.1
 PROTOC_GEN_ES_BIN    := $(TOOLS)/node_modules/.bin/protoc-gen-es
 PYTHON_TOOLS         := $(TOOLS)/venv/.tools-grpcio-$(GRPCIO_TOOLS)-validate-1.37.0
 

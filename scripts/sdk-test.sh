@@ -51,10 +51,77 @@ run() { # sdk tenant command...
         TOKENWATCH_SDK_FILES=$(ls "$work/$sdk"/*.json | paste -sd:) "$@"
 }
 
-echo "sdk-test: python (pytest)"
-.tools/venv/bin/pip install --quiet --disable-pip-version-check ./sdks/python
-run python "$tenant_python" .tools/venv/bin/python -m pytest -q -p no:cacheprovider sdks/python/tests
+# Each SDK is installed where users install it: a fresh environment that already holds today's
+# gRPC packages, which installing the SDK must neither downgrade nor break; and, for Python, an
+# environment at the floors pyproject.toml declares.
+fresh_python() { # venv packages...
+    local venv=$1
+    shift
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
+}
+import_all='import importlib, pathlib, tokenwatch
+root = pathlib.Path(tokenwatch.__file__).parent
+files = sorted(p for p in root.rglob("*.py") if p.name != "__init__.py")
+for path in files:
+    importlib.import_module(".".join(("tokenwatch",) + path.relative_to(root).with_suffix("").parts))
+print("imported", len(files), "modules")'
+
+echo "sdk-test: python beside today's grpcio, grpcio-health-checking, grpcio-status, grpcio-reflection"
+venv="$work/venv-current"
+fresh_python "$venv" grpcio grpcio-health-checking grpcio-status grpcio-reflection
+"$venv/bin/pip" freeze --all | sort >"$work/before.txt"
+"$venv/bin/pip" install --quiet --disable-pip-version-check ./sdks/python pytest
+"$venv/bin/pip" freeze --all | sort >"$work/after.txt"
+changed=$(comm -23 "$work/before.txt" "$work/after.txt")
+if [ -n "$changed" ]; then
+    echo "installing the SDK changed what was installed: $changed" >&2
+    exit 1
+fi
+"$venv/bin/pip" check
+"$venv/bin/python" -c 'import grpc_health.v1.health_pb2, grpc_status.rpc_status, grpc_reflection.v1alpha.reflection'
+"$venv/bin/python" -c "$import_all"
+grep -E '^(grpcio|protobuf)==' "$work/after.txt" | paste -sd' '
+run python "$tenant_python" "$venv/bin/python" -m pytest -q -p no:cacheprovider sdks/python/tests
+
+echo "sdk-test: python at the declared floors"
+floors=$(python3 -c 'import re, sys, tomllib
+dependencies = tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]
+print(" ".join(re.sub(r">=([^,]+).*", r"==\1", d) for d in dependencies))' sdks/python/pyproject.toml)
+venv="$work/venv-floor"
+fresh_python "$venv" $floors
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps ./sdks/python
+"$venv/bin/pip" check
+"$venv/bin/python" -c "$import_all"
+echo "$floors"
 
 echo "sdk-test: typescript (node --test)"
 (cd sdks/typescript && npm ci --silent --no-audit --no-fund)
 run typescript "$tenant_typescript" node --test sdks/typescript/test/
+
+echo "sdk-test: typescript packed, beside today's @bufbuild/protobuf and Connect"
+app="$work/ts-app"
+mkdir -p "$app"
+(cd sdks/typescript && npm pack --silent --pack-destination "$app" >/dev/null)
+(
+    cd "$app"
+    npm init -y >/dev/null
+    npm install --silent --no-audit --no-fund @bufbuild/protobuf@latest @connectrpc/connect@latest \
+        @connectrpc/connect-node@latest
+    npm install --silent --no-audit --no-fund ./tokenwatch-sdk-*.tgz
+    npm ls --all >/dev/null
+    node --input-type=module -e '
+        import { readFileSync } from "node:fs";
+        const manifest = JSON.parse(readFileSync("node_modules/@tokenwatch/sdk/package.json"));
+        for (const path of Object.keys(manifest.exports)) {
+            await import(path === "." ? "@tokenwatch/sdk" : "@tokenwatch/sdk" + path.slice(1));
+        }
+        console.log(Object.keys(manifest.exports).length, "entry points");'
+    # One copy of each runtime, the app's: a second @bufbuild/protobuf would not know the
+    # SDK's messages.
+    for package in @bufbuild/protobuf @connectrpc/connect; do
+        copies=$(npm ls --all --parseable "$package" | sort -u | wc -l)
+        [ "$copies" -eq 1 ] || { echo "$copies copies of $package" >&2; exit 1; }
+    done
+    npm ls --depth=0 | tail -n +2 | paste -sd' '
+)

@@ -18,7 +18,9 @@ use tokenwatch_types::TenantId;
 
 use crate::pipeline::{ingest, online, pieces, settle, simulated_from};
 
-async fn count(server: &TestServer, sql: &str, tenant: &str) -> i64 {
+/// Rows of `table` that are the tenant's (and match `filter`, SQL).
+async fn count(server: &TestServer, table: &str, tenant: &str, filter: &str) -> i64 {
+    let sql = format!("SELECT count(*) FROM {table} WHERE tenant_id = $1 AND {filter}");
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(TenantId::parse(tenant).unwrap().as_uuid())
         .fetch_one(server.database.pool())
@@ -82,21 +84,9 @@ async fn retention_drops_a_month_and_the_pipeline_stays_complete() {
         .unwrap();
     let before = online(&server, &tenant).await;
     assert!(!before.is_empty(), "the simulation has findings");
-    let stored = count(
-        &server,
-        "SELECT count(*) FROM events WHERE tenant_id = $1",
-        &tenant,
-    )
-    .await;
-    let doomed = count(
-        &server,
-        &format!(
-            "SELECT count(*) FROM events WHERE tenant_id = $1 AND event_time < '{}'",
-            kept_month.to_rfc3339()
-        ),
-        &tenant,
-    )
-    .await;
+    let stored = count(&server, "events", &tenant, "true").await;
+    let older = format!("event_time < '{}'", kept_month.to_rfc3339());
+    let doomed = count(&server, "events", &tenant, &older).await;
     assert!(
         doomed > 0 && doomed < stored,
         "{doomed} of {stored} events in the older month"
@@ -136,25 +126,10 @@ async fn retention_drops_a_month_and_the_pipeline_stays_complete() {
     }
 
     // Events, raw records and the quarantined record are gone; the tally says so.
-    let left = count(
-        &server,
-        "SELECT count(*) FROM events WHERE tenant_id = $1",
-        &tenant,
-    )
-    .await;
-    let raw = count(
-        &server,
-        "SELECT count(*) FROM raw_records WHERE tenant_id = $1",
-        &tenant,
-    )
-    .await;
+    let left = count(&server, "events", &tenant, "true").await;
+    let raw = count(&server, "raw_records", &tenant, "true").await;
     assert_eq!((left, raw), (stored - doomed, stored - doomed));
-    let quarantined = count(
-        &server,
-        "SELECT count(*) FROM quarantine WHERE tenant_id = $1",
-        &tenant,
-    )
-    .await;
+    let quarantined = count(&server, "quarantine", &tenant, "true").await;
     assert_eq!(quarantined, 0);
     let tally: (i64, i64) =
         sqlx::query_as("SELECT stored, retired FROM event_counts WHERE tenant_id = $1")
@@ -192,12 +167,7 @@ async fn retention_drops_a_month_and_the_pipeline_stays_complete() {
         }
     }
     assert_eq!((expired, duplicates), (doomed, stored - doomed));
-    let quarantined = count(
-        &server,
-        "SELECT count(*) FROM quarantine WHERE tenant_id = $1",
-        &tenant,
-    )
-    .await;
+    let quarantined = count(&server, "quarantine", &tenant, "true").await;
     assert_eq!(quarantined, 0);
     // Nor is its partition made again.
     let made = tokenwatch_storage::ensure_event_partitions(&server.database, dropped_month, now)

@@ -57,6 +57,11 @@ pub(crate) struct SoakConfig {
     pub(crate) connector_tenants: usize,
     /// Pipeline workers in the process.
     pub(crate) workers: usize,
+    /// Days of event time kept behind the load: each window then applies retention
+    /// (`tokenwatch_storage::retention`, what `TOKENWATCH_RETENTION_DAYS` runs hourly against the
+    /// wall clock), so a long run's disk stays bounded. The load is moved back to end near today,
+    /// so the horizon trails the connectors' live tenants.
+    pub(crate) retention_days: Option<u32>,
     /// Print each window as it is measured.
     pub(crate) progress: bool,
 }
@@ -94,6 +99,8 @@ pub(crate) struct Report {
     pub(crate) connector_records: i64,
     /// The first lines logged at WARN or ERROR.
     pub(crate) logged: Vec<String>,
+    /// What retention removed: partitions and raw records.
+    pub(crate) retired: (usize, u64),
 }
 
 /// One part of a record's text: as is, an id renamed per epoch, or a time shifted per epoch.
@@ -495,29 +502,54 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
 
     // Findings as they are created: (tenant, detected_at, when).
     let created: Arc<Mutex<Vec<(String, String, Instant)>>> = Arc::default();
-    let mut watcher = DetectionServiceClient::new(channel.clone())
-        .watch_findings(WatchFindingsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
     let seen = Arc::clone(&created);
+    let mut detection = DetectionServiceClient::new(channel.clone());
     tokio::spawn(async move {
-        while let Ok(Some(item)) = watcher.message().await {
-            if item.change() == FindingChange::Created
-                && let Some(finding) = item.finding
-            {
-                let detected = finding
-                    .detected_at
-                    .as_ref()
-                    .and_then(tokenwatch_proto::from_timestamp)
-                    .map(|t| t.format(TIME_FORMAT).to_string())
-                    .unwrap_or_default();
-                seen.lock()
-                    .unwrap()
-                    .push((finding.tenant_id, detected, Instant::now()));
+        // Opened again whenever it ends: the server closes every connection after 30 minutes
+        // (its maximum connection age), as a client of a long run must expect.
+        loop {
+            let Ok(watcher) = detection
+                .watch_findings(WatchFindingsRequest::default())
+                .await
+            else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            let mut watcher = watcher.into_inner();
+            while let Ok(Some(item)) = watcher.message().await {
+                if item.change() == FindingChange::Created
+                    && let Some(finding) = item.finding
+                {
+                    let detected = finding
+                        .detected_at
+                        .as_ref()
+                        .and_then(tokenwatch_proto::from_timestamp)
+                        .map(|t| t.format(TIME_FORMAT).to_string())
+                        .unwrap_or_default();
+                    seen.lock()
+                        .unwrap()
+                        .push((finding.tenant_id, detected, Instant::now()));
+                }
             }
         }
     });
+
+    // Where epoch 0 starts in event time: as simulated, or, with retention, as many epochs
+    // before today as the run will send, so that the load ends near today.
+    let base = match config.retention_days {
+        None => TimeDelta::zero(),
+        Some(_) => {
+            let epochs = (config.rate * config.duration.as_secs_f64() / workload_records as f64)
+                .ceil() as i32
+                + 1;
+            let first = load
+                .iter()
+                .filter_map(|t| t.records.first().map(|r| r.time))
+                .min()
+                .unwrap();
+            chrono::Utc::now().naive_utc() - load[0].span * epochs - first
+        }
+    };
 
     // Senders: one per tenant, epoch after epoch, paced together to the rate.
     let acks: Arc<Mutex<Acks>> = Arc::default();
@@ -536,7 +568,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
             let mut sent = 0usize;
             let mut epoch = 0u32;
             'run: loop {
-                let shift = tenant.span * epoch as i32;
+                let shift = base + tenant.span * epoch as i32;
                 for chunk in tenant.records.chunks(PER_DOCUMENT) {
                     let due = started + Duration::from_secs_f64(sent as f64 / per_tenant_rate);
                     if due >= deadline {
@@ -595,6 +627,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
     let mut counted = (0usize, 0usize, 0usize);
     let mut next = started + config.window;
     let mut timed_until = 0usize;
+    let mut retired = (0usize, 0u64);
     loop {
         tokio::time::sleep_until(next.into()).await;
         let done = Instant::now() >= deadline;
@@ -636,6 +669,25 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
             // (Findings of the connectors' tenants have no acknowledgement to time.)
             (latencies.len(), latencies)
         };
+        if let Some(days) = config.retention_days {
+            // Behind the slowest tenant's newest acknowledged record.
+            let frontier = acks
+                .lock()
+                .unwrap()
+                .values()
+                .filter_map(|sent| sent.last())
+                .filter_map(|(last, _)| NaiveDateTime::parse_from_str(last, TIME_FORMAT).ok())
+                .min();
+            if let Some(frontier) = frontier {
+                let cutoff = (frontier - TimeDelta::days(i64::from(days))).and_utc();
+                let report =
+                    tokenwatch_storage::retention::retain(&server.database, cutoff, 10_000)
+                        .await
+                        .expect("retention");
+                retired.0 += report.partitions.len();
+                retired.1 += report.raw_records;
+            }
+        }
         let database_bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
             .fetch_one(&mut database)
             .await
@@ -704,6 +756,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
         actions,
         connector_records,
         logged: logs.first.lock().unwrap().clone(),
+        retired,
     }
 }
 
@@ -736,8 +789,13 @@ pub(crate) fn table(report: &Report) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nworkload: {} records per epoch; actions: {:?}; connectors stored {} records\n",
-        report.workload_records, report.actions, report.connector_records
+        "\nworkload: {} records per epoch; actions: {:?}; connectors stored {} records; \
+         retention dropped {} partitions and {} raw records\n",
+        report.workload_records,
+        report.actions,
+        report.connector_records,
+        report.retired.0,
+        report.retired.1
     ));
     for line in &report.logged {
         out.push_str(line);

@@ -36,6 +36,7 @@ async fn five_minutes_of_steady_load_keep_memory_flat_and_findings_prompt() {
         connector_tenants: 2,
         workers: 1,
         progress: false,
+        retention_days: None,
     };
     let report = engine::run(&config, &logs).await;
     let table = engine::table(&report);

@@ -199,17 +199,31 @@ pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
         }
         FindingsCommand::Watch(args) => {
             let mut client = client(&args.remote.client).await?;
-            let mut stream = client
-                .watch_findings(WatchFindingsRequest {
-                    tenant_id: args.tenant.clone().unwrap_or_default(),
-                    min_severity: min_severity(args.min_severity),
-                })
-                .await?
-                .into_inner();
+            let request = WatchFindingsRequest {
+                tenant_id: args.tenant.clone().unwrap_or_default(),
+                min_severity: min_severity(args.min_severity),
+            };
+            let mut stream = client.watch_findings(request.clone()).await?.into_inner();
             if matches!(args.remote.format, Format::Table) {
                 output::line("watching for findings (Ctrl-C to stop)")?;
             }
-            while let Some(item) = stream.message().await? {
+            let mut retry = WATCH_RETRY_FIRST;
+            loop {
+                let item = match stream.message().await {
+                    Ok(Some(item)) => item,
+                    // The server ends every stream at its maximum connection age (30 minutes),
+                    // and when it restarts: watch again, as long as the failure is transient.
+                    Ok(None) => {
+                        stream = rewatch(&mut client, &request, &mut retry).await?;
+                        continue;
+                    }
+                    Err(status) if transient(&status) => {
+                        stream = rewatch(&mut client, &request, &mut retry).await?;
+                        continue;
+                    }
+                    Err(status) => return Err(status.into()),
+                };
+                retry = WATCH_RETRY_FIRST;
                 let Some(finding) = &item.finding else {
                     continue;
                 };
@@ -228,7 +242,39 @@ pub(crate) async fn run(command: FindingsCommand) -> anyhow::Result<()> {
                     }
                 }
             }
-            Ok(())
+        }
+    }
+}
+
+/// The first wait before watching again; it doubles up to [`WATCH_RETRY_MAX`] while the server
+/// stays away.
+const WATCH_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
+const WATCH_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Failures a watch outlives: the connection went, or the server is (re)starting.
+fn transient(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+    )
+}
+
+/// Opens the watch again once the stream has ended, after a wait that doubles while streams
+/// keep ending without a finding (a server draining for shutdown ends each at once). Findings
+/// committed between two streams are not replayed: `list` shows them.
+async fn rewatch(
+    client: &mut Client,
+    request: &WatchFindingsRequest,
+    retry: &mut std::time::Duration,
+) -> anyhow::Result<tonic::Streaming<tokenwatch_proto::detection::v1::WatchFindingsResponse>> {
+    loop {
+        tracing::warn!(retry_in = ?retry, "the findings stream ended; watching again");
+        tokio::time::sleep(*retry).await;
+        *retry = (*retry * 2).min(WATCH_RETRY_MAX);
+        match client.watch_findings(request.clone()).await {
+            Ok(stream) => return Ok(stream.into_inner()),
+            Err(status) if transient(&status) => continue,
+            Err(status) => return Err(status.into()),
         }
     }
 }

@@ -1,9 +1,12 @@
+import datetime
+
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tokenwatch.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -19,7 +22,7 @@ class ContextWeight(_message.Message):
     share: float
     first_seen_time: _timestamp_pb2.Timestamp
     last_seen_time: _timestamp_pb2.Timestamp
-    def __init__(self, context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., weight: _Optional[float] = ..., share: _Optional[float] = ..., first_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., weight: _Optional[float] = ..., share: _Optional[float] = ..., first_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Distribution(_message.Message):
     __slots__ = ("samples", "mean", "median", "p95", "mad")
@@ -59,7 +62,7 @@ class UserBaseline(_message.Message):
     half_life_hours: float
     cold_start: bool
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., contexts: _Optional[_Iterable[_Union[ContextWeight, _Mapping]]] = ..., operations_per_session: _Optional[_Union[Distribution, _Mapping]] = ..., operations_per_hour: _Optional[_Union[Distribution, _Mapping]] = ..., hour_of_day: _Optional[_Iterable[float]] = ..., events_seen: _Optional[int] = ..., sessions_seen: _Optional[int] = ..., half_life_hours: _Optional[float] = ..., cold_start: bool = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., contexts: _Optional[_Iterable[_Union[ContextWeight, _Mapping]]] = ..., operations_per_session: _Optional[_Union[Distribution, _Mapping]] = ..., operations_per_hour: _Optional[_Union[Distribution, _Mapping]] = ..., hour_of_day: _Optional[_Iterable[float]] = ..., events_seen: _Optional[int] = ..., sessions_seen: _Optional[int] = ..., half_life_hours: _Optional[float] = ..., cold_start: _Optional[bool] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetUserBaselineRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id")
@@ -109,4 +112,4 @@ class GetBaselineStatsResponse(_message.Message):
     hot_users: int
     last_snapshot_time: _timestamp_pb2.Timestamp
     population: _containers.RepeatedCompositeFieldContainer[ContextWeight]
-    def __init__(self, users: _Optional[int] = ..., cold_start_users: _Optional[int] = ..., hot_users: _Optional[int] = ..., last_snapshot_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., population: _Optional[_Iterable[_Union[ContextWeight, _Mapping]]] = ...) -> None: ...
+    def __init__(self, users: _Optional[int] = ..., cold_start_users: _Optional[int] = ..., hot_users: _Optional[int] = ..., last_snapshot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., population: _Optional[_Iterable[_Union[ContextWeight, _Mapping]]] = ...) -> None: ...

@@ -5,7 +5,7 @@ import warnings
 
 from tokenwatch.baseline.v1 import baseline_pb2 as tokenwatch_dot_baseline_dot_v1_dot_baseline__pb2
 
-GRPC_GENERATED_VERSION = '1.68.1'
+GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + f' but the generated code in tokenwatch/baseline/v1/baseline_pb2_grpc.py depends on'
+        + ' but the generated code in tokenwatch/baseline/v1/baseline_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class BaselineServiceStub(object):
+class BaselineServiceStub:
     """Reads and rebuilds user baselines.
     """
 
@@ -52,7 +52,7 @@ class BaselineServiceStub(object):
                 _registered_method=True)
 
 
-class BaselineServiceServicer(object):
+class BaselineServiceServicer:
     """Reads and rebuilds user baselines.
     """
 
@@ -103,7 +103,7 @@ def add_BaselineServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class BaselineService(object):
+class BaselineService:
     """Reads and rebuilds user baselines.
     """
 

@@ -1,10 +1,13 @@
+import datetime
+
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tokenwatch.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -42,7 +45,7 @@ class SessionContext(_message.Message):
     new_for_user: bool
     tenant_prevalence: float
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., first_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[int] = ..., new_for_user: bool = ..., tenant_prevalence: _Optional[float] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., first_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[int] = ..., new_for_user: _Optional[bool] = ..., tenant_prevalence: _Optional[float] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class EvidenceEvent(_message.Message):
     __slots__ = ("event_time", "record_id", "operation", "workload", "ip_address", "asn", "country", "user_agent", "device_id")
@@ -64,7 +67,7 @@ class EvidenceEvent(_message.Message):
     country: str
     user_agent: str
     device_id: str
-    def __init__(self, event_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., record_id: _Optional[str] = ..., operation: _Optional[str] = ..., workload: _Optional[str] = ..., ip_address: _Optional[str] = ..., asn: _Optional[int] = ..., country: _Optional[str] = ..., user_agent: _Optional[str] = ..., device_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., record_id: _Optional[str] = ..., operation: _Optional[str] = ..., workload: _Optional[str] = ..., ip_address: _Optional[str] = ..., asn: _Optional[int] = ..., country: _Optional[str] = ..., user_agent: _Optional[str] = ..., device_id: _Optional[str] = ...) -> None: ...
 
 class Finding(_message.Message):
     __slots__ = ("finding_id", "tenant_id", "user_id", "session_id", "incident_id", "score", "threshold", "severity", "status", "first_seen_time", "last_seen_time", "detected_at", "create_time", "update_time", "contributions", "contexts", "risky_operations", "summary", "weight_version", "explanation_json")
@@ -108,7 +111,7 @@ class Finding(_message.Message):
     summary: str
     weight_version: int
     explanation_json: str
-    def __init__(self, finding_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., first_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., detected_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., contributions: _Optional[_Iterable[_Union[_common_pb2.FeatureContribution, _Mapping]]] = ..., contexts: _Optional[_Iterable[_Union[SessionContext, _Mapping]]] = ..., risky_operations: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ..., weight_version: _Optional[int] = ..., explanation_json: _Optional[str] = ...) -> None: ...
+    def __init__(self, finding_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., score: _Optional[float] = ..., threshold: _Optional[float] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., first_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., contributions: _Optional[_Iterable[_Union[_common_pb2.FeatureContribution, _Mapping]]] = ..., contexts: _Optional[_Iterable[_Union[SessionContext, _Mapping]]] = ..., risky_operations: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ..., weight_version: _Optional[int] = ..., explanation_json: _Optional[str] = ...) -> None: ...
 
 class FindingStatusChange(_message.Message):
     __slots__ = ("from_status", "to_status", "actor", "comment", "change_time")
@@ -122,7 +125,7 @@ class FindingStatusChange(_message.Message):
     actor: str
     comment: str
     change_time: _timestamp_pb2.Timestamp
-    def __init__(self, from_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., to_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., actor: _Optional[str] = ..., comment: _Optional[str] = ..., change_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, from_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., to_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., actor: _Optional[str] = ..., comment: _Optional[str] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListFindingsRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "min_severity", "statuses", "active_time", "page_size", "page_token")
@@ -218,7 +221,7 @@ class Incident(_message.Message):
     severity: _common_pb2.Severity
     first_seen_time: _timestamp_pb2.Timestamp
     last_seen_time: _timestamp_pb2.Timestamp
-    def __init__(self, incident_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., finding_ids: _Optional[_Iterable[str]] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., first_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, incident_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., finding_ids: _Optional[_Iterable[str]] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., first_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListIncidentsRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "page_size", "page_token")
@@ -268,7 +271,7 @@ class EvaluateSessionResponse(_message.Message):
     contexts: _containers.RepeatedCompositeFieldContainer[SessionContext]
     risky_operations: _containers.RepeatedScalarFieldContainer[str]
     weight_version: int
-    def __init__(self, score: _Optional[float] = ..., threshold: _Optional[float] = ..., significant: bool = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., contributions: _Optional[_Iterable[_Union[_common_pb2.FeatureContribution, _Mapping]]] = ..., contexts: _Optional[_Iterable[_Union[SessionContext, _Mapping]]] = ..., risky_operations: _Optional[_Iterable[str]] = ..., weight_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, score: _Optional[float] = ..., threshold: _Optional[float] = ..., significant: _Optional[bool] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., contributions: _Optional[_Iterable[_Union[_common_pb2.FeatureContribution, _Mapping]]] = ..., contexts: _Optional[_Iterable[_Union[SessionContext, _Mapping]]] = ..., risky_operations: _Optional[_Iterable[str]] = ..., weight_version: _Optional[int] = ...) -> None: ...
 
 class GetWeightsRequest(_message.Message):
     __slots__ = ("tenant_id", "version")
@@ -305,7 +308,7 @@ class SetWeightsRequest(_message.Message):
     reason: str
     base_version: int
     pin: bool
-    def __init__(self, tenant_id: _Optional[str] = ..., weights: _Optional[_Mapping[str, float]] = ..., threshold: _Optional[float] = ..., reason: _Optional[str] = ..., base_version: _Optional[int] = ..., pin: bool = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., weights: _Optional[_Mapping[str, float]] = ..., threshold: _Optional[float] = ..., reason: _Optional[str] = ..., base_version: _Optional[int] = ..., pin: _Optional[bool] = ...) -> None: ...
 
 class SetWeightsResponse(_message.Message):
     __slots__ = ("weight_set",)

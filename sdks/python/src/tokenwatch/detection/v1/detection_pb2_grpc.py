@@ -5,7 +5,7 @@ import warnings
 
 from tokenwatch.detection.v1 import detection_pb2 as tokenwatch_dot_detection_dot_v1_dot_detection__pb2
 
-GRPC_GENERATED_VERSION = '1.68.1'
+GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + f' but the generated code in tokenwatch/detection/v1/detection_pb2_grpc.py depends on'
+        + ' but the generated code in tokenwatch/detection/v1/detection_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class DetectionServiceStub(object):
+class DetectionServiceStub:
     """Lists, follows and triages findings; evaluates sessions; reads and sets scoring weights.
     """
 
@@ -77,7 +77,7 @@ class DetectionServiceStub(object):
                 _registered_method=True)
 
 
-class DetectionServiceServicer(object):
+class DetectionServiceServicer:
     """Lists, follows and triages findings; evaluates sessions; reads and sets scoring weights.
     """
 
@@ -188,7 +188,7 @@ def add_DetectionServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class DetectionService(object):
+class DetectionService:
     """Lists, follows and triages findings; evaluates sessions; reads and sets scoring weights.
     """
 

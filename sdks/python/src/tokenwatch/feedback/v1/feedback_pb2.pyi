@@ -1,9 +1,12 @@
+import datetime
+
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tokenwatch.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -25,7 +28,7 @@ class Verdict(_message.Message):
     analyst: str
     create_time: _timestamp_pb2.Timestamp
     weight_version: int
-    def __init__(self, verdict_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.VerdictKind, str]] = ..., comment: _Optional[str] = ..., analyst: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., weight_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, verdict_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.VerdictKind, str]] = ..., comment: _Optional[str] = ..., analyst: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., weight_version: _Optional[int] = ...) -> None: ...
 
 class SubmitVerdictRequest(_message.Message):
     __slots__ = ("tenant_id", "finding_id", "kind", "comment")
@@ -123,7 +126,7 @@ class Suppression(_message.Message):
     created_by: str
     create_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, suppression_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., reason: _Optional[str] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, suppression_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., reason: _Optional[str] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateSuppressionRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "context", "reason", "expire_time")
@@ -137,7 +140,7 @@ class CreateSuppressionRequest(_message.Message):
     context: _common_pb2.ContextValue
     reason: str
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., reason: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.ContextValue, _Mapping]] = ..., reason: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateSuppressionResponse(_message.Message):
     __slots__ = ("suppression",)
@@ -155,7 +158,7 @@ class ListSuppressionsRequest(_message.Message):
     include_expired: bool
     page_size: int
     page_token: str
-    def __init__(self, tenant_id: _Optional[str] = ..., include_expired: bool = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., include_expired: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSuppressionsResponse(_message.Message):
     __slots__ = ("suppressions", "next_page_token")

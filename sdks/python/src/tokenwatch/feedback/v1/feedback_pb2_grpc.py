@@ -5,7 +5,7 @@ import warnings
 
 from tokenwatch.feedback.v1 import feedback_pb2 as tokenwatch_dot_feedback_dot_v1_dot_feedback__pb2
 
-GRPC_GENERATED_VERSION = '1.68.1'
+GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + f' but the generated code in tokenwatch/feedback/v1/feedback_pb2_grpc.py depends on'
+        + ' but the generated code in tokenwatch/feedback/v1/feedback_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class FeedbackServiceStub(object):
+class FeedbackServiceStub:
     """Records verdicts, keeps the weight history, and manages suppressions.
     """
 
@@ -77,7 +77,7 @@ class FeedbackServiceStub(object):
                 _registered_method=True)
 
 
-class FeedbackServiceServicer(object):
+class FeedbackServiceServicer:
     """Records verdicts, keeps the weight history, and manages suppressions.
     """
 
@@ -184,7 +184,7 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class FeedbackService(object):
+class FeedbackService:
     """Records verdicts, keeps the weight history, and manages suppressions.
     """
 

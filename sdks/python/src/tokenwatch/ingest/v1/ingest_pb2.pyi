@@ -1,10 +1,13 @@
+import datetime
+
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -156,7 +159,7 @@ class QuarantinedRecord(_message.Message):
     message: str
     content: bytes
     receive_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., quarantine_id: _Optional[str] = ..., format: _Optional[_Union[SourceFormat, str]] = ..., source_name: _Optional[str] = ..., reason: _Optional[_Union[RejectReason, str]] = ..., message: _Optional[str] = ..., content: _Optional[bytes] = ..., receive_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., quarantine_id: _Optional[str] = ..., format: _Optional[_Union[SourceFormat, str]] = ..., source_name: _Optional[str] = ..., reason: _Optional[_Union[RejectReason, str]] = ..., message: _Optional[str] = ..., content: _Optional[bytes] = ..., receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListQuarantinedRecordsRequest(_message.Message):
     __slots__ = ("tenant_id", "page_size", "page_token")
@@ -194,7 +197,7 @@ class GetIngestStatsResponse(_message.Message):
     rejected: int
     newest_event_time: _timestamp_pb2.Timestamp
     last_receive_time: _timestamp_pb2.Timestamp
-    def __init__(self, events: _Optional[int] = ..., raw_records: _Optional[int] = ..., rejected: _Optional[int] = ..., newest_event_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_receive_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, events: _Optional[int] = ..., raw_records: _Optional[int] = ..., rejected: _Optional[int] = ..., newest_event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListConnectorStatusRequest(_message.Message):
     __slots__ = ("tenant_id",)
@@ -242,4 +245,4 @@ class ConnectorSourceStatus(_message.Message):
     last_error_time: _timestamp_pb2.Timestamp
     tenant_error: str
     next_pull_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., source: _Optional[str] = ..., enabled: bool = ..., healthy: bool = ..., checkpoint: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., lag: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., last_success_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., records_pulled: _Optional[int] = ..., records_new: _Optional[int] = ..., records_rejected: _Optional[int] = ..., throttled: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tenant_error: _Optional[str] = ..., next_pull_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., source: _Optional[str] = ..., enabled: _Optional[bool] = ..., healthy: _Optional[bool] = ..., checkpoint: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lag: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., last_success_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., records_pulled: _Optional[int] = ..., records_new: _Optional[int] = ..., records_rejected: _Optional[int] = ..., throttled: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tenant_error: _Optional[str] = ..., next_pull_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -5,7 +5,7 @@ import warnings
 
 from tokenwatch.ingest.v1 import ingest_pb2 as tokenwatch_dot_ingest_dot_v1_dot_ingest__pb2
 
-GRPC_GENERATED_VERSION = '1.68.1'
+GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + f' but the generated code in tokenwatch/ingest/v1/ingest_pb2_grpc.py depends on'
+        + ' but the generated code in tokenwatch/ingest/v1/ingest_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class IngestServiceStub(object):
+class IngestServiceStub:
     """Parses, normalizes, enriches, deduplicates and stores audit and sign-in records.
 
     A record is acknowledged only once it is committed (as an event, a duplicate, or in
@@ -66,7 +66,7 @@ class IngestServiceStub(object):
                 _registered_method=True)
 
 
-class IngestServiceServicer(object):
+class IngestServiceServicer:
     """Parses, normalizes, enriches, deduplicates and stores audit and sign-in records.
 
     A record is acknowledged only once it is committed (as an event, a duplicate, or in
@@ -146,7 +146,7 @@ def add_IngestServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class IngestService(object):
+class IngestService:
     """Parses, normalizes, enriches, deduplicates and stores audit and sign-in records.
 
     A record is acknowledged only once it is committed (as an event, a duplicate, or in

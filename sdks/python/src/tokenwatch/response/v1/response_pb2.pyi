@@ -1,10 +1,13 @@
+import datetime
+
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from tokenwatch.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -96,7 +99,7 @@ class Action(_message.Message):
     dry_run: bool
     severity: _common_pb2.Severity
     outcome_json: str
-    def __init__(self, action_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., kind: _Optional[_Union[ActionKind, str]] = ..., state: _Optional[_Union[ActionState, str]] = ..., user_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., reason: _Optional[str] = ..., proposed_by: _Optional[str] = ..., approved_by: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., attempts: _Optional[int] = ..., dry_run: bool = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., outcome_json: _Optional[str] = ...) -> None: ...
+    def __init__(self, action_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., kind: _Optional[_Union[ActionKind, str]] = ..., state: _Optional[_Union[ActionState, str]] = ..., user_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., reason: _Optional[str] = ..., proposed_by: _Optional[str] = ..., approved_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[str] = ..., attempts: _Optional[int] = ..., dry_run: _Optional[bool] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., outcome_json: _Optional[str] = ...) -> None: ...
 
 class ProposeActionRequest(_message.Message):
     __slots__ = ("tenant_id", "kind", "user_id", "finding_id", "reason", "request_id", "dry_run")
@@ -114,7 +117,7 @@ class ProposeActionRequest(_message.Message):
     reason: str
     request_id: str
     dry_run: bool
-    def __init__(self, tenant_id: _Optional[str] = ..., kind: _Optional[_Union[ActionKind, str]] = ..., user_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., dry_run: bool = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., kind: _Optional[_Union[ActionKind, str]] = ..., user_id: _Optional[str] = ..., finding_id: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class ProposeActionResponse(_message.Message):
     __slots__ = ("action",)
@@ -132,7 +135,7 @@ class ApproveActionRequest(_message.Message):
     action_id: str
     approve: bool
     comment: str
-    def __init__(self, tenant_id: _Optional[str] = ..., action_id: _Optional[str] = ..., approve: bool = ..., comment: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., action_id: _Optional[str] = ..., approve: _Optional[bool] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class ApproveActionResponse(_message.Message):
     __slots__ = ("action",)
@@ -231,7 +234,7 @@ class ResponsePolicy(_message.Message):
     min_severity: _common_pb2.Severity
     update_time: _timestamp_pb2.Timestamp
     dry_run: bool
-    def __init__(self, tenant_id: _Optional[str] = ..., mode_by_severity: _Optional[_Mapping[str, ResponseMode]] = ..., default_mode: _Optional[_Union[ResponseMode, str]] = ..., automatic_actions: _Optional[_Iterable[_Union[ActionKind, str]]] = ..., excluded_users: _Optional[_Iterable[str]] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., dry_run: bool = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., mode_by_severity: _Optional[_Mapping[str, ResponseMode]] = ..., default_mode: _Optional[_Union[ResponseMode, str]] = ..., automatic_actions: _Optional[_Iterable[_Union[ActionKind, str]]] = ..., excluded_users: _Optional[_Iterable[str]] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class GetResponsePolicyRequest(_message.Message):
     __slots__ = ("tenant_id",)
@@ -275,7 +278,7 @@ class SetGraphCredentialsResponse(_message.Message):
     __slots__ = ("update_time",)
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DeleteGraphCredentialsRequest(_message.Message):
     __slots__ = ("tenant_id",)
@@ -303,7 +306,7 @@ class Webhook(_message.Message):
     min_severity: _common_pb2.Severity
     created_by: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, webhook_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., url: _Optional[str] = ..., format: _Optional[_Union[WebhookFormat, str]] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, webhook_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., url: _Optional[str] = ..., format: _Optional[_Union[WebhookFormat, str]] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AddWebhookRequest(_message.Message):
     __slots__ = ("tenant_id", "url", "format", "secret", "min_severity")

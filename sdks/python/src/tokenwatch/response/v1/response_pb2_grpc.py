@@ -5,7 +5,7 @@ import warnings
 
 from tokenwatch.response.v1 import response_pb2 as tokenwatch_dot_response_dot_v1_dot_response__pb2
 
-GRPC_GENERATED_VERSION = '1.68.1'
+GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + f' but the generated code in tokenwatch/response/v1/response_pb2_grpc.py depends on'
+        + ' but the generated code in tokenwatch/response/v1/response_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class ResponseServiceStub(object):
+class ResponseServiceStub:
     """Proposes, approves and executes response actions; holds each tenant's policy and Graph
     credentials.
     """
@@ -103,7 +103,7 @@ class ResponseServiceStub(object):
                 _registered_method=True)
 
 
-class ResponseServiceServicer(object):
+class ResponseServiceServicer:
     """Proposes, approves and executes response actions; holds each tenant's policy and Graph
     credentials.
     """
@@ -269,7 +269,7 @@ def add_ResponseServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ResponseService(object):
+class ResponseService:
     """Proposes, approves and executes response actions; holds each tenant's policy and Graph
     credentials.
     """

@@ -1,8 +1,11 @@
+import datetime
+
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -20,7 +23,7 @@ class Tenant(_message.Message):
     credentials_set: bool
     credentials_update_time: _timestamp_pb2.Timestamp
     sources: TenantSources
-    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., credentials_set: bool = ..., credentials_update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., sources: _Optional[_Union[TenantSources, _Mapping]] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., display_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., credentials_set: _Optional[bool] = ..., credentials_update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sources: _Optional[_Union[TenantSources, _Mapping]] = ...) -> None: ...
 
 class TenantSources(_message.Message):
     __slots__ = ("activity_feed", "signins")
@@ -28,7 +31,7 @@ class TenantSources(_message.Message):
     SIGNINS_FIELD_NUMBER: _ClassVar[int]
     activity_feed: bool
     signins: bool
-    def __init__(self, activity_feed: bool = ..., signins: bool = ...) -> None: ...
+    def __init__(self, activity_feed: _Optional[bool] = ..., signins: _Optional[bool] = ...) -> None: ...
 
 class CreateTenantRequest(_message.Message):
     __slots__ = ("tenant_id", "display_name")
@@ -96,7 +99,7 @@ class ConnectionCheck(_message.Message):
     name: str
     ok: bool
     detail: str
-    def __init__(self, name: _Optional[str] = ..., ok: bool = ..., detail: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., ok: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class TestTenantConnectionResponse(_message.Message):
     __slots__ = ("ok", "checks")
@@ -104,7 +107,7 @@ class TestTenantConnectionResponse(_message.Message):
     CHECKS_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     checks: _containers.RepeatedCompositeFieldContainer[ConnectionCheck]
-    def __init__(self, ok: bool = ..., checks: _Optional[_Iterable[_Union[ConnectionCheck, _Mapping]]] = ...) -> None: ...
+    def __init__(self, ok: _Optional[bool] = ..., checks: _Optional[_Iterable[_Union[ConnectionCheck, _Mapping]]] = ...) -> None: ...
 
 class SetTenantSourcesRequest(_message.Message):
     __slots__ = ("tenant_id", "activity_feed", "signins")
@@ -114,7 +117,7 @@ class SetTenantSourcesRequest(_message.Message):
     tenant_id: str
     activity_feed: bool
     signins: bool
-    def __init__(self, tenant_id: _Optional[str] = ..., activity_feed: bool = ..., signins: bool = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., activity_feed: _Optional[bool] = ..., signins: _Optional[bool] = ...) -> None: ...
 
 class SetTenantSourcesResponse(_message.Message):
     __slots__ = ("sources",)

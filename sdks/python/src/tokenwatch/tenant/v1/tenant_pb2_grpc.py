@@ -5,7 +5,7 @@ import warnings
 
 from tokenwatch.tenant.v1 import tenant_pb2 as tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2
 
-GRPC_GENERATED_VERSION = '1.68.1'
+GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + f' but the generated code in tokenwatch/tenant/v1/tenant_pb2_grpc.py depends on'
+        + ' but the generated code in tokenwatch/tenant/v1/tenant_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class TenantServiceStub(object):
+class TenantServiceStub:
     """Adds, lists, shows and removes customer tenants.
     """
 
@@ -67,7 +67,7 @@ class TenantServiceStub(object):
                 _registered_method=True)
 
 
-class TenantServiceServicer(object):
+class TenantServiceServicer:
     """Adds, lists, shows and removes customer tenants.
     """
 
@@ -157,7 +157,7 @@ def add_TenantServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class TenantService(object):
+class TenantService:
     """Adds, lists, shows and removes customer tenants.
     """
 
