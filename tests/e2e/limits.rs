@@ -53,9 +53,10 @@ async fn callers_over_their_rate_and_token_guessers_are_told_to_come_back_later(
     let refilled = (2.0 * started.elapsed().as_secs_f64()).ceil() as usize;
     let passed = codes.iter().filter(|c| **c == Code::Ok).count();
     assert!((18..=20 + refilled).contains(&passed), "{codes:?}");
-    assert_eq!(
-        codes.last(),
-        Some(&Code::ResourceExhausted),
+    // Refused once the burst is spent (not necessarily at the very end: on a loaded machine the
+    // last call can come a refill later, which failed this test once).
+    assert!(
+        codes[20.min(passed)..].contains(&Code::ResourceExhausted),
         "the flood is cut off: {codes:?}"
     );
     let bob = server.tokens.person("bob", &[Role::Analyst], &[TENANT_A]);
