@@ -71,7 +71,7 @@ release: ## Build the tokenwatch binary optimized (target/release/tokenwatch)
 test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every test, then the SDKs' against a live server
 	@source $(RUN_DIR)/env && deploy/local/drop-test-databases.sh
 	@source $(RUN_DIR)/env && if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --profile ci; \
+		TOKENWATCH_TEST_LOG=$${TOKENWATCH_TEST_LOG:-warn} $(CARGO) nextest run --workspace --profile ci; \
 	else \
 		$(CARGO) test --workspace; \
 	fi
