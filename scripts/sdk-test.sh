@@ -107,7 +107,7 @@ mkdir -p "$app"
     cd "$app"
     npm init -y >/dev/null
     npm install --silent --no-audit --no-fund @bufbuild/protobuf@latest @connectrpc/connect@latest \
-        @connectrpc/connect-node@latest
+        @connectrpc/connect-node@latest @connectrpc/connect-web@latest
     npm install --silent --no-audit --no-fund ./tokenwatch-sdk-*.tgz
     npm ls --all >/dev/null
     node --input-type=module -e '

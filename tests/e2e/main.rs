@@ -1,6 +1,7 @@
 //! End-to-end tests against the Postgres and Redis that `make test` starts.
 //!
 //! - `auth_matrix`: every RPC of every service × every role × own/other tenant × bad tokens;
+//! - `console`: the analyst console in headless Chromium, two analysts, the Graph fake;
 //! - `connectors`: tenants' logs pulled from the Microsoft fake into findings, through
 //!   crashes, throttling, broken tenants and two replicas;
 //! - `credentials`: Graph credentials sealed at rest, never returned;
@@ -23,6 +24,7 @@ use tracing_subscriber as _;
 mod auth_matrix;
 mod backup;
 mod connectors;
+mod console;
 mod credentials;
 mod errors;
 mod faults;

@@ -40,11 +40,21 @@ pub(crate) fn simulated_from(
     days: usize,
     start: chrono::DateTime<chrono::Utc>,
 ) -> (String, Vec<(String, Vec<u8>)>) {
+    simulated_tenant(seed, 20, days, start)
+}
+
+/// A simulated tenant of `users` users over `days` days from `start`: its fresh id and files.
+pub(crate) fn simulated_tenant(
+    seed: u64,
+    users: usize,
+    days: usize,
+    start: chrono::DateTime<chrono::Utc>,
+) -> (String, Vec<(String, Vec<u8>)>) {
     let simulation = simulate_from(
         Config {
             seed,
             tenants: 1,
-            users: 20,
+            users,
             days,
         },
         start,

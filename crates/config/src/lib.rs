@@ -54,6 +54,10 @@ pub struct ServerConfig {
     )]
     pub metrics_listen: String,
 
+    /// Address of the analyst console and gRPC-Web (HTTP/1.1); "off" disables it.
+    #[arg(long, env = "TOKENWATCH_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+
     /// Postgres connection URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     #[serde(serialize_with = "redacted_url")]
@@ -237,6 +241,19 @@ impl ServerConfig {
             })
     }
 
+    /// The console's address, or `None` when disabled.
+    pub fn http_address(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.http_addr.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        self.http_addr.parse().map(Some).map_err(|_| ConfigError {
+            problems: vec![format!(
+                "--http-addr / TOKENWATCH_HTTP_ADDR {:?} is not host:port or \"off\"",
+                self.http_addr
+            )],
+        })
+    }
+
     /// Checks what `serve` needs: both stores and a valid metrics address.
     pub fn validate_for_serve(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
@@ -261,6 +278,9 @@ impl ServerConfig {
             ));
         }
         if let Err(error) = self.metrics_address() {
+            problems.extend(error.problems);
+        }
+        if let Err(error) = self.http_address() {
             problems.extend(error.problems);
         }
         problems.extend(check_url(
@@ -488,6 +508,7 @@ mod tests {
         ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: metrics.to_owned(),
+            http_addr: "off".to_owned(),
             database_url: database_url.map(str::to_owned),
             database_max_connections: 4,
             redis_url: redis_url.map(str::to_owned),

@@ -23,6 +23,9 @@ pub enum GrpcError {
     /// The transport failed.
     #[error("grpc transport failed")]
     Transport(#[from] tonic::transport::Error),
+    /// The web front (the console and gRPC-Web) failed.
+    #[error("http server failed")]
+    Web(#[source] std::io::Error),
 }
 
 /// How long background tasks get to stop once the server has drained: well inside the 30 s a
@@ -47,6 +50,15 @@ pub struct ServiceSet {
     names: Vec<&'static str>,
     draining: tokio::sync::watch::Sender<bool>,
     background: Vec<Background>,
+    web: Option<WebFront>,
+}
+
+/// A second listener for browsers: a site (the console) and, beside it on the same origin, the
+/// same services through gRPC-Web over HTTP/1.1.
+#[derive(Debug)]
+struct WebFront {
+    listener: TcpListener,
+    site: axum::Router,
 }
 
 /// A task a service runs beside its RPCs (a responder, a feed listener), watching the set's
@@ -100,6 +112,7 @@ impl Default for ServiceSet {
             names: Vec::new(),
             draining: tokio::sync::watch::channel(false).0,
             background: Vec::new(),
+            web: None,
         }
     }
 }
@@ -138,6 +151,13 @@ impl ServiceSet {
         self
     }
 
+    /// Also serves `site` on `listener`, with every service added reachable there through
+    /// gRPC-Web (what a browser can speak). Requests the site does not route go to the services.
+    pub fn serve_web(&mut self, listener: TcpListener, site: axum::Router) -> &mut Self {
+        self.web = Some(WebFront { listener, site });
+        self
+    }
+
     /// Names of the services added so far.
     pub fn names(&self) -> &[&'static str] {
         &self.names
@@ -156,7 +176,9 @@ pub async fn serve(
         names,
         draining,
         background,
+        web,
     } = services;
+    let routes = routes.routes();
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
 
@@ -195,6 +217,29 @@ pub async fn serve(
         tracing::info!(%address, enabled_services = ?names, "serving grpc");
     }
 
+    let web_server = web.map(|front| {
+        let api = tower::ServiceBuilder::new()
+            .layer(ObserveLayer)
+            .layer(tonic_web::GrpcWebLayer::new())
+            .service(routes.clone().into_axum_router());
+        let app = front.site.fallback_service(api);
+        let mut drained = draining.subscribe();
+        if let Ok(address) = front.listener.local_addr() {
+            tracing::info!(%address, "serving the console and grpc-web");
+        }
+        axum::serve(front.listener, app).with_graceful_shutdown(async move {
+            let _ = drained.wait_for(|draining| *draining).await;
+        })
+    });
+    let web_server = async move {
+        match web_server {
+            Some(server) => server.await.map_err(GrpcError::Web),
+            None => Ok(()),
+        }
+    };
+
+    // When the gRPC server stops, for whatever reason, the web front drains too.
+    let web_stop = draining.clone();
     let reporter = health_reporter.clone();
     let names_for_shutdown = names.clone();
     let shutdown = async move {
@@ -209,19 +254,26 @@ pub async fn serve(
         let _ = draining.send(true);
     };
 
-    Server::builder()
+    let grpc_server = Server::builder()
         .max_connection_age(Duration::from_secs(30 * 60))
         .max_connection_age_grace(Duration::from_secs(60))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .layer(ObserveLayer)
-        .add_routes(routes.routes())
+        .add_routes(routes)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+    let grpc_server = async move {
+        let served = grpc_server.await;
+        let _ = web_stop.send(true);
+        served
+    };
+    let (grpc_served, web_served) = tokio::join!(grpc_server, web_server);
     tracing::info!("grpc server stopped");
+    grpc_served?;
+    web_served?;
     // Tasks nobody took are awaited here, so none outlives the server unseen.
     Background::join_all(background, SHUTDOWN_GRACE).await;
     Ok(())

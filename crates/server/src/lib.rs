@@ -16,6 +16,7 @@ pub use tokenwatch_cache::Target as RedisTarget;
 use tokenwatch_cache::{Cache, CacheError};
 pub use tokenwatch_connector::ConnectorConfig;
 use tokenwatch_connector::Connectors;
+pub use tokenwatch_console::{ConsoleConfig, OidcClient};
 use tokenwatch_core::enrich::EnrichError;
 pub use tokenwatch_graph::{Endpoints, GraphClient, RetryPolicy};
 use tokenwatch_grpc::{Background, GrpcError, ServiceSet};
@@ -181,6 +182,24 @@ pub struct Options {
     pub retention: Option<chrono::Duration>,
     /// How often retention runs.
     pub retention_interval: std::time::Duration,
+    /// How the console signs people in (served when [`Listeners::web`] is given).
+    pub console: tokenwatch_console::ConsoleConfig,
+}
+
+/// Where a process listens: gRPC (HTTP/2), and optionally the web front, where the console
+/// and the same services through gRPC-Web are served.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The gRPC listener.
+    pub grpc: TcpListener,
+    /// The console's listener (none: no console).
+    pub web: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(grpc: TcpListener) -> Self {
+        Listeners { grpc, web: None }
+    }
 }
 
 impl Default for Options {
@@ -201,6 +220,7 @@ impl Default for Options {
             publisher_id: None,
             retention: None,
             retention_interval: std::time::Duration::from_secs(3600),
+            console: tokenwatch_console::ConsoleConfig::default(),
         }
     }
 }
@@ -307,23 +327,28 @@ pub fn compose(
     })
 }
 
-/// Serves the composed services on `listener` until `shutdown` completes, with the pipeline
+/// Serves the composed services on the gRPC listener (and the console with gRPC-Web on the web
+/// listener, when given) until `shutdown` completes, with the pipeline
 /// workers when the baseline service is hosted and the connectors and retention when ingest is;
 /// then stops every background task (the services' own, the workers, which each write a
 /// generation of the tenants they hold, the connectors and retention), awaits each for at most
 /// [`tokenwatch_grpc::SHUTDOWN_GRACE`] in all and logs its end, and closes the database pool.
 pub async fn run(
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     wanted: &[ServiceName],
     stores: Stores,
     verifier: Arc<Verifier>,
     options: &Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
+    let Listeners { grpc, web } = listeners.into();
     let Composed {
         mut services,
         connectors,
     } = compose(wanted, &stores, verifier, options)?;
+    if let Some(web) = web {
+        services.serve_web(web, tokenwatch_console::site(options.console.clone()));
+    }
     let hosts_baseline = wanted.is_empty() || wanted.contains(&ServiceName::Baseline);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = || {
@@ -365,7 +390,7 @@ pub async fn run(
             ),
         ));
     }
-    let served = tokenwatch_grpc::serve(listener, services, shutdown).await;
+    let served = tokenwatch_grpc::serve(grpc, services, shutdown).await;
     let _ = stop.send(true);
     Background::join_all(background, tokenwatch_grpc::SHUTDOWN_GRACE).await;
     // Closing the pool waits for connections being opened; with Postgres gone that is the

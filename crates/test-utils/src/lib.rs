@@ -273,6 +273,8 @@ pub struct TestServer {
     pub database_url: String,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The console and gRPC-Web: `http://127.0.0.1:PORT`.
+    pub web_url: String,
     /// The address it listens on.
     pub address: SocketAddr,
     /// Its database, for checks behind the API's back.
@@ -328,21 +330,28 @@ impl TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let address = listener.local_addr().unwrap();
+        let web = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        web.set_nonblocking(true).unwrap();
+        let web_address = web.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
         let services = services.to_vec();
         let task = runtime.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let listeners = tokenwatch_server::Listeners {
+                grpc: tokio::net::TcpListener::from_std(listener).unwrap(),
+                web: Some(tokio::net::TcpListener::from_std(web).unwrap()),
+            };
             let verifier = Arc::new(Tokens::verifier());
             let stop = async {
                 let _ = stop.await;
             };
-            tokenwatch_server::run(listener, &services, stores, verifier, &options, stop)
+            tokenwatch_server::run(listeners, &services, stores, verifier, &options, stop)
                 .await
                 .expect("test server failed");
         });
         TestServer {
             database_url,
             url: format!("http://{address}"),
+            web_url: format!("http://{web_address}"),
             address,
             database,
             tokens: Tokens::new(),

@@ -48,6 +48,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", server.listen))?;
+    let web = match server.http_address()? {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (--http-addr)"))?,
+        ),
+        None => None,
+    };
     let options = tokenwatch_server::Options {
         ingest: tokenwatch_server::IngestConfig {
             ipdb: server.ipdb.clone(),
@@ -94,13 +102,20 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             global_rate: server.connector_global_rate,
             ..Default::default()
         },
+        console: tokenwatch_server::ConsoleConfig {
+            dev_auth: auth.dev_auth,
+            oidc: None,
+        },
         publisher_id: server.publisher_id.clone(),
         retention: (server.retention_days > 0)
             .then(|| chrono::Duration::days(i64::from(server.retention_days))),
         ..Default::default()
     };
     tokenwatch_server::run(
-        listener,
+        tokenwatch_server::Listeners {
+            grpc: listener,
+            web,
+        },
         &wanted,
         stores,
         verifier,

@@ -1,0 +1,119 @@
+// Drives the console in a real headless Chromium, as two analysts would, for the end-to-end
+// test in tests/e2e/console.rs (which starts the server, seeds it, and checks every answer
+// against the API). The plan comes as JSON in TOKENWATCH_CONSOLE_PLAN; the report is the last
+// line of stdout, as JSON.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { chromium } from "playwright-core";
+
+const plan = JSON.parse(process.env.TOKENWATCH_CONSOLE_PLAN);
+const report = {};
+const shots = plan.screenshots;
+if (shots) mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: plan.chromium,
+  // Containers run as root, where Chromium's sandbox cannot start.
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const errors = [];
+
+async function person(token, next = "/") {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => errors.push(String(error)));
+  page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+  await page.goto(`${plan.url}/#token=${token}&next=${next}`);
+  return page;
+}
+
+async function queueIds(page) {
+  await page.waitForFunction(() => /shown|No findings/.test(document.querySelector("#queue-status")?.textContent ?? ""));
+  return page.$$eval("tr.finding", (rows) => rows.map((row) => row.dataset.findingId));
+}
+
+async function openFinding(page, finding) {
+  await page.goto(`${plan.url}/#/findings/${finding.tenant}/${finding.id}`);
+  await page.waitForSelector(`.finding-head[data-finding-id="${finding.id}"]`);
+}
+
+try {
+  // 1. The queue, as the analyst of tenant A.
+  const alice = await person(plan.alice);
+  const started = Date.now();
+  report.queue = await queueIds(alice);
+  report.queueMillis = Date.now() - started;
+  report.signedInAs = await alice.textContent("#who");
+  report.csp = await alice.evaluate(async () => (await fetch("/")).headers.get("content-security-policy"));
+  if (shots) await alice.screenshot({ path: join(shots, "queue.png") });
+
+  // 2. A finding opened from the queue, and a verdict.
+  await alice.click(`tr.finding[data-finding-id="${plan.verdict.id}"]`);
+  await alice.waitForSelector(`.finding-head[data-finding-id="${plan.verdict.id}"]`);
+  report.whyRows = await alice.$$eval("table.why tbody tr", (rows) => rows.length);
+  report.timelineRows = await alice.$$eval("table.timeline tbody tr", (rows) => rows.length);
+  report.changedRows = await alice.$$eval("table.timeline tbody tr.changed", (rows) => rows.length);
+  if (shots) await alice.screenshot({ path: join(shots, "finding.png"), fullPage: true });
+  await alice.selectOption("#verdict-kind", plan.verdictKind);
+  await alice.fill("#verdict-comment", "checked with the user: VPN");
+  await alice.click("#verdict-submit");
+  await alice.waitForFunction(() => /verdict/.test(document.querySelector("#history")?.textContent ?? ""));
+  report.statusAfterVerdict = await alice.textContent("#finding-status");
+
+  // 3. Alice proposes disabling a user; the page refuses to let her approve it herself.
+  await openFinding(alice, plan.action);
+  await alice.selectOption("#action-kind", plan.actionKind);
+  await alice.fill("#action-reason", "stolen session (console test)");
+  await alice.click("#propose");
+  const proposed = `.actions li:has-text("Disable the user")`;
+  await alice.waitForSelector(proposed);
+  report.proposedState = (await alice.textContent(`${proposed} .action-state`)).trim();
+  report.selfApprovalOffered = (await alice.$$(`${proposed} button.approve`)).length > 0;
+  report.selfApprovalNote = await alice.textContent(`${proposed} .self`);
+  const actionId = await alice.getAttribute(proposed, "data-action-id");
+  report.actionId = actionId;
+
+  // 4. Bob approves it; the responder calls Graph; the page shows the outcome.
+  const bob = await person(plan.bob, `/findings/${plan.action.tenant}/${plan.action.id}`);
+  const mine = `.actions li[data-action-id="${actionId}"]`;
+  await bob.waitForSelector(`${mine} button.approve`);
+  await bob.click(`${mine} button.approve`);
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    await bob.waitForSelector(`${mine} .action-state`);
+    const state = (await bob.textContent(`${mine} .action-state`)).trim();
+    if (/Succeeded|Failed/.test(state) || Date.now() > deadline) {
+      report.finalState = state;
+      report.graphAnswer = (await bob.$(`${mine} .result`)) ? await bob.textContent(`${mine} .result`) : "";
+      report.decidedBy = await bob.textContent(mine);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await openFinding(bob, plan.action);
+  }
+
+  // 5. A suggested suppression accepted.
+  await openFinding(alice, plan.suggestion);
+  await alice.click(".accept-suggestion");
+  await alice.waitForSelector(".message.ok");
+  report.suppressionMessage = await alice.textContent(".message.ok");
+
+  // 6. Another tenant's finding, asked for by address: refused, nothing shown.
+  await alice.goto(`${plan.url}/#/findings/${plan.otherTenant.tenant}/${plan.otherTenant.id}`);
+  await alice.waitForSelector("main .error");
+  report.otherTenantError = await alice.textContent("main .error");
+
+  // 7. The tenants page.
+  await alice.goto(`${plan.url}/#/tenants`);
+  await alice.waitForSelector("#tenants tbody tr[data-tenant-id]");
+  await alice.waitForFunction(() => !document.querySelector("#tenants td.muted")?.textContent.includes("…"));
+  report.tenantsShown = await alice.$$eval("#tenants tbody tr[data-tenant-id]", (rows) => rows.map((row) => row.dataset.tenantId));
+  if (shots) await alice.screenshot({ path: join(shots, "tenants.png") });
+} catch (error) {
+  report.failure = String(error?.stack ?? error);
+} finally {
+  report.pageErrors = errors;
+  await browser.close();
+}
+console.log(JSON.stringify(report));
