@@ -61,6 +61,11 @@ ipdb: ## Fetch the IP → ASN / country data (npm ip-location-db) into data/ipdb
 build: ## Build every crate (debug)
 	$(CARGO) build --workspace --all-targets
 
+.PHONY: console
+console: ## Build the analyst console (console/) into crates/console/assets, which the binary embeds
+	@scripts/console-tools.sh
+	@cd console && node build.mjs
+
 .PHONY: release
 release: ## Build the tokenwatch binary optimized (target/release/tokenwatch)
 	$(CARGO) build --release -p tokenwatch
@@ -69,9 +74,10 @@ release: ## Build the tokenwatch binary optimized (target/release/tokenwatch)
 
 .PHONY: test
 test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every test, then the SDKs' against a live server
+	@scripts/console-tools.sh --browser
 	@source $(RUN_DIR)/env && deploy/local/drop-test-databases.sh
 	@source $(RUN_DIR)/env && if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		TOKENWATCH_TEST_LOG=$${TOKENWATCH_TEST_LOG:-warn} $(CARGO) nextest run --workspace --profile ci; \
+		TOKENWATCH_TEST_LOG=$${TOKENWATCH_TEST_LOG:-warn} TOKENWATCH_CONSOLE_TESTS=required $(CARGO) nextest run --workspace --profile ci; \
 	else \
 		$(CARGO) test --workspace; \
 	fi
@@ -94,6 +100,7 @@ lint: tools ## fmt check, clippy -D warnings, buf lint and breaking, SDKs curren
 	cd proto && ../$(BUF) lint
 	cd proto && ../$(BUF) breaking --against $(PROTO_RELEASE)
 	scripts/check-sdks.sh
+	scripts/check-console.sh
 	scripts/check-kubernetes.sh
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 	scripts/check_log_format.sh

@@ -4,7 +4,7 @@
 # sample and simulated exports, shows what the detection finds, then keeps serving until Ctrl-C
 # and shuts down cleanly.
 #
-# Grows with the product: response and feedback join as they land.
+# It ends by printing the analyst console's address with a development token in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
@@ -45,6 +45,10 @@ say "minting development tokens (HS256, TOKENWATCH_DEV_AUTH=true)"
 admin=$("$bin" token issue --role msp_admin --subject admin@msp.example)
 analyst=$("$bin" token issue --role analyst --tenant "$contoso" --subject analyst@msp.example)
 echo "msp_admin, and an analyst for Contoso only"
+console_url="http://${TOKENWATCH_HTTP_ADDR:-127.0.0.1:8080}/#token=$("$bin" token issue --role msp_admin --subject you@msp.example --ttl 8h)"
+say "the analyst console: open this now, the findings appear in it live as the demo goes on"
+echo "$console_url"
+echo "(signed in as you@msp.example, msp_admin, for 8 hours; the token rides in the URL's fragment, which never reaches a server log)"
 
 say "registering demo tenants as msp_admin"
 for pair in "$contoso Contoso" "$fabrikam Fabrikam"; do
@@ -113,5 +117,6 @@ say "the offline scan of the same files finds the same sessions (one engine, two
 say "measured against the simulator's labels, beside the simple rules in use today"
 "$bin" eval --labels "$sim/labels.jsonl" --scan $files
 
+say "the analyst console, again: $console_url"
 say "services up; metrics at http://127.0.0.1:9464/metrics; Ctrl-C stops"
 wait "$server"

@@ -19,15 +19,6 @@ import {
 } from "./names.js";
 import { badge } from "./queue.js";
 
-/** What a timeline row compares with the one before it. */
-const TRACKED = [
-  ["ipAddress", "IP"],
-  ["asn", "network"],
-  ["country", "country"],
-  ["userAgent", "client"],
-  ["deviceId", "device"],
-];
-
 export async function renderFinding(main, tenantId, findingId, context) {
   replace(main, h("p", { class: "muted" }, "Loading the finding…"));
   let answer;
@@ -80,7 +71,7 @@ export async function renderFinding(main, tenantId, findingId, context) {
         { class: "main-column" },
         section("Why it scored", why(finding)),
         section("This session beside the user's usual", contexts(finding, usual)),
-        section(`Timeline (${evidence.length} events)`, timeline(evidence)),
+        section("Timeline", timeline(evidence)),
         section("History", historyList(history, verdicts)),
       ),
       h(
@@ -184,34 +175,80 @@ function contexts(finding, usual) {
   );
 }
 
+/** Where an event came from: what marks a moment the session's context changed. */
+function network(event) {
+  return `${event.ipAddress}|${event.asn}|${event.country}`;
+}
+
+/** Consecutive events from one address, oldest first: one row each, so the moments the
+ * session moved stand out. Clients and devices are listed, not compared: they differ between
+ * workloads (Outlook, OWA, SharePoint) within one honest session. */
+function stretches(evidence) {
+  const ordered = [...evidence].sort((a, b) => Number((a.eventTime?.seconds ?? 0n) - (b.eventTime?.seconds ?? 0n)));
+  const groups = [];
+  for (const event of ordered) {
+    const last = groups.at(-1);
+    if (last && network(last.events[0]) === network(event)) last.events.push(event);
+    else groups.push({ events: [event], from: last?.events[0] });
+  }
+  return groups;
+}
+
+function distinct(values, limit) {
+  const counts = new Map();
+  for (const value of values) if (value) counts.set(value, (counts.get(value) ?? 0) + 1);
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  const shown = top.slice(0, limit).map(([value, n]) => (n > 1 ? `${value} ×${n}` : value));
+  return top.length > limit ? [...shown, `+${top.length - limit} more`] : shown;
+}
+
+const TIMELINE_ROWS = 40;
+
 function timeline(evidence) {
-  let previous;
-  const rows = evidence.map((event) => {
-    const changed = previous ? TRACKED.filter(([field]) => String(event[field]) !== String(previous[field])).map(([, name]) => name) : [];
-    previous = event;
+  const groups = stretches(evidence).reverse();
+  const body = h("tbody");
+  const rowOf = (group) => {
+    const first = group.events[0];
+    const last = group.events.at(-1);
+    const moved = group.from
+      ? [
+          first.country !== group.from.country && `${group.from.country || "?"} → ${first.country || "?"}`,
+          first.asn !== group.from.asn && `AS${group.from.asn} → AS${first.asn}`,
+        ].filter(Boolean)
+      : [];
     return h(
       "tr",
-      { class: changed.length ? "changed" : "" },
-      h("td", {}, when(event.eventTime)),
-      h("td", {}, event.operation, h("div", { class: "muted" }, event.workload)),
-      h("td", {}, event.ipAddress),
-      h("td", {}, event.asn ? `AS${event.asn}` : "—"),
-      h("td", {}, event.country || "—"),
-      h("td", { class: "ua", title: event.userAgent }, event.userAgent || "—"),
-      h("td", {}, event.deviceId || "—"),
-      h("td", {}, changed.length ? h("span", { class: "tag change" }, `changed: ${changed.join(", ")}`) : ""),
+      { class: moved.length ? "changed" : "" },
+      h("td", {}, when(first.eventTime), group.events.length > 1 && h("div", { class: "muted" }, `→ ${when(last.eventTime)}`)),
+      h("td", { class: "num" }, group.events.length),
+      h("td", {}, distinct(group.events.map((e) => e.operation), 3).map((text) => h("div", {}, text))),
+      h("td", {}, first.ipAddress),
+      h("td", {}, first.asn ? `AS${first.asn}` : "—"),
+      h("td", {}, first.country || "—"),
+      h("td", { class: "ua" }, distinct(group.events.map((e) => e.userAgent), 2).map((text) => h("div", { title: text }, text))),
+      h("td", {}, distinct(group.events.map((e) => e.deviceId), 1).map((text) => h("div", { class: "mono" }, text))),
+      h("td", {}, moved.length ? h("span", { class: "tag change" }, `moved: ${moved.join(", ")}`) : ""),
     );
-  });
-  return h(
-    "div",
-    { class: "scroll" },
+  };
+  const show = (count) => replace(body, groups.slice(0, count).map(rowOf));
+  show(TIMELINE_ROWS);
+  const all =
+    groups.length > TIMELINE_ROWS &&
+    h("button", { class: "secondary", onclick: (event) => (show(groups.length), event.target.remove()) }, `Show all ${groups.length} stretches`);
+  return [
+    h("p", { class: "muted" }, `${evidence.length} events in ${groups.length} stretches from one address each, newest first; highlighted where it moved to another network or country.`),
     h(
-      "table",
-      { class: "timeline" },
-      h("thead", {}, h("tr", {}, ["Time", "Operation", "IP", "Network", "Country", "Client", "Device", ""].map((name) => h("th", {}, name)))),
-      h("tbody", {}, rows),
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { class: "timeline" },
+        h("thead", {}, h("tr", {}, ["From", "Events", "Operations", "IP", "Network", "Country", "Clients", "Device", ""].map((name) => h("th", {}, name)))),
+        body,
+      ),
     ),
-  );
+    all,
+  ];
 }
 
 function historyList(history, verdicts) {

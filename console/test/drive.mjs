@@ -46,15 +46,22 @@ try {
   report.queueMillis = Date.now() - started;
   report.signedInAs = await alice.textContent("#who");
   report.csp = await alice.evaluate(async () => (await fetch("/")).headers.get("content-security-policy"));
-  if (shots) await alice.screenshot({ path: join(shots, "queue.png") });
 
   // 2. A finding opened from the queue, and a verdict.
   await alice.click(`tr.finding[data-finding-id="${plan.verdict.id}"]`);
   await alice.waitForSelector(`.finding-head[data-finding-id="${plan.verdict.id}"]`);
   report.whyRows = await alice.$$eval("table.why tbody tr", (rows) => rows.length);
-  report.timelineRows = await alice.$$eval("table.timeline tbody tr", (rows) => rows.length);
-  report.changedRows = await alice.$$eval("table.timeline tbody tr.changed", (rows) => rows.length);
-  if (shots) await alice.screenshot({ path: join(shots, "finding.png"), fullPage: true });
+  if (shots) {
+    await alice.setViewportSize({ width: 1440, height: 1700 });
+    await alice.screenshot({ path: join(shots, "finding.png") });
+    await alice.setViewportSize({ width: 1440, height: 900 });
+  }
+  const showAll = await alice.$("section:has(table.timeline) button");
+  if (showAll) await showAll.click();
+  report.timelineEvents = await alice.$$eval("table.timeline tbody tr td:nth-child(2)", (cells) =>
+    cells.reduce((sum, cell) => sum + Number(cell.textContent), 0),
+  );
+  report.movedRows = await alice.$$eval("table.timeline tbody tr.changed", (rows) => rows.length);
   await alice.selectOption("#verdict-kind", plan.verdictKind);
   await alice.fill("#verdict-comment", "checked with the user: VPN");
   await alice.click("#verdict-submit");
@@ -91,6 +98,13 @@ try {
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
     await openFinding(bob, plan.action);
+  }
+
+  // The MSP-wide queue, as bob (every tenant) sees it: the README's picture.
+  if (shots) {
+    await bob.goto(`${plan.url}/#/`);
+    await queueIds(bob);
+    await bob.screenshot({ path: join(shots, "queue.png") });
   }
 
   // 5. A suggested suppression accepted.

@@ -24,6 +24,8 @@ use tokenwatch_proto::feedback::v1::{
 };
 use tokenwatch_proto::response::v1::response_service_client::ResponseServiceClient;
 use tokenwatch_proto::response::v1::{ActionKind, ActionState, GetActionRequest};
+use tokenwatch_proto::tenant::v1::CreateTenantRequest;
+use tokenwatch_proto::tenant::v1::tenant_service_client::TenantServiceClient;
 use tokenwatch_server::{Endpoints, ResponseConfig};
 use tokenwatch_test_utils::{TestServer, pipeline_options};
 
@@ -89,15 +91,26 @@ async fn an_analyst_works_findings_in_the_console() {
     let server = TestServer::spawn_with_options(&[], options).await;
     let (tenant_a, files_a) = simulated_tenant(21, 80, 7, tokenwatch_simulate::default_start());
     let (tenant_b, files_b) = simulated(22, 4);
-    server.register(&[&tenant_a, &tenant_b]).await;
+    let admin = server
+        .tokens
+        .person("admin@msp.example", &[Role::MspAdmin], &[]);
+    let admin_channel = tokenwatch_grpc::connect(&server.url, Some(&admin))
+        .await
+        .unwrap();
+    for (tenant, name) in [(&tenant_a, "Contoso Dental"), (&tenant_b, "Fabrikam Legal")] {
+        TenantServiceClient::new(admin_channel.clone())
+            .create_tenant(CreateTenantRequest {
+                tenant_id: tenant.clone(),
+                display_name: name.to_owned(),
+            })
+            .await
+            .unwrap();
+    }
     ingest(&server, &tenant_a, &pieces(&files_a)).await;
     ingest(&server, &tenant_b, &pieces(&files_b)).await;
     settle(&server, &tenant_a).await;
     settle(&server, &tenant_b).await;
 
-    let admin = server
-        .tokens
-        .person("admin@msp.example", &[Role::MspAdmin], &[]);
     let alice = server
         .tokens
         .person("alice@msp.example", &[Role::Analyst], &[&tenant_a]);
@@ -143,11 +156,10 @@ async fn an_analyst_works_findings_in_the_console() {
     // the API, so the feedback service has a suppression to suggest.
     let verdict_finding = all_a[0].clone();
     let action_finding = all_a[1].clone();
-    let admin_channel = tokenwatch_grpc::connect(&server.url, Some(&admin))
-        .await
-        .unwrap();
+    // One at a time, oldest first, until a suggestion appears: the rest stay open for the queue.
     let mut feedback = FeedbackServiceClient::new(admin_channel.clone());
-    for finding in &all_a[2..] {
+    let mut suggestions = Vec::new();
+    for finding in all_a[2..].iter().rev() {
         feedback
             .submit_verdict(SubmitVerdictRequest {
                 tenant_id: tenant_a.clone(),
@@ -157,15 +169,18 @@ async fn an_analyst_works_findings_in_the_console() {
             })
             .await
             .unwrap();
+        suggestions = feedback
+            .list_suppression_suggestions(ListSuppressionSuggestionsRequest {
+                tenant_id: tenant_a.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .suggestions;
+        if !suggestions.is_empty() {
+            break;
+        }
     }
-    let suggestions = feedback
-        .list_suppression_suggestions(ListSuppressionSuggestionsRequest {
-            tenant_id: tenant_a.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .suggestions;
     let suggested = suggestions.first().unwrap_or_else(|| {
         panic!(
             "no suppression suggested from {} false positives",
@@ -266,8 +281,9 @@ async fn an_analyst_works_findings_in_the_console() {
             .into_inner()
     };
     assert_eq!(
-        report["timelineRows"].as_u64().unwrap(),
-        evidence.evidence.len() as u64
+        report["timelineEvents"].as_u64().unwrap(),
+        evidence.evidence.len() as u64,
+        "the timeline accounts for every event"
     );
     assert_eq!(
         evidence.finding.unwrap().status,

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# What building and testing the console needs: its npm packages (esbuild, playwright-core, the
+# TypeScript SDK) and, for the end-to-end tests, Debian's Chromium.
+#
+#   scripts/console-tools.sh            packages only (make console)
+#   scripts/console-tools.sh --browser  packages and Chromium (make test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d console/node_modules ] || [ console/package-lock.json -nt console/node_modules ] ||
+    [ sdks/typescript/package.json -nt console/node_modules ]; then
+    echo "console: installing its packages (npm ci)"
+    (cd console && npm ci --silent --no-audit --no-fund)
+    touch console/node_modules
+fi
+
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "console: installing Chromium for the end-to-end tests (apt-get)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
