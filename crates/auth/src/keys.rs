@@ -9,7 +9,7 @@ use crate::claims::WireClaims;
 use crate::{Claims, Role};
 
 /// Clock skew tolerated on `exp` and `nbf`.
-const LEEWAY_SECONDS: u64 = 30;
+pub(crate) const LEEWAY_SECONDS: u64 = 30;
 
 /// The longest token read at all. Entra access tokens with many group claims stay under a few
 /// KB; anything far larger is refused before it is decoded (or cached).
@@ -33,6 +33,12 @@ pub enum AuthError {
     /// Signature, issuer, audience, expiry or not-before failed.
     #[error("invalid token: {0}")]
     Invalid(jsonwebtoken::errors::Error),
+    /// A token of the identity provider names a key it does not (yet) publish.
+    #[error("the identity provider's key {0:?} is unknown")]
+    UnknownKey(String),
+    /// The identity provider's token maps to no tokenwatch role.
+    #[error("the identity provider's token carries no role or group mapped to a tokenwatch role")]
+    NoMappedRole,
     /// A key or key file could not be used.
     #[error("unusable key {source_name}: {reason}")]
     Key {
@@ -45,10 +51,10 @@ pub enum AuthError {
 
 /// A verification key bound to the single algorithm it may verify.
 #[derive(Clone)]
-struct BoundKey {
-    algorithm: Algorithm,
-    key_id: Option<String>,
-    key: DecodingKey,
+pub(crate) struct BoundKey {
+    pub(crate) algorithm: Algorithm,
+    pub(crate) key_id: Option<String>,
+    pub(crate) key: DecodingKey,
 }
 
 impl std::fmt::Debug for BoundKey {
@@ -66,6 +72,36 @@ pub struct VerifierBuilder {
     issuer: String,
     audience: String,
     keys: Vec<BoundKey>,
+    oidc: Option<crate::OidcTrust>,
+}
+
+/// The RS256 and ES256 keys of a JWKS document; other kinds are skipped, since providers
+/// publish several side by side.
+pub(crate) fn parse_jwks(source_name: &str, json: &[u8]) -> Result<Vec<BoundKey>, AuthError> {
+    let key_error = |reason: String| AuthError::Key {
+        source_name: source_name.to_owned(),
+        reason,
+    };
+    let set: JwkSet = serde_json::from_slice(json).map_err(|e| key_error(e.to_string()))?;
+    let mut keys = Vec::new();
+    for jwk in &set.keys {
+        let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
+            (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
+            (AlgorithmParameters::EllipticCurve(ec), None | Some(KeyAlgorithm::ES256))
+                if ec.curve == EllipticCurve::P256 =>
+            {
+                Algorithm::ES256
+            }
+            _ => continue,
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| key_error(e.to_string()))?;
+        keys.push(BoundKey {
+            algorithm,
+            key_id: jwk.common.key_id.clone(),
+            key,
+        });
+    }
+    Ok(keys)
 }
 
 impl VerifierBuilder {
@@ -96,31 +132,14 @@ impl VerifierBuilder {
 
     /// Adds every RS256 and ES256 key of a JWKS document (as an identity provider publishes it).
     pub fn jwks_json(&mut self, source_name: &str, json: &[u8]) -> Result<&mut Self, AuthError> {
-        let key_error = |reason: String| AuthError::Key {
-            source_name: source_name.to_owned(),
-            reason,
-        };
-        let set: JwkSet = serde_json::from_slice(json).map_err(|e| key_error(e.to_string()))?;
-        for jwk in &set.keys {
-            let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
-                (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
-                (AlgorithmParameters::EllipticCurve(ec), None | Some(KeyAlgorithm::ES256))
-                    if ec.curve == EllipticCurve::P256 =>
-                {
-                    Algorithm::ES256
-                }
-                // Other key types are not accepted in production tokens; skip rather than fail,
-                // since providers publish several kinds side by side.
-                _ => continue,
-            };
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| key_error(e.to_string()))?;
-            self.keys.push(BoundKey {
-                algorithm,
-                key_id: jwk.common.key_id.clone(),
-                key,
-            });
-        }
+        self.keys.extend(parse_jwks(source_name, json)?);
         Ok(self)
+    }
+
+    /// Also trusts an OpenID Connect provider (the MSP's own identity provider).
+    pub fn oidc(&mut self, trust: crate::OidcTrust) -> &mut Self {
+        self.oidc = Some(trust);
+        self
     }
 
     /// Adds a shared HS256 secret. Only for local development: anyone who can verify can mint.
@@ -141,7 +160,7 @@ impl VerifierBuilder {
 
     /// Finishes the verifier; refuses to build one that could accept nothing.
     pub fn build(&self) -> Result<Verifier, AuthError> {
-        if self.keys.is_empty() {
+        if self.keys.is_empty() && self.oidc.is_none() {
             return Err(AuthError::Key {
                 source_name: "configuration".to_owned(),
                 reason: "no verification key configured".to_owned(),
@@ -151,6 +170,7 @@ impl VerifierBuilder {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             keys: self.keys.clone(),
+            oidc: self.oidc.clone(),
             verified: VerifiedCache::default(),
         })
     }
@@ -162,6 +182,7 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     keys: Vec<BoundKey>,
+    oidc: Option<crate::OidcTrust>,
     verified: VerifiedCache,
 }
 
@@ -172,6 +193,7 @@ impl Verifier {
             issuer: issuer.into(),
             audience: audience.into(),
             keys: Vec::new(),
+            oidc: None,
         }
     }
 
@@ -195,6 +217,13 @@ impl Verifier {
 
     fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(AuthError::Malformed)?;
+        // The provider's tokens go to the provider's keys only; the issuer read here merely
+        // routes, and is verified with the signature.
+        if let Some(oidc) = &self.oidc
+            && oidc.issues(token)
+        {
+            return oidc.verify(token, &header);
+        }
         // Only keys bound to the header's algorithm are tried, so an HS256 token can never be
         // checked against an RSA public key used as a secret.
         let candidates = self.keys.iter().filter(|key| {

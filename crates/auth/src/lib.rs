@@ -13,6 +13,8 @@
 //! - `permission`: [`Permission`] and which roles hold each;
 //! - `keys`: [`Verifier`] (verification keys from PEM files, a JWKS file or a development
 //!   secret) and [`Signer`] (minting tokens);
+//! - `oidc`: [`OidcTrust`], the MSP's identity provider: its published keys ([`OidcKeys`]) and
+//!   the [`ClaimMapping`] of its app roles and groups to tokenwatch roles and tenants;
 //! - `limits`: [`CallerLimits`], each caller's request rate and each address's refused tokens;
 //! - `guard`: [`AuthInterceptor`], [`authorize`], [`authorize_scope`].
 
@@ -24,10 +26,12 @@ mod claims;
 mod guard;
 mod keys;
 mod limits;
+mod oidc;
 mod permission;
 
 pub use claims::{Claims, Role, TenantScope};
 pub use guard::{AuthInterceptor, authorize, authorize_scope};
 pub use keys::{AuthError, MAX_TOKEN_BYTES, Signer, Verifier, VerifierBuilder};
 pub use limits::CallerLimits;
+pub use oidc::{ClaimMapping, OidcKeys, OidcTrust};
 pub use permission::Permission;
