@@ -34,8 +34,13 @@ pub(crate) struct TokenForm {
     client_secret: Option<String>,
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
+    #[serde(default)]
     scope: String,
     grant_type: String,
+    // The authorization-code grant (a single-page app signing someone in).
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 /// The claims of a client assertion the fake checks.
@@ -121,8 +126,18 @@ pub(crate) fn check_assertion(
 pub(crate) async fn token(
     State(state): State<Shared>,
     Path(tenant): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
+    if form.grant_type == "authorization_code" {
+        let redemption = crate::signin::Redemption {
+            client_id: form.client_id.unwrap_or_default(),
+            code: form.code.unwrap_or_default(),
+            redirect_uri: form.redirect_uri.unwrap_or_default(),
+            code_verifier: form.code_verifier.unwrap_or_default(),
+        };
+        return crate::signin::redeem(&state, &tenant, redemption, &headers);
+    }
     if form.grant_type != "client_credentials" {
         return token_error(
             StatusCode::BAD_REQUEST,

@@ -19,11 +19,14 @@
 //! - `identity`: the token endpoint, and the bearer tokens the others accept;
 //! - `graph`: Graph's user endpoints;
 //! - `activity`: the Office 365 Management Activity API;
+//! - `signin`: people signing in to a single-page app (OpenID Connect discovery, keys,
+//!   authorization code with PKCE);
 //! - `signins`: Graph's sign-in logs.
 
 mod activity;
 mod graph;
 mod identity;
+mod signin;
 mod signins;
 
 use std::collections::{HashMap, VecDeque};
@@ -41,6 +44,7 @@ use activity::{
 };
 use graph::{confirm_compromised, get_user, graph_error, list_users, revoke, update_user};
 use identity::{authenticated, token};
+pub use signin::FakePerson;
 use signins::{SIGN_IN_PAGE, sign_ins_beta, sign_ins_v1};
 
 /// A user of a fake tenant.
@@ -125,6 +129,7 @@ struct Fake {
     tokens: HashMap<String, String>,
     faults: VecDeque<Fault>,
     requests: Vec<Recorded>,
+    sign_in: signin::SignIn,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -150,6 +155,18 @@ impl MicrosoftFake {
         let state: Shared = Arc::default();
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route(
+                "/{tenant}/v2.0/.well-known/openid-configuration",
+                axum::routing::get(signin::discovery),
+            )
+            .route(
+                "/{tenant}/discovery/v2.0/keys",
+                axum::routing::get(signin::keys),
+            )
+            .route(
+                "/{tenant}/oauth2/v2.0/authorize",
+                axum::routing::get(signin::authorize),
+            )
             .route("/v1.0/users/{user}/revokeSignInSessions", post(revoke))
             .route("/v1.0/users/{user}", patch(update_user).get(get_user))
             .route(
@@ -203,6 +220,38 @@ impl MicrosoftFake {
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Registers a single-page app: where it may send people back, and the audience of the
+    /// access tokens it gets.
+    pub fn add_spa_app(&self, tenant: &str, client_id: &str, redirect_uri: &str, audience: &str) {
+        self.with(|fake| {
+            fake.sign_in.apps.insert(
+                (tenant.to_owned(), client_id.to_owned()),
+                signin::SpaApp {
+                    redirect_uris: vec![redirect_uri.to_owned()],
+                    audience: audience.to_owned(),
+                },
+            );
+        });
+    }
+
+    /// The person the tenant's authorization endpoint signs in (where Microsoft would ask).
+    pub fn sign_in_as(&self, tenant: &str, person: FakePerson) {
+        self.with(|fake| {
+            fake.sign_in.people.insert(tenant.to_owned(), person);
+        });
+    }
+
+    /// Publishes a second signing key and signs with it from now on, as a provider rolling its
+    /// keys does.
+    pub fn roll_signing_key(&self) {
+        self.with(|fake| fake.sign_in.published = 2);
+    }
+
+    /// The issuer of the tenant's tokens (`<url>/<tenant>/v2.0`).
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/v2.0", self.url)
     }
 
     /// Registers an app (client id and secret) in a tenant.
