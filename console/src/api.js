@@ -29,9 +29,11 @@ export function identity() {
   try {
     const payload = jwt.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
     const claims = JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, "=")));
+    // The server names a person the same way (preferred_username, upn, email, sub).
+    const subject = String(claims.preferred_username ?? claims.upn ?? claims.email ?? claims.sub ?? "");
     return {
-      subject: String(claims.sub ?? ""),
-      name: String(claims.name ?? claims.preferred_username ?? claims.sub ?? ""),
+      subject,
+      name: subject,
       roles: Array.isArray(claims.roles) ? claims.roles.map(String) : [],
       expiresAt: Number(claims.exp ?? 0) * 1000,
     };

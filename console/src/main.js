@@ -10,11 +10,71 @@ const nav = document.getElementById("nav");
 let stopView = () => {};
 const context = { tenants: new Map() };
 
+const PKCE_KEY = "tokenwatch.pkce";
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** To the identity provider: authorization code with PKCE (S256), the answer in the fragment,
+ * so neither the code nor anything else reaches a server's log. */
+async function startSignIn(oidc) {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state }));
+  const url = new URL(oidc.authorization_endpoint);
+  url.search = new URLSearchParams({
+    client_id: oidc.client_id,
+    response_type: "code",
+    redirect_uri: `${location.origin}/`,
+    scope: oidc.scopes,
+    state,
+    response_mode: "fragment",
+    code_challenge: base64url(new Uint8Array(digest)),
+    code_challenge_method: "S256",
+  }).toString();
+  location.assign(url.toString());
+}
+
+/** Back from the provider: the code redeemed with this tab's verifier for an access token. */
+async function finishSignIn(oidc, fragment) {
+  const pending = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? "null");
+  sessionStorage.removeItem(PKCE_KEY);
+  history.replaceState(null, "", `${location.pathname}#/`);
+  if (fragment.get("error")) throw new Error(fragment.get("error_description") ?? fragment.get("error"));
+  if (!pending || pending.state !== fragment.get("state")) {
+    throw new Error("This sign-in answer is not for a sign-in this tab started; sign in again.");
+  }
+  const answer = await fetch(oidc.token_endpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      client_id: oidc.client_id,
+      grant_type: "authorization_code",
+      code: fragment.get("code"),
+      redirect_uri: `${location.origin}/`,
+      code_verifier: pending.verifier,
+    }),
+  });
+  const body = await answer.json();
+  if (!answer.ok || !body.access_token) throw new Error(body.error_description ?? body.error ?? `HTTP ${answer.status}`);
+  signIn(body.access_token);
+}
+
 async function start() {
+  const config = await fetch("/config.json").then((r) => r.json()).catch(() => ({}));
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (config.oidc && (fragment.get("code") || fragment.get("error"))) {
+    try {
+      await finishSignIn(config.oidc, fragment);
+    } catch (error) {
+      return showSignIn(config, `Sign-in failed: ${error.message}`);
+    }
+  }
   // A development token handed over in the fragment (`#token=<jwt>`): a fragment never reaches
   // a server's log. It is taken out of the address bar at once.
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.get("token")) {
+  if (config.dev_auth && fragment.get("token")) {
     signIn(fragment.get("token"));
     // `&next=/findings/T/F` opens a page of the console straight after (links in tickets).
     const next = fragment.get("next") ?? "/";
@@ -22,14 +82,14 @@ async function start() {
   }
   if (!token() || (identity()?.expiresAt ?? 0) < Date.now()) {
     signOut();
-    return showSignIn();
+    return showSignIn(config);
   }
   try {
     for (const tenant of await listAllTenants()) context.tenants.set(tenant.tenantId, tenant);
   } catch (error) {
     if (error?.code === 16) {
       signOut();
-      return showSignIn(describeError(error));
+      return showSignIn(config, describeError(error));
     }
     replace(main, h("p", { class: "error" }, describeError(error)));
   }
@@ -68,9 +128,8 @@ function route() {
   }
 }
 
-async function showSignIn(problem) {
+function showSignIn(config, problem) {
   replace(nav);
-  const config = await fetch("/config.json").then((r) => r.json()).catch(() => ({}));
   const pasted = h("textarea", { id: "token-input", rows: 4, placeholder: "eyJhbGciOi…" });
   replace(
     main,
@@ -80,7 +139,7 @@ async function showSignIn(problem) {
       h("h1", {}, "Sign in to tokenwatch"),
       problem && h("p", { class: "error" }, problem),
       config.oidc &&
-        h("p", {}, h("a", { class: "button", href: "#", id: "oidc-sign-in" }, "Sign in with your organisation")),
+        h("p", {}, h("button", { id: "oidc-sign-in", onclick: () => startSignIn(config.oidc) }, "Sign in with your organisation")),
       config.dev_auth
         ? h(
             "form",

@@ -1,7 +1,8 @@
 // Drives the console in a real headless Chromium, as two analysts would, for the end-to-end
 // test in tests/e2e/console.rs (which starts the server, seeds it, and checks every answer
 // against the API). The plan comes as JSON in TOKENWATCH_CONSOLE_PLAN; the report is the last
-// line of stdout, as JSON.
+// line of stdout, as JSON. Two plans: "analysts" (development tokens, the whole workflow) and
+// "oidc" (signing in through the identity provider).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -38,7 +39,43 @@ async function openFinding(page, finding) {
   await page.waitForSelector(`.finding-head[data-finding-id="${finding.id}"]`);
 }
 
+async function signInWithProvider() {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => errors.push(String(error)));
+  await page.goto(`${plan.url}/`);
+  await page.click("#oidc-sign-in");
+  // To the provider and back (the stand-in signs in at once), then the code redeemed.
+  await page.waitForSelector("#who");
+  report.signedInAs = await page.textContent("#who");
+  report.addressAfter = page.url();
+  report.storedToken = await page.evaluate(() => Boolean(sessionStorage.getItem("tokenwatch.token")));
+  await page.goto(`${plan.url}/#/tenants`);
+  await page.waitForSelector("#tenants tbody tr[data-tenant-id]");
+  report.tenantsShown = await page.$$eval("#tenants tbody tr[data-tenant-id]", (rows) => rows.map((row) => row.dataset.tenantId));
+  // A development token in the address is ignored where development auth is off.
+  const other = await browser.newContext();
+  const stranger = await other.newPage();
+  await stranger.goto(`${plan.url}/#token=${plan.devToken}`);
+  await stranger.waitForSelector("#oidc-sign-in");
+  report.devTokenIgnored = !(await stranger.evaluate(() => sessionStorage.getItem("tokenwatch.token")));
+}
+
 try {
+  if (plan.mode === "oidc") {
+    await signInWithProvider();
+  } else {
+    await analysts();
+  }
+} catch (error) {
+  report.failure = String(error?.stack ?? error);
+} finally {
+  report.pageErrors = errors;
+  await browser.close();
+}
+console.log(JSON.stringify(report));
+
+async function analysts() {
   // 1. The queue, as the analyst of tenant A.
   const alice = await person(plan.alice);
   const started = Date.now();
@@ -124,10 +161,4 @@ try {
   await alice.waitForFunction(() => !document.querySelector("#tenants td.muted")?.textContent.includes("…"));
   report.tenantsShown = await alice.$$eval("#tenants tbody tr[data-tenant-id]", (rows) => rows.map((row) => row.dataset.tenantId));
   if (shots) await alice.screenshot({ path: join(shots, "tenants.png") });
-} catch (error) {
-  report.failure = String(error?.stack ?? error);
-} finally {
-  report.pageErrors = errors;
-  await browser.close();
 }
-console.log(JSON.stringify(report));

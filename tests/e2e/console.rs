@@ -57,6 +57,49 @@ fn browser() -> Result<PathBuf, String> {
     Ok(chromium)
 }
 
+/// Runs the browser driver on `plan`; its report, once it shows no failure and no page error.
+async fn drive(plan: serde_json::Value) -> serde_json::Value {
+    // Off the test's runtime, which also runs the Microsoft fake.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(repository().join("console/test/drive.mjs"))
+            .env("TOKENWATCH_CONSOLE_PLAN", plan.to_string())
+            .output()
+            .expect("cannot run node")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "the driver reported nothing: {stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    assert!(report["failure"].is_null(), "the page failed: {report:#}");
+    assert_eq!(report["pageErrors"], serde_json::json!([]), "{report:#}");
+    report
+}
+
+/// Chromium, or `None` (with the reason printed) when the test may skip.
+fn browser_or_skip() -> Option<PathBuf> {
+    match browser() {
+        Ok(chromium) => Some(chromium),
+        Err(missing) if std::env::var("TOKENWATCH_CONSOLE_TESTS").as_deref() != Ok("required") => {
+            #[allow(clippy::print_stderr)] // why the test did nothing, where the runner shows it
+            {
+                eprintln!("skipped: {missing}");
+            }
+            None
+        }
+        Err(missing) => panic!("{missing}"),
+    }
+}
+
 async fn findings(server: &TestServer, token: &str, request: ListFindingsRequest) -> Vec<Finding> {
     let channel = tokenwatch_grpc::connect(&server.url, Some(token))
         .await
@@ -71,16 +114,8 @@ async fn findings(server: &TestServer, token: &str, request: ListFindingsRequest
 
 #[tokio::test]
 async fn an_analyst_works_findings_in_the_console() {
-    let chromium = match browser() {
-        Ok(chromium) => chromium,
-        Err(missing) if std::env::var("TOKENWATCH_CONSOLE_TESTS").as_deref() != Ok("required") => {
-            #[allow(clippy::print_stderr)] // why the test did nothing, where the runner shows it
-            {
-                eprintln!("skipped: {missing}");
-            }
-            return;
-        }
-        Err(missing) => panic!("{missing}"),
+    let Some(chromium) = browser_or_skip() else {
+        return;
     };
     let fake = MicrosoftFake::start().await;
     let mut options = pipeline_options(1);
@@ -227,29 +262,7 @@ async fn an_analyst_works_findings_in_the_console() {
         "suggestion": { "tenant": tenant_a, "id": suggestion_finding },
         "otherTenant": { "tenant": tenant_b, "id": of_b[0].finding_id },
     });
-    // Off the test's runtime, which also runs the Microsoft fake.
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(repository().join("console/test/drive.mjs"))
-            .env("TOKENWATCH_CONSOLE_PLAN", plan.to_string())
-            .output()
-            .expect("cannot run node")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: serde_json::Value = stdout
-        .lines()
-        .last()
-        .and_then(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "the driver reported nothing: {stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-    assert!(report["failure"].is_null(), "the page failed: {report:#}");
-    assert_eq!(report["pageErrors"], serde_json::json!([]), "{report:#}");
+    let report = drive(plan).await;
 
     // The queue is exactly alice's ListFindings, in its order, and nothing of tenant B.
     let shown: Vec<String> = serde_json::from_value(report["queue"].clone()).unwrap();
@@ -356,5 +369,85 @@ async fn an_analyst_works_findings_in_the_console() {
         tenants,
         vec![tenant_a.clone()],
         "alice sees her tenant only"
+    );
+}
+
+/// The MSP's identity provider (the Microsoft fake standing in for Entra ID): the page sends
+/// the analyst there, redeems the code with PKCE, and the server verifies the provider's token
+/// and maps its app role and group to a role and a tenant. Development tokens are ignored.
+#[tokio::test]
+async fn an_analyst_signs_in_with_the_msps_identity_provider() {
+    let Some(chromium) = browser_or_skip() else {
+        return;
+    };
+    const MSP: &str = "11111111-1111-4111-8111-111111111111";
+    const CONSOLE: &str = "2f0a9c1e-0000-4000-8000-00000000c0de";
+    const GROUP: &str = "a1b2c3d4-0000-4000-8000-0000000000a1";
+    let fake = MicrosoftFake::start().await;
+    let client = tokenwatch_oidc::client();
+    let provider = tokenwatch_oidc::discover(&client, &fake.issuer(MSP))
+        .await
+        .unwrap();
+    let keys = tokenwatch_oidc::OidcKeys::default();
+    tokenwatch_oidc::fetch_keys(&client, &provider, &keys)
+        .await
+        .unwrap();
+    let tenant_a = tokenwatch_test_utils::random_tenant();
+    let tenant_b = tokenwatch_test_utils::random_tenant();
+    let mapping = tokenwatch_auth::ClaimMapping::parse(
+        "Tokenwatch.Analyst=analyst",
+        &format!("{GROUP}={tenant_a}"),
+    )
+    .unwrap();
+    let trust = tokenwatch_auth::OidcTrust::new(fake.issuer(MSP), CONSOLE, keys, mapping);
+    let mut options = tokenwatch_test_utils::test_options();
+    options.console = tokenwatch_server::ConsoleConfig {
+        dev_auth: false,
+        oidc: Some(tokenwatch_server::OidcClient {
+            issuer: fake.issuer(MSP),
+            client_id: CONSOLE.to_owned(),
+            scopes: format!("openid profile {CONSOLE}/.default"),
+            authorization_endpoint: provider.authorization_endpoint.clone(),
+            token_endpoint: provider.token_endpoint.clone(),
+        }),
+    };
+    let server = TestServer::spawn_with_oidc(options, trust).await;
+    server.register(&[&tenant_a, &tenant_b]).await;
+    fake.add_spa_app(MSP, CONSOLE, &format!("{}/", server.web_url), CONSOLE);
+    fake.sign_in_as(
+        MSP,
+        tokenwatch_msfake::FakePerson {
+            username: "dana@msp.example".to_owned(),
+            roles: vec!["Tokenwatch.Analyst".to_owned()],
+            groups: vec![GROUP.to_owned()],
+        },
+    );
+    let report = drive(serde_json::json!({
+        "mode": "oidc",
+        "url": server.web_url,
+        "chromium": chromium,
+        "devToken": server.tokens.valid(&[Role::MspAdmin], &[]),
+    }))
+    .await;
+    assert_eq!(report["signedInAs"], "dana@msp.example", "{report:#}");
+    assert_eq!(report["storedToken"], true);
+    let after = report["addressAfter"].as_str().unwrap();
+    assert!(
+        !after.contains("code="),
+        "the code left the address bar: {after}"
+    );
+    let tenants: Vec<String> = serde_json::from_value(report["tenantsShown"].clone()).unwrap();
+    assert_eq!(tenants, vec![tenant_a], "the group grants one tenant");
+    assert_eq!(report["devTokenIgnored"], true);
+    // The code was redeemed with a verifier, as PKCE requires.
+    let redemption = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/oauth2/v2.0/token") && r.body.contains("authorization_code"))
+        .expect("the page redeemed a code");
+    assert!(
+        redemption.body.contains("code_verifier="),
+        "{}",
+        redemption.body
     );
 }

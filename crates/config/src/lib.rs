@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-pub use auth::AuthConfig;
+pub use auth::{AuthConfig, OidcSettings};
 
 mod auth;
 
@@ -617,9 +617,46 @@ mod tests {
             jwt_private_key: None,
             dev_auth: true,
             dev_jwt_secret: Some(SecretString::from("s3cret-s3cret-s3cret-s3cret-s3cret")),
+            ..oidc_off()
         };
         let json = serde_json::to_string(&auth).unwrap();
         assert!(!json.contains("s3cret"), "{json}");
+    }
+
+    /// The OIDC fields, unset.
+    fn oidc_off() -> AuthConfig {
+        AuthConfig {
+            jwt_issuer: String::new(),
+            jwt_audience: String::new(),
+            jwt_public_keys: vec![],
+            jwks_file: None,
+            jwt_private_key: None,
+            dev_auth: false,
+            dev_jwt_secret: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_audience: None,
+            oidc_scopes: None,
+            oidc_roles: String::new(),
+            oidc_tenants: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_identity_provider_needs_a_client_id_and_a_role_mapping() {
+        let mut auth = AuthConfig {
+            oidc_issuer: Some("https://login.example.com/t/v2.0".to_owned()),
+            ..oidc_off()
+        };
+        let error = auth.oidc().unwrap_err();
+        assert_eq!(error.problems.len(), 2, "{error}");
+        auth.oidc_client_id = Some("console-app".to_owned());
+        auth.oidc_roles = "Tokenwatch.Analyst=analyst".to_owned();
+        let settings = auth.oidc().unwrap().unwrap();
+        assert_eq!(settings.audience, "console-app");
+        assert_eq!(settings.scopes, "openid profile console-app/.default");
+        auth.oidc_issuer = None;
+        assert!(auth.oidc().unwrap().is_none());
     }
 
     #[test]
@@ -632,6 +669,7 @@ mod tests {
             jwt_private_key: None,
             dev_auth: true,
             dev_jwt_secret: None,
+            ..oidc_off()
         };
         let error = auth.verifier().unwrap_err();
         assert_eq!(error.problems.len(), 2, "{error}");

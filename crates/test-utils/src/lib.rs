@@ -316,6 +316,36 @@ impl TestServer {
         services: &[ServiceName],
         options: Options,
     ) -> Self {
+        Self::spawn_verifying(database_url, redis, services, options, Tokens::verifier()).await
+    }
+
+    /// Every service on a fresh database, trusting an identity provider beside the test keys.
+    pub async fn spawn_with_oidc(options: Options, trust: tokenwatch_auth::OidcTrust) -> Self {
+        let mut builder = Verifier::builder(ISSUER, AUDIENCE);
+        builder
+            .public_key_pem("rsa", &testdata("rsa_public.pem"), None)
+            .unwrap()
+            .oidc(trust);
+        let redis = tokenwatch_server::RedisTarget::Single(redis_url());
+        let database_url = empty_database_url().await;
+        Self::spawn_verifying(
+            &database_url,
+            &redis,
+            &[],
+            options,
+            builder.build().unwrap(),
+        )
+        .await
+    }
+
+    /// Starts a server that verifies tokens with `verifier`.
+    pub async fn spawn_verifying(
+        database_url: &str,
+        redis: &tokenwatch_server::RedisTarget,
+        services: &[ServiceName],
+        options: Options,
+        verifier: Verifier,
+    ) -> Self {
         init_test_logging();
         let database_url = database_url.to_owned();
         let stores = Stores::open(&database_url, 8, redis)
@@ -340,7 +370,7 @@ impl TestServer {
                 grpc: tokio::net::TcpListener::from_std(listener).unwrap(),
                 web: Some(tokio::net::TcpListener::from_std(web).unwrap()),
             };
-            let verifier = Arc::new(Tokens::verifier());
+            let verifier = Arc::new(verifier);
             let stop = async {
                 let _ = stop.await;
             };

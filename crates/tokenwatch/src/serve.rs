@@ -27,7 +27,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         auth,
     } = args;
     server.validate_for_serve()?;
-    let verifier = Arc::new(auth.verifier()?);
+    let oidc = match auth.oidc()? {
+        Some(settings) => Some(identity_provider(settings).await?),
+        None => None,
+    };
+    let verifier = Arc::new(auth.verifier_with(oidc.as_ref().map(|(trust, _)| trust.clone()))?);
     if auth.dev_auth {
         tracing::warn!(
             "development auth is on: hs256 tokens signed with the shared secret are accepted"
@@ -104,7 +108,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         console: tokenwatch_server::ConsoleConfig {
             dev_auth: auth.dev_auth,
-            oidc: None,
+            oidc: oidc.map(|(_, client)| client),
         },
         publisher_id: server.publisher_id.clone(),
         retention: (server.retention_days > 0)
@@ -125,6 +129,40 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reads the identity provider's discovery document and keys (a start fails when it cannot:
+/// nobody could sign in), and keeps the keys fresh from then on (hourly, and when a token names
+/// a key not yet fetched).
+async fn identity_provider(
+    settings: tokenwatch_config::OidcSettings,
+) -> anyhow::Result<(tokenwatch_auth::OidcTrust, tokenwatch_server::OidcClient)> {
+    let client = tokenwatch_oidc::client();
+    let provider = tokenwatch_oidc::discover(&client, &settings.issuer)
+        .await
+        .context("cannot read the identity provider's discovery document (--oidc-issuer)")?;
+    let keys = tokenwatch_oidc::OidcKeys::default();
+    let count = tokenwatch_oidc::fetch_keys(&client, &provider, &keys)
+        .await
+        .context("cannot read the identity provider's signing keys")?;
+    tracing::info!(issuer = %settings.issuer, keys = count, "trusting the identity provider");
+    let console = tokenwatch_server::OidcClient {
+        issuer: settings.issuer.clone(),
+        client_id: settings.client_id.clone(),
+        scopes: settings.scopes.clone(),
+        authorization_endpoint: provider.authorization_endpoint.clone(),
+        token_endpoint: provider.token_endpoint.clone(),
+    };
+    tokio::spawn(tokenwatch_oidc::keep_keys_fresh(
+        client,
+        provider,
+        keys.clone(),
+        std::time::Duration::from_secs(3600),
+        std::future::pending::<()>(),
+    ));
+    let trust =
+        tokenwatch_auth::OidcTrust::new(settings.issuer, settings.audience, keys, settings.mapping);
+    Ok((trust, console))
 }
 
 /// Completes on Ctrl-C or SIGTERM.
