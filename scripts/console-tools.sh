@@ -7,8 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The SDK is copied in (install-links), so a regenerated SDK means installing again.
+sdk_changed() {
+    [ -n "$(find sdks/typescript -path sdks/typescript/node_modules -prune -o -type f \
+        -newer console/node_modules -print -quit)" ]
+}
 if [ ! -d console/node_modules ] || [ console/package-lock.json -nt console/node_modules ] ||
-    [ sdks/typescript/package.json -nt console/node_modules ]; then
+    sdk_changed; then
     echo "console: installing its packages (npm ci)"
     (cd console && npm ci --silent --no-audit --no-fund)
     touch console/node_modules

@@ -1,7 +1,7 @@
 // The queue: findings of every tenant the person may see, newest first, filtered, a page of 100
 // at a time, rolled up per user on request, and kept live by WatchFindings.
 import { FindingStatus, Severity } from "@tokenwatch/sdk/common/v1";
-import { FindingChange } from "@tokenwatch/sdk/detection/v1";
+import { FindingChange, FindingView } from "@tokenwatch/sdk/detection/v1";
 
 import { describeError, detection } from "./api.js";
 import { ago, h, number, replace, timestamp, when } from "./dom.js";
@@ -56,6 +56,8 @@ function request(filters, pageToken) {
     activeTime: days ? { startTime: timestamp(new Date(Date.now() - days * 86400000)) } : undefined,
     pageSize: PAGE_SIZE,
     pageToken,
+    // What a row shows; the finding's page asks for the rest.
+    view: FindingView.BASIC,
   };
 }
 

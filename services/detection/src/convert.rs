@@ -111,3 +111,16 @@ pub(crate) fn finding(stored: &StoredFinding) -> Finding {
         explanation_json: f.explanation.to_string(),
     }
 }
+
+/// A finding as a queue needs it ([`FindingView::Basic`](tokenwatch_proto::detection::v1::FindingView)):
+/// the contributions' numbers without their words, no contexts, no explanation document.
+pub(crate) fn basic(mut finding: Finding) -> Finding {
+    for contribution in &mut finding.contributions {
+        contribution.explanation.clear();
+        contribution.baseline.clear();
+    }
+    finding.contexts.clear();
+    finding.risky_operations.clear();
+    finding.explanation_json.clear();
+    finding
+}

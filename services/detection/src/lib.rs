@@ -122,8 +122,20 @@ impl DetectionService for DetectionApi {
             .await
             .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
+        let basic = r.view == i32::from(FindingView::Basic);
         Ok(Response::new(ListFindingsResponse {
-            findings: page.findings.iter().map(convert::finding).collect(),
+            findings: page
+                .findings
+                .iter()
+                .map(|stored| {
+                    let finding = convert::finding(stored);
+                    if basic {
+                        convert::basic(finding)
+                    } else {
+                        finding
+                    }
+                })
+                .collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }

@@ -11,12 +11,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class FindingView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FINDING_VIEW_UNSPECIFIED: _ClassVar[FindingView]
+    FINDING_VIEW_BASIC: _ClassVar[FindingView]
+    FINDING_VIEW_FULL: _ClassVar[FindingView]
+
 class FindingChange(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     FINDING_CHANGE_UNSPECIFIED: _ClassVar[FindingChange]
     FINDING_CHANGE_CREATED: _ClassVar[FindingChange]
     FINDING_CHANGE_ESCALATED: _ClassVar[FindingChange]
     FINDING_CHANGE_STATUS_CHANGED: _ClassVar[FindingChange]
+FINDING_VIEW_UNSPECIFIED: FindingView
+FINDING_VIEW_BASIC: FindingView
+FINDING_VIEW_FULL: FindingView
 FINDING_CHANGE_UNSPECIFIED: FindingChange
 FINDING_CHANGE_CREATED: FindingChange
 FINDING_CHANGE_ESCALATED: FindingChange
@@ -128,7 +137,7 @@ class FindingStatusChange(_message.Message):
     def __init__(self, from_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., to_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., actor: _Optional[str] = ..., comment: _Optional[str] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListFindingsRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "min_severity", "statuses", "active_time", "page_size", "page_token")
+    __slots__ = ("tenant_id", "user_id", "min_severity", "statuses", "active_time", "page_size", "page_token", "view")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -136,6 +145,7 @@ class ListFindingsRequest(_message.Message):
     ACTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     min_severity: _common_pb2.Severity
@@ -143,7 +153,8 @@ class ListFindingsRequest(_message.Message):
     active_time: _common_pb2.TimeRange
     page_size: int
     page_token: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., statuses: _Optional[_Iterable[_Union[_common_pb2.FindingStatus, str]]] = ..., active_time: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    view: FindingView
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., statuses: _Optional[_Iterable[_Union[_common_pb2.FindingStatus, str]]] = ..., active_time: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[FindingView, str]] = ...) -> None: ...
 
 class ListFindingsResponse(_message.Message):
     __slots__ = ("findings", "next_page_token")

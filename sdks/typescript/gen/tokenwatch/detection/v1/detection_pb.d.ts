@@ -340,6 +340,13 @@ export declare type ListFindingsRequest = Message<"tokenwatch.detection.v1.ListF
    * @generated from field: string page_token = 7;
    */
   pageToken: string;
+
+  /**
+   * How much of each finding to return; unspecified is FULL.
+   *
+   * @generated from field: tokenwatch.detection.v1.FindingView view = 8;
+   */
+  view: FindingView;
 };
 
 /**
@@ -789,6 +796,38 @@ export declare type SetWeightsResponse = Message<"tokenwatch.detection.v1.SetWei
  * Use `create(SetWeightsResponseSchema)` to create a new message.
  */
 export declare const SetWeightsResponseSchema: GenMessage<SetWeightsResponse>;
+
+/**
+ * How much of a finding a listing carries (AIP-157).
+ *
+ * @generated from enum tokenwatch.detection.v1.FindingView
+ */
+export enum FindingView {
+  /**
+   * @generated from enum value: FINDING_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * What a queue shows: identity, score, severity, status, times, summary, and each feature's
+   * value, weight and contribution without their explanations; no contexts or explanation_json.
+   *
+   * @generated from enum value: FINDING_VIEW_BASIC = 1;
+   */
+  BASIC = 1,
+
+  /**
+   * Everything GetFinding returns about the finding itself.
+   *
+   * @generated from enum value: FINDING_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum tokenwatch.detection.v1.FindingView.
+ */
+export declare const FindingViewSchema: GenEnum<FindingView>;
 
 /**
  * Why a finding is streamed.
