@@ -4,6 +4,7 @@ import { createClient, createTokenwatchWebTransport } from "@tokenwatch/sdk/web"
 import { BaselineService } from "@tokenwatch/sdk/baseline/v1";
 import { DetectionService } from "@tokenwatch/sdk/detection/v1";
 import { FeedbackService } from "@tokenwatch/sdk/feedback/v1";
+import { IngestService } from "@tokenwatch/sdk/ingest/v1";
 import { ResponseService } from "@tokenwatch/sdk/response/v1";
 import { TenantService } from "@tokenwatch/sdk/tenant/v1";
 
@@ -49,6 +50,7 @@ export const feedback = createClient(FeedbackService, transport);
 export const response = createClient(ResponseService, transport);
 export const tenants = createClient(TenantService, transport);
 export const baseline = createClient(BaselineService, transport);
+export const ingest = createClient(IngestService, transport);
 
 /** Every tenant the person may see, by id (a page at a time, up to the server's limit). */
 export async function listAllTenants() {

@@ -1,7 +1,7 @@
 // Tenants: each customer's onboarding (credentials, sources, what tokenwatch has learned) and
 // response policy, with a connection test.
-import { baseline, describeError, response, tenants as tenantService } from "./api.js";
-import { h, replace, when } from "./dom.js";
+import { baseline, describeError, ingest, response, tenants as tenantService } from "./api.js";
+import { ago, h, replace, when } from "./dom.js";
 import { modeName } from "./names.js";
 
 export async function renderTenants(main, context) {
@@ -16,13 +16,13 @@ export async function renderTenants(main, context) {
       h(
         "thead",
         {},
-        h("tr", {}, ["Customer", "Graph credentials", "Sources", "Users learned", "Response", "Connection"].map((name) => h("th", {}, name))),
+        h("tr", {}, ["Customer", "Graph credentials", "Sources", "Pulling", "Users learned", "Response", "Connection"].map((name) => h("th", {}, name))),
       ),
       body,
     ),
   );
   if (!list.length) {
-    replace(body, h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No tenant yet: `tokenwatch tenant add` registers one.")));
+    replace(body, h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No tenant yet: `tokenwatch tenant add` registers one.")));
     return;
   }
   replace(body, list.map((tenant) => row(tenant)));
@@ -32,6 +32,27 @@ function row(tenant) {
   const learned = h("td", { class: "muted" }, "…");
   const policy = h("td", { class: "muted" }, "…");
   const check = h("td", {});
+  const pulling = h("td", { class: "muted" }, "…");
+  ingest
+    .listConnectorStatus({ tenantId: tenant.tenantId })
+    .then(({ sources }) => {
+      pulling.className = "";
+      const on = sources.filter((s) => s.enabled);
+      if (!on.length) return replace(pulling, h("span", { class: "muted" }, "not pulled"));
+      const sick = on.filter((s) => !s.healthy);
+      const lags = on.map((s) => Number(s.lag?.seconds ?? -1n)).filter((seconds) => seconds >= 0);
+      const worst = lags.length ? Math.max(...lags) : undefined;
+      const lastSuccess = on.map((s) => s.lastSuccessTime).filter(Boolean).sort((a, b) => Number(b.seconds - a.seconds))[0];
+      replace(
+        pulling,
+        sick.length
+          ? h("span", { class: "error", title: sick.map((s) => `${s.source}: ${s.tenantError || s.lastError}`).join("\n") }, `${sick.length} of ${on.length} sources failing`)
+          : h("span", { class: "ok" }, `${on.length} sources healthy`),
+        h("div", { class: "muted" }, worst === undefined ? "no pull yet" : `lag ${duration(worst)}, last pull ${ago(lastSuccess)}`),
+        sick[0] && h("div", { class: "muted" }, sick[0].tenantError || sick[0].lastError),
+      );
+    })
+    .catch((error) => replace(pulling, describeError(error)));
   baseline
     .getBaselineStats({ tenantId: tenant.tenantId })
     .then((stats) => {
@@ -82,8 +103,17 @@ function row(tenant) {
         : h("span", { class: "warn" }, "Not set"),
     ),
     h("td", {}, sources.length ? sources.join(", ") : h("span", { class: "warn" }, "None: nothing is pulled")),
+    pulling,
     learned,
     policy,
     check,
   );
+}
+
+/** `4 min`, `3 h`, `2 d`. */
+function duration(seconds) {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 129600) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
 }

@@ -160,5 +160,13 @@ async function analysts() {
   await alice.waitForSelector("#tenants tbody tr[data-tenant-id]");
   await alice.waitForFunction(() => !document.querySelector("#tenants td.muted")?.textContent.includes("…"));
   report.tenantsShown = await alice.$$eval("#tenants tbody tr[data-tenant-id]", (rows) => rows.map((row) => row.dataset.tenantId));
-  if (shots) await alice.screenshot({ path: join(shots, "tenants.png") });
+
+  // 8. Every tenant, as bob (msp_admin) sees them, tenant A's connection tested.
+  await bob.goto(`${plan.url}/#/tenants`);
+  await bob.waitForSelector("#tenants tbody tr[data-tenant-id]");
+  const row = `#tenants tr[data-tenant-id="${plan.action.tenant}"]`;
+  await bob.click(`${row} button`);
+  await bob.waitForSelector(`${row} .checks li`);
+  report.connectionChecks = await bob.$$eval(`#tenants tr[data-tenant-id="${plan.action.tenant}"] .checks li`, (items) => items.map((item) => item.textContent));
+  if (shots) await bob.screenshot({ path: join(shots, "tenants.png") });
 }

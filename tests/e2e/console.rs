@@ -370,6 +370,9 @@ async fn an_analyst_works_findings_in_the_console() {
         vec![tenant_a.clone()],
         "alice sees her tenant only"
     );
+    // The connection test ran against the fake: the token check passed.
+    let checks: Vec<String> = serde_json::from_value(report["connectionChecks"].clone()).unwrap();
+    assert!(checks.iter().any(|c| c.starts_with('✓')), "{checks:?}");
 }
 
 /// The MSP's identity provider (the Microsoft fake standing in for Entra ID): the page sends
