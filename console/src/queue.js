@@ -31,6 +31,7 @@ function readFilters(query) {
     user: query.get("user") ?? "",
     since: SINCE[query.get("since")] !== undefined ? query.get("since") : "any",
     group: query.get("group") === "user",
+    order: query.get("order") === "severity" ? "severity" : "recent",
   };
 }
 
@@ -42,6 +43,7 @@ function writeFilters(filters) {
   if (filters.user) query.set("user", filters.user);
   if (filters.since !== "any") query.set("since", filters.since);
   if (filters.group) query.set("group", "user");
+  if (filters.order === "severity") query.set("order", "severity");
   const text = query.toString();
   location.hash = text ? `#/?${text}` : "#/";
 }
@@ -58,6 +60,7 @@ function request(filters, pageToken) {
     pageToken,
     // What a row shows; the finding's page asks for the rest.
     view: FindingView.BASIC,
+    orderBy: filters.order === "severity" ? "severity desc" : "last_seen_time desc",
   };
 }
 
@@ -112,6 +115,14 @@ export function renderQueue(main, query, context) {
 
   function draw() {
     const list = [...findings.values()];
+    // Live updates land on top; in severity order they take their place by severity.
+    if (filters.order === "severity") {
+      list.sort(
+        (a, b) =>
+          b.finding.severity - a.finding.severity ||
+          Number((b.finding.lastSeenTime?.seconds ?? 0n) - (a.finding.lastSeenTime?.seconds ?? 0n)),
+      );
+    }
     if (!filters.group) {
       replace(body, list.map((entry) => row(entry.finding, entry.fresh)));
       return;
@@ -252,6 +263,15 @@ export function renderQueue(main, query, context) {
           value: current.user,
           onchange: (event) => change({ user: event.target.value }),
         }),
+      ),
+      label(
+        "Order",
+        select(
+          "filter-order",
+          [["recent", "Newest first"], ["severity", "Most severe first"]],
+          current.order,
+          (value) => change({ order: value }),
+        ),
       ),
       label(
         "View",

@@ -84,6 +84,14 @@ async function analysts() {
   report.signedInAs = await alice.textContent("#who");
   report.csp = await alice.evaluate(async () => (await fetch("/")).headers.get("content-security-policy"));
 
+  // The same queue, most severe first.
+  await alice.selectOption("#filter-order", "severity");
+  await alice.waitForFunction(() => document.querySelector("#filter-order")?.value === "severity");
+  report.severityQueue = await queueIds(alice);
+  await alice.goto(`${plan.url}/#/`);
+  await alice.waitForFunction(() => document.querySelector("#filter-order")?.value === "recent");
+  await queueIds(alice);
+
   // 2. A finding opened from the queue, and a verdict.
   await alice.click(`tr.finding[data-finding-id="${plan.verdict.id}"]`);
   await alice.waitForSelector(`.finding-head[data-finding-id="${plan.verdict.id}"]`);

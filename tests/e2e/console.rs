@@ -245,6 +245,23 @@ async fn an_analyst_works_findings_in_the_console() {
     .map(|f| f.finding_id)
     .collect();
     assert!(expected.contains(&verdict_finding.finding_id));
+    let most_severe: Vec<String> = findings(
+        &server,
+        &alice,
+        ListFindingsRequest {
+            statuses: vec![
+                FindingStatus::Open.into(),
+                FindingStatus::Acknowledged.into(),
+            ],
+            page_size: 100,
+            order_by: "severity desc".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await
+    .into_iter()
+    .map(|f| f.finding_id)
+    .collect();
 
     let screenshots = std::env::var("TOKENWATCH_CONSOLE_SCREENSHOTS")
         .map(PathBuf::from)
@@ -267,6 +284,11 @@ async fn an_analyst_works_findings_in_the_console() {
     // The queue is exactly alice's ListFindings, in its order, and nothing of tenant B.
     let shown: Vec<String> = serde_json::from_value(report["queue"].clone()).unwrap();
     assert_eq!(shown, expected, "the queue is ListFindings' first page");
+    let shown: Vec<String> = serde_json::from_value(report["severityQueue"].clone()).unwrap();
+    assert_eq!(
+        shown, most_severe,
+        "most severe first, as the API orders it"
+    );
     let of_b: Vec<&String> = of_b.iter().map(|f| &f.finding_id).collect();
     assert!(
         shown.iter().all(|id| !of_b.contains(&id)),

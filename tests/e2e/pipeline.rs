@@ -1016,3 +1016,112 @@ async fn two_replicas_of_each_service_give_the_findings_of_one() {
     assert_same(&online(&first, &tenant).await, &offline);
     assert_same(&online(&second, &tenant).await, &offline);
 }
+
+/// `order_by: "severity desc"`: most severe first, then newest, page after page, each finding
+/// once; a token of one order is refused by the other, and an unknown order is refused.
+#[tokio::test]
+async fn findings_list_most_severe_first_across_pages() {
+    use tokenwatch_storage::findings::{FindingWrite, upsert_finding};
+    let server = TestServer::spawn_with_options(&[ServiceName::Detection], test_options()).await;
+    let tenant = random_tenant();
+    server.register(&[&tenant]).await;
+    let id = TenantId::parse(&tenant).unwrap();
+    let severities = ["low", "critical", "medium", "high", "info"];
+    let now = chrono::Utc::now();
+    let mut tx = server.database.tenant_tx(id).await.unwrap();
+    for n in 0..30_i64 {
+        let seen = now - chrono::Duration::minutes(n * 7 % 30);
+        let write = FindingWrite {
+            finding_id: tokenwatch_types::FindingId::from_uuid(uuid::Uuid::new_v4()),
+            incident_id: tokenwatch_types::IncidentId::from_uuid(uuid::Uuid::new_v4()),
+            user_id: format!("user{n}@contoso.com"),
+            session_id: format!("session-{n}"),
+            score: 4.0,
+            threshold: 3.0,
+            severity: severities[n as usize % severities.len()].parse().unwrap(),
+            first_seen: seen - chrono::Duration::hours(1),
+            last_seen: seen,
+            detected_at: seen,
+            weight_version: 1,
+            explanation: serde_json::json!({}),
+        };
+        upsert_finding(&mut tx, id, &write).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut client = detection(&server, &[&tenant]).await;
+    let mut listed = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_findings(ListFindingsRequest {
+                tenant_id: tenant.clone(),
+                page_size: 7,
+                page_token: page_token.clone(),
+                order_by: "severity desc".to_owned(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        listed.extend(page.findings);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let recent = list_all(&mut client, &tenant).await;
+    assert_eq!(listed.len(), 30);
+    let ids = |findings: &[Finding]| {
+        let mut ids: Vec<String> = findings.iter().map(|f| f.finding_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&listed), ids(&recent), "each finding once");
+    for pair in listed.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let newer = |f: &Finding| f.last_seen_time.as_ref().map(|t| (t.seconds, t.nanos));
+        assert!(
+            a.severity > b.severity || (a.severity == b.severity && newer(a) >= newer(b)),
+            "out of order: {:?} then {:?}",
+            (a.severity, &a.last_seen_time),
+            (b.severity, &b.last_seen_time)
+        );
+    }
+
+    // A token of the severity order given to the default order, and the reverse, are refused.
+    let first = |order_by: &str| ListFindingsRequest {
+        tenant_id: tenant.clone(),
+        page_size: 7,
+        order_by: order_by.to_owned(),
+        ..Default::default()
+    };
+    let severity_token = client
+        .list_findings(first("severity desc"))
+        .await
+        .unwrap()
+        .into_inner()
+        .next_page_token;
+    let recent_token = client
+        .list_findings(first(""))
+        .await
+        .unwrap()
+        .into_inner()
+        .next_page_token;
+    for (order_by, token) in [("", &severity_token), ("severity desc", &recent_token)] {
+        let refused = client
+            .list_findings(ListFindingsRequest {
+                page_token: token.clone(),
+                ..first(order_by)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Code::InvalidArgument,
+            "{order_by:?}: {refused:?}"
+        );
+    }
+    let refused = client.list_findings(first("score asc")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+}

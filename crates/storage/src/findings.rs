@@ -451,6 +451,20 @@ pub async fn update_scoring(
     Ok(())
 }
 
+/// The order findings are listed in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FindingOrder {
+    /// Newest activity first.
+    #[default]
+    Recent,
+    /// Most severe first, then newest activity.
+    Severity,
+}
+
+/// Severity as a number to order by (critical highest).
+const SEVERITY_RANK: &str = "(CASE severity WHEN 'critical' THEN 5 WHEN 'high' THEN 4 \
+     WHEN 'medium' THEN 3 WHEN 'low' THEN 2 ELSE 1 END)";
+
 /// What to list.
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {
@@ -464,6 +478,8 @@ pub struct FindingFilter {
     pub active_from: Option<DateTime<Utc>>,
     /// Only sessions active before this.
     pub active_until: Option<DateTime<Utc>>,
+    /// The order of the listing (a page token belongs to one order).
+    pub order: FindingOrder,
 }
 
 /// One page of findings.
@@ -475,7 +491,7 @@ pub struct FindingPage {
     pub next_page_token: Option<String>,
 }
 
-/// Findings of the transaction's readable tenants, newest activity first.
+/// Findings of the transaction's readable tenants, in the filter's order.
 pub async fn list_findings(
     tx: &mut TenantTx,
     tenants: &[TenantId],
@@ -483,9 +499,35 @@ pub async fn list_findings(
     page_size: usize,
     page_token: &str,
 ) -> StorageResult<FindingPage> {
-    let after = page::after_across(page_token)?;
+    // A severity-ordered listing's token starts with the last row's rank: `s4/<recent token>`.
+    let (rank_after, recent_token) = match filter.order {
+        FindingOrder::Recent if page_token.starts_with('s') => {
+            return Err(StorageError::InvalidPageToken);
+        }
+        FindingOrder::Recent => (None, page_token),
+        FindingOrder::Severity if page_token.is_empty() => (None, ""),
+        FindingOrder::Severity => {
+            let (rank, rest) = page_token
+                .strip_prefix('s')
+                .and_then(|t| t.split_once('/'))
+                .ok_or(StorageError::InvalidPageToken)?;
+            let rank: i32 = rank.parse().map_err(|_| StorageError::InvalidPageToken)?;
+            (Some(rank), rest)
+        }
+    };
+    let after = page::after_across(recent_token)?;
     let tenant_ids: Vec<Uuid> = tenants.iter().map(|t| t.as_uuid()).collect();
-    let rows = sqlx::query(AssertSqlSafe(format!(
+    let (after_clause, order_clause) = match filter.order {
+        FindingOrder::Recent => (
+            "(last_seen_time, tenant_id, finding_id) < ($7, $8, $9)".to_owned(),
+            "last_seen_time DESC, tenant_id DESC, finding_id DESC".to_owned(),
+        ),
+        FindingOrder::Severity => (
+            format!("({SEVERITY_RANK}, last_seen_time, tenant_id, finding_id) < ($11, $7, $8, $9)"),
+            format!("{SEVERITY_RANK} DESC, last_seen_time DESC, tenant_id DESC, finding_id DESC"),
+        ),
+    };
+    let query = sqlx::query(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM findings \
          WHERE tenant_id = ANY($1) \
            AND ($2::text IS NULL OR user_id = $2) \
@@ -493,9 +535,8 @@ pub async fn list_findings(
            AND (cardinality($4::text[]) = 0 OR status = ANY($4)) \
            AND ($5::timestamptz IS NULL OR last_seen_time >= $5) \
            AND ($6::timestamptz IS NULL OR first_seen_time < $6) \
-           AND ($7::timestamptz IS NULL \
-                OR (last_seen_time, tenant_id, finding_id) < ($7, $8, $9)) \
-         ORDER BY last_seen_time DESC, tenant_id DESC, finding_id DESC \
+           AND ($7::timestamptz IS NULL OR {after_clause}) \
+         ORDER BY {order_clause} \
          LIMIT $10"
     )))
     .bind(&tenant_ids)
@@ -507,9 +548,12 @@ pub async fn list_findings(
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))
     .bind(after.map(|a| a.2))
-    .bind(page_size as i64 + 1)
-    .fetch_all(&mut **tx)
-    .await?;
+    .bind(page_size as i64 + 1);
+    let query = match filter.order {
+        FindingOrder::Recent => query,
+        FindingOrder::Severity => query.bind(rank_after.unwrap_or(i32::MAX)),
+    };
+    let rows = query.fetch_all(&mut **tx).await?;
     let mut findings = rows
         .iter()
         .map(finding_of_row)
@@ -520,11 +564,26 @@ pub async fn list_findings(
             f.tenant_id.as_uuid(),
             f.finding.finding_id.as_uuid(),
         )
+    })
+    .map(|token| match (filter.order, findings.last()) {
+        (FindingOrder::Severity, Some(last)) => format!("s{}/{token}", rank(last.finding.severity)),
+        _ => token,
     });
     Ok(FindingPage {
         findings,
         next_page_token,
     })
+}
+
+/// The rank [`SEVERITY_RANK`] gives a severity.
+fn rank(severity: Severity) -> i32 {
+    match severity {
+        Severity::Critical => 5,
+        Severity::High => 4,
+        Severity::Medium => 3,
+        Severity::Low => 2,
+        Severity::Info => 1,
+    }
 }
 
 fn names<T: Copy>(values: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {

@@ -27,7 +27,7 @@ use tokenwatch_proto::detection::v1::*;
 use tokenwatch_proto::tonic::service::interceptor::InterceptedService;
 use tokenwatch_proto::tonic::{self, Request, Response, Status};
 use tokenwatch_proto::{from_timestamp, to_timestamp};
-use tokenwatch_storage::findings::{self, FindingFilter};
+use tokenwatch_storage::findings::{self, FindingFilter, FindingOrder};
 use tokenwatch_storage::weights::{self, WeightVersion};
 use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::{FindingId, Severity, TenantId};
@@ -112,6 +112,16 @@ impl DetectionService for DetectionApi {
             statuses,
             active_from: range.start_time.as_ref().and_then(from_timestamp),
             active_until: range.end_time.as_ref().and_then(from_timestamp),
+            order: match r.order_by.trim().to_ascii_lowercase().as_str() {
+                "" | "last_seen_time desc" => FindingOrder::Recent,
+                "severity desc" => FindingOrder::Severity,
+                _ => {
+                    return Err(invalid_argument(
+                        "order_by",
+                        "must be \"last_seen_time desc\" or \"severity desc\"",
+                    ));
+                }
+            },
         };
         let mut tx = self
             .database

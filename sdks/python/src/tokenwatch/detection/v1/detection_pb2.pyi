@@ -137,7 +137,7 @@ class FindingStatusChange(_message.Message):
     def __init__(self, from_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., to_status: _Optional[_Union[_common_pb2.FindingStatus, str]] = ..., actor: _Optional[str] = ..., comment: _Optional[str] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListFindingsRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "min_severity", "statuses", "active_time", "page_size", "page_token", "view")
+    __slots__ = ("tenant_id", "user_id", "min_severity", "statuses", "active_time", "page_size", "page_token", "view", "order_by")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +146,7 @@ class ListFindingsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     min_severity: _common_pb2.Severity
@@ -154,7 +155,8 @@ class ListFindingsRequest(_message.Message):
     page_size: int
     page_token: str
     view: FindingView
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., statuses: _Optional[_Iterable[_Union[_common_pb2.FindingStatus, str]]] = ..., active_time: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[FindingView, str]] = ...) -> None: ...
+    order_by: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., statuses: _Optional[_Iterable[_Union[_common_pb2.FindingStatus, str]]] = ..., active_time: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., view: _Optional[_Union[FindingView, str]] = ..., order_by: _Optional[str] = ...) -> None: ...
 
 class ListFindingsResponse(_message.Message):
     __slots__ = ("findings", "next_page_token")

@@ -347,6 +347,14 @@ export declare type ListFindingsRequest = Message<"tokenwatch.detection.v1.ListF
    * @generated from field: tokenwatch.detection.v1.FindingView view = 8;
    */
   view: FindingView;
+
+  /**
+   * "last_seen_time desc" (the default: newest activity first) or "severity desc" (most severe
+   * first, then newest). A page token belongs to the order it was made for.
+   *
+   * @generated from field: string order_by = 9;
+   */
+  orderBy: string;
 };
 
 /**
