@@ -285,6 +285,7 @@ async fn an_analyst_works_findings_in_the_console() {
     let shown: Vec<String> = serde_json::from_value(report["queue"].clone()).unwrap();
     assert_eq!(shown, expected, "the queue is ListFindings' first page");
     let shown: Vec<String> = serde_json::from_value(report["severityQueue"].clone()).unwrap();
+    assert_ne!(most_severe, expected, "the data tells the two orders apart");
     assert_eq!(
         shown, most_severe,
         "most severe first, as the API orders it"
