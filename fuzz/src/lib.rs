@@ -18,7 +18,13 @@ pub fn check_document(data: &[u8], declared: Option<SourceFormat>) {
     if records.is_empty() {
         // No records and no rejection: only an empty export may give that, a JSON document
         // with nothing in it (`[]`, `{"value": []}`) or a CSV of its header row alone.
-        let empty_json = serde_json::Deserializer::from_slice(text)
+        // Documents may be separated by any ASCII whitespace, form feeds included (JSON's own
+        // whitespace lacks them); the parser skips it between documents as the splitter does.
+        let spaced: Vec<u8> = text
+            .iter()
+            .map(|&b| if b == b'\x0c' { b' ' } else { b })
+            .collect();
+        let empty_json = serde_json::Deserializer::from_slice(&spaced)
             .into_iter::<serde_json::Value>()
             .all(|value| value.is_ok());
         let header_only = !text.starts_with(b"[") && !text.starts_with(b"{");
