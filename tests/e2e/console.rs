@@ -227,41 +227,27 @@ async fn an_analyst_works_findings_in_the_console() {
     });
     let suggestion_finding = suggested.finding_ids[0].clone();
 
-    // What the page must show: alice's first page of open and acknowledged findings.
-    let expected: Vec<String> = findings(
-        &server,
-        &alice,
-        ListFindingsRequest {
-            statuses: vec![
-                FindingStatus::Open.into(),
-                FindingStatus::Acknowledged.into(),
-            ],
-            page_size: 100,
-            ..Default::default()
-        },
-    )
-    .await
-    .into_iter()
-    .map(|f| f.finding_id)
-    .collect();
+    // What the page must show: alice's first page of open and acknowledged findings, in either
+    // order the queue offers.
+    let queue = |order_by: &str| {
+        findings(
+            &server,
+            &alice,
+            ListFindingsRequest {
+                statuses: vec![
+                    FindingStatus::Open.into(),
+                    FindingStatus::Acknowledged.into(),
+                ],
+                page_size: 100,
+                order_by: order_by.to_owned(),
+                ..Default::default()
+            },
+        )
+    };
+    let ids = |page: Vec<Finding>| page.into_iter().map(|f| f.finding_id).collect::<Vec<_>>();
+    let expected = ids(queue("").await);
     assert!(expected.contains(&verdict_finding.finding_id));
-    let most_severe: Vec<String> = findings(
-        &server,
-        &alice,
-        ListFindingsRequest {
-            statuses: vec![
-                FindingStatus::Open.into(),
-                FindingStatus::Acknowledged.into(),
-            ],
-            page_size: 100,
-            order_by: "severity desc".to_owned(),
-            ..Default::default()
-        },
-    )
-    .await
-    .into_iter()
-    .map(|f| f.finding_id)
-    .collect();
+    let most_severe = ids(queue("severity desc").await);
 
     let screenshots = std::env::var("TOKENWATCH_CONSOLE_SCREENSHOTS")
         .map(PathBuf::from)
