@@ -14,7 +14,7 @@ export function severityName(severity) {
   return SEVERITIES.find(([value]) => value === severity)?.[1] ?? "Unknown";
 }
 
-export const STATUSES = [
+const STATUSES = [
   [FindingStatus.OPEN, "Open"],
   [FindingStatus.ACKNOWLEDGED, "Acknowledged"],
   [FindingStatus.RESOLVED_TRUE_POSITIVE, "Resolved: compromise"],

@@ -5,7 +5,7 @@ import { FindingChange, FindingView } from "@tokenwatch/sdk/detection/v1";
 
 import { describeError, detection } from "./api.js";
 import { ago, h, number, replace, timestamp, when } from "./dom.js";
-import { SEVERITIES, STATUSES, featureName, isResolved, severityName, statusName } from "./names.js";
+import { SEVERITIES, featureName, isResolved, severityName, statusName } from "./names.js";
 
 const PAGE_SIZE = 100;
 
@@ -318,5 +318,3 @@ function select(id, options, value, onChange) {
     options.map(([optionValue, name]) => h("option", { value: optionValue, selected: optionValue === value }, name)),
   );
 }
-
-export { STATUSES };

@@ -152,7 +152,7 @@ fn error_page(code: u32, description: &str) -> Response {
 fn redirect(to: &str, mode: &str, parameters: &[(&str, &str)]) -> Response {
     let encoded: Vec<String> = parameters
         .iter()
-        .map(|(name, value)| format!("{name}={}", form_encode(value)))
+        .map(|(name, value)| format!("{name}={}", crate::signins::percent(value)))
         .collect();
     let separator = if mode == "query" { '?' } else { '#' };
     (
@@ -163,18 +163,6 @@ fn redirect(to: &str, mode: &str, parameters: &[(&str, &str)]) -> Response {
         )],
     )
         .into_response()
-}
-
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 pub(crate) async fn authorize(

@@ -158,13 +158,17 @@ impl Tokens {
 
     /// The verifier the test server uses: the RSA and EC test public keys.
     pub fn verifier() -> Verifier {
+        Self::verifier_builder().build().unwrap()
+    }
+
+    fn verifier_builder() -> tokenwatch_auth::VerifierBuilder {
         let mut builder = Verifier::builder(ISSUER, AUDIENCE);
         builder
             .public_key_pem("rsa", &testdata("rsa_public.pem"), None)
             .unwrap()
             .public_key_pem("ec", &testdata("ec_public.pem"), None)
             .unwrap();
-        builder.build().unwrap()
+        builder
     }
 
     /// A valid token.
@@ -321,11 +325,8 @@ impl TestServer {
 
     /// Every service on a fresh database, trusting an identity provider beside the test keys.
     pub async fn spawn_with_oidc(options: Options, trust: tokenwatch_auth::OidcTrust) -> Self {
-        let mut builder = Verifier::builder(ISSUER, AUDIENCE);
-        builder
-            .public_key_pem("rsa", &testdata("rsa_public.pem"), None)
-            .unwrap()
-            .oidc(trust);
+        let mut builder = Tokens::verifier_builder();
+        builder.oidc(trust);
         let redis = tokenwatch_server::RedisTarget::Single(redis_url());
         let database_url = empty_database_url().await;
         Self::spawn_verifying(
