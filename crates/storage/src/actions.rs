@@ -115,7 +115,7 @@ pub async fn propose(tx: &mut TenantTx, new: &NewAction) -> StorageResult<(Actio
                 }),
             )
             .await?;
-            if action.state == ActionState::Proposed {
+            if matches!(action.state, ActionState::Proposed | ActionState::Approved) {
                 enqueue(tx, &action).await?;
             }
             Ok((action, true))
@@ -223,7 +223,8 @@ pub async fn transition(
             details,
         )
         .await?;
-        if t.to.is_settled() {
+        // Approval is news too: the PSA's ticket says who approved what.
+        if t.to.is_settled() || t.to == ActionState::Approved {
             enqueue(tx, action).await?;
         }
     }

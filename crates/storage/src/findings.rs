@@ -338,6 +338,7 @@ pub async fn update_status(
     actor: &str,
     comment: &str,
 ) -> StorageResult<StoredFinding> {
+    let status_kind = status;
     let status = status.as_str();
     let from: String = sqlx::query_scalar(
         "SELECT status FROM findings WHERE tenant_id = $1 AND finding_id = $2 FOR UPDATE",
@@ -369,8 +370,56 @@ pub async fn update_status(
         )
         .await?;
         notify(tx, tenant, finding_id, "status_changed").await?;
+        let was_resolved = parse_stored::<FindingStatus>(&from)?.is_resolved();
+        if !was_resolved && status_kind.is_resolved() {
+            enqueue_resolved(tx, tenant, finding_id, actor, comment).await?;
+        }
     }
     get_finding(tx, finding_id).await
+}
+
+/// Tells webhooks and the PSA that a verdict resolved a finding, and how many of its
+/// incident's findings are still open (none: the incident's ticket may close).
+async fn enqueue_resolved(
+    tx: &mut TenantTx,
+    tenant: TenantId,
+    finding_id: FindingId,
+    actor: &str,
+    comment: &str,
+) -> StorageResult<()> {
+    let stored = get_finding(tx, finding_id).await?;
+    let finding = &stored.finding;
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM findings WHERE tenant_id = $1 AND incident_id = $2")
+            .bind(tenant.as_uuid())
+            .bind(finding.incident_id.as_uuid())
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut open = 0;
+    for status in &statuses {
+        if !parse_stored::<FindingStatus>(status)?.is_resolved() {
+            open += 1;
+        }
+    }
+    crate::notifications::enqueue(
+        tx,
+        &format!("finding:{finding_id}:resolved"),
+        "finding.resolved",
+        finding.severity.as_str(),
+        &serde_json::json!({
+            "id": finding_id,
+            "tenant_id": tenant.to_string(),
+            "incident_id": finding.incident_id,
+            "user": finding.user_id,
+            "session_id": finding.session_id,
+            "severity": finding.severity,
+            "status": stored.status.as_str(),
+            "resolved_by": actor,
+            "comment": comment,
+            "open_findings_in_incident": open,
+        }),
+    )
+    .await
 }
 
 /// Every status change of a finding, oldest first.

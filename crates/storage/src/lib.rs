@@ -27,6 +27,7 @@
 //! - `actions`: response actions and each tenant's response policy;
 //! - `audit`: the append-only audit log;
 //! - `notifications`: the webhook outbox, webhooks and deliveries;
+//! - `psa`: the MSP's PSA connection, tenants' companies, incidents' tickets, delivery cursors;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
 pub mod actions;
@@ -44,6 +45,7 @@ pub mod ingest;
 pub mod notifications;
 mod page;
 mod partitions;
+pub mod psa;
 pub mod retention;
 pub mod suppressions;
 mod tenants;

@@ -132,13 +132,22 @@ pub async fn next_retry(
     .await?)
 }
 
-/// Deletes events older than `before` (and their deliveries).
-pub async fn prune(tx: &mut TenantTx, before: DateTime<Utc>) -> StorageResult<u64> {
+/// Deletes events older than `before` (and their deliveries), except those the PSA has yet to
+/// receive, which are kept until `psa_before`.
+pub async fn prune(
+    tx: &mut TenantTx,
+    before: DateTime<Utc>,
+    psa_before: DateTime<Utc>,
+) -> StorageResult<u64> {
     Ok(sqlx::query(
-        "DELETE FROM notifications WHERE tenant_id = tokenwatch_current_tenant() \
-           AND create_time < $1",
+        "DELETE FROM notifications n WHERE tenant_id = tokenwatch_current_tenant() \
+           AND create_time < $1 \
+           AND (create_time < $2 OR NOT EXISTS ( \
+                SELECT 1 FROM psa_cursors c WHERE c.tenant_id = n.tenant_id \
+                  AND (n.create_time, n.notification_id) > (c.position_time, c.position_id)))",
     )
     .bind(before)
+    .bind(psa_before)
     .execute(&mut **tx)
     .await?
     .rows_affected())

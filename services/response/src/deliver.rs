@@ -35,8 +35,11 @@ const CONCURRENT_TENANTS: usize = 8;
 /// How far back the MSP-wide webhook picks up undelivered events (a tenant's webhook starts
 /// from its creation).
 const MSP_LOOKBACK: chrono::Duration = chrono::Duration::hours(24);
-/// Events are kept this long.
+/// Events are kept this long...
 const KEEP: chrono::Duration = chrono::Duration::days(7);
+/// ... or this long while the PSA has yet to receive them (its outage outlasting this loses
+/// them, with a warning in its status).
+const KEEP_FOR_PSA: chrono::Duration = chrono::Duration::days(30);
 
 /// The MSP-wide webhook, from configuration: every tenant's events.
 #[derive(Debug, Clone)]
@@ -242,7 +245,7 @@ impl Deliverer {
                 .await?;
             }
         }
-        notifications::prune(&mut tx, Utc::now() - KEEP).await?;
+        notifications::prune(&mut tx, Utc::now() - KEEP, Utc::now() - KEEP_FOR_PSA).await?;
         let next = notifications::next_retry(&mut tx, MAX_ATTEMPTS).await?;
         tx.commit().await?;
         Ok(next.map(|at| {

@@ -30,6 +30,13 @@ macro_rules! features {
                 }
             }
 
+            /// What it means, in an analyst's words.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(Feature::$variant => $meaning,)+
+                }
+            }
+
             /// The weight of the default weight set.
             pub fn default_weight(self) -> f64 {
                 match self {
