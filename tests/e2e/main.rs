@@ -8,6 +8,7 @@
 //! - `errors`: a failure inside any service reaches its caller as a correlation id only;
 //! - `ingest`: records in, read back, re-sent, rejected, limited, announced, crash-safe;
 //! - `pipeline`: online findings equal the offline scan, however the records arrive;
+//! - `psa`: tickets in ConnectWise, Autotask and HaloPSA fakes, through a crash and an outage;
 //! - `redis_cluster`: the pipeline against a three-node Redis Cluster;
 //! - `retention`: a month dropped, refused again, and the pipeline still complete;
 //! - `storage`: migrations, primary keys, row-level security, partitions;
@@ -32,6 +33,7 @@ mod feedback;
 mod ingest;
 mod limits;
 mod pipeline;
+mod psa;
 mod redis_cluster;
 mod response;
 mod retention;

@@ -52,6 +52,7 @@ impl Setup {
             // The test's webhook receivers listen on loopback, as an operator's on-premises
             // receiver would on an allowed range.
             destinations: std::sync::Arc::new(Destinations::parse("127.0.0.0/8").unwrap()),
+            ..ResponseConfig::default()
         };
         let server = TestServer::spawn_with_options(&[ServiceName::Response], options).await;
         let tenant = random_tenant();

@@ -39,6 +39,8 @@ pub enum Permission {
     ActionsPropose,
     /// Approve, reject or execute actions; set response policy and Graph credentials.
     ActionsManage,
+    /// Connect the MSP's PSA and map tenants to its companies (MSP-wide).
+    PsaManage,
 }
 
 impl Permission {

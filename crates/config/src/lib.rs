@@ -58,6 +58,11 @@ pub struct ServerConfig {
     #[arg(long, env = "TOKENWATCH_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: String,
 
+    /// The console's address as people reach it (behind a proxy, say), for links in PSA
+    /// tickets; by default http://<--http-addr>.
+    #[arg(long, env = "TOKENWATCH_CONSOLE_URL")]
+    pub console_url: Option<String>,
+
     /// Postgres connection URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     #[serde(serialize_with = "redacted_url")]
@@ -101,6 +106,11 @@ pub struct ServerConfig {
     /// Seconds between sweeps that step every tenant, announced or not.
     #[arg(long, env = "TOKENWATCH_SWEEP_SECONDS", default_value_t = 60)]
     pub sweep_seconds: u64,
+
+    /// Seconds a new finding waits before it opens a PSA ticket: records arriving late may
+    /// retract it meanwhile, and a ticket opened and closed minutes later is noise.
+    #[arg(long, env = "TOKENWATCH_PSA_HOLD_SECONDS", default_value_t = 600)]
+    pub psa_hold_seconds: u64,
 
     /// Seconds an approved or executing action may sit untouched before a sweep takes it up
     /// again (its process stopped mid-action); longer than a Graph call with all its retries.
@@ -239,6 +249,17 @@ impl ServerConfig {
                     self.metrics_listen
                 )],
             })
+    }
+
+    /// The console's base URL for links: `--console-url`, else the web listener's address.
+    pub fn console_base_url(&self) -> Option<String> {
+        if let Some(url) = &self.console_url {
+            return Some(url.trim_end_matches('/').to_owned());
+        }
+        self.http_address()
+            .ok()
+            .flatten()
+            .map(|address| format!("http://{address}"))
     }
 
     /// The console's address, or `None` when disabled.
@@ -509,6 +530,7 @@ mod tests {
             listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: metrics.to_owned(),
             http_addr: "off".to_owned(),
+            console_url: None,
             database_url: database_url.map(str::to_owned),
             database_max_connections: 4,
             redis_url: redis_url.map(str::to_owned),
@@ -518,6 +540,7 @@ mod tests {
             caller_rate: 0.0,
             pipeline_workers: 1,
             sweep_seconds: 60,
+            psa_hold_seconds: 600,
             action_resume_seconds: 600,
             retention_days: 0,
             credentials_key: None,

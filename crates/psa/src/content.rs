@@ -122,6 +122,20 @@ pub fn note(event: &str, event_id: &str, payload: &Value, link: Option<&str>) ->
                 }
             )
         }
+        "finding.retracted" => {
+            let open = payload["open_findings_in_incident"].as_i64().unwrap_or(0);
+            format!(
+                "tokenwatch withdrew the finding on {}'s session {}: {}. {}",
+                text("user"),
+                text("session_id"),
+                or(text("reason"), "it no longer scores"),
+                if open == 0 {
+                    "No finding of this incident is left open: closing the ticket.".to_owned()
+                } else {
+                    format!("{open} finding(s) of this incident still open.")
+                }
+            )
+        }
         "action.pending" => format!(
             "{} proposed to {} for {}: awaiting a second person's approval.{}",
             text("proposed_by"),
@@ -230,9 +244,9 @@ fn action_words(action: &str) -> &str {
 
 fn status_words(status: &str) -> &str {
     match status {
-        "resolved_true_positive" => "a compromise (true positive)",
-        "resolved_false_positive" => "a false positive",
-        "resolved_benign" => "benign (real but expected)",
+        "true_positive" => "a compromise (true positive)",
+        "false_positive" => "a false positive",
+        "benign" => "benign (real but expected)",
         other => other,
     }
 }
@@ -304,7 +318,7 @@ mod tests {
              answered: sessions revoked\n(tokenwatch event e-1)"
         );
         let resolved = json!({
-            "status": "resolved_true_positive", "resolved_by": "ana", "comment": "",
+            "status": "true_positive", "resolved_by": "ana", "comment": "",
             "open_findings_in_incident": 0,
         });
         assert!(

@@ -96,7 +96,7 @@ pub fn decide(
                 ),
             }
         }
-        "finding.resolved" => match ticket {
+        "finding.resolved" | "finding.retracted" => match ticket {
             Some((TicketState::Open, _)) => Step::Note {
                 reopen: false,
                 close: facts.open_findings == 0,
@@ -211,6 +211,28 @@ mod tests {
                 Some((TicketState::ClosedInPsa, Severity::High)),
                 Severity::High
             ),
+            Step::Skip(_)
+        ));
+    }
+
+    #[test]
+    fn a_retraction_closes_the_ticket_of_an_incident_left_empty() {
+        let retracted = |open_findings| EventFacts {
+            event: "finding.retracted",
+            severity: Some(Severity::Medium),
+            open_findings,
+        };
+        let open = Some((TicketState::Open, Severity::Medium));
+        assert_eq!(
+            decide(retracted(0), open, Severity::Medium),
+            Step::Note {
+                reopen: false,
+                close: true
+            }
+        );
+        assert_eq!(decide(retracted(1), open, Severity::Medium), NOTE);
+        assert!(matches!(
+            decide(retracted(0), None, Severity::Medium),
             Step::Skip(_)
         ));
     }

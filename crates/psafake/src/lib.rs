@@ -112,6 +112,9 @@ struct Fake {
     tokens: HashSet<String>,
     /// Items per page of Autotask queries and HaloPSA lists.
     page_size: usize,
+    /// Answers to requests of this method whose path contains this come this late (the
+    /// request already done), as a PSA answering slowly does.
+    slow: Option<(Method, String, Duration)>,
     requests: Vec<FakeRequest>,
 }
 
@@ -160,6 +163,7 @@ impl PsaFake {
             denied: HashSet::new(),
             tokens: HashSet::new(),
             page_size: 500,
+            slow: None,
             requests: Vec::new(),
         }));
         let app = Router::new()
@@ -234,6 +238,18 @@ impl PsaFake {
         self.with(|f| f.page_size = size.max(1));
     }
 
+    /// Answers requests of `method` whose path contains `path_contains` only after `delay`
+    /// (what they do is done at once): a caller that stops waiting cannot know it happened.
+    pub fn slow_answers(&self, method: &str, path_contains: &str, delay: Duration) {
+        let method = Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        self.with(|f| f.slow = Some((method, path_contains.to_owned(), delay)));
+    }
+
+    /// Answers at once again.
+    pub fn fast_answers(&self) {
+        self.with(|f| f.slow = None);
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.with(|f| f.requests.clone())
@@ -302,19 +318,30 @@ async fn handle(
         headers,
         body,
     };
-    let mut fake = state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let response = fault(&mut fake).unwrap_or_else(|| match fake.kind {
-        FakeKind::ConnectWise => connectwise::handle(&mut fake, &call),
-        FakeKind::Autotask => autotask::handle(&mut fake, &call),
-        FakeKind::HaloPsa => halopsa::handle(&mut fake, &call),
-    });
-    fake.requests.push(FakeRequest {
-        method: method.to_string(),
-        path: uri.to_string(),
-        status: response.status().as_u16(),
-    });
+    let (response, delay) = {
+        let mut fake = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let response = fault(&mut fake).unwrap_or_else(|| match fake.kind {
+            FakeKind::ConnectWise => connectwise::handle(&mut fake, &call),
+            FakeKind::Autotask => autotask::handle(&mut fake, &call),
+            FakeKind::HaloPsa => halopsa::handle(&mut fake, &call),
+        });
+        fake.requests.push(FakeRequest {
+            method: method.to_string(),
+            path: uri.to_string(),
+            status: response.status().as_u16(),
+        });
+        let delay = fake
+            .slow
+            .as_ref()
+            .filter(|(m, path, _)| *m == method && uri.path().contains(path.as_str()))
+            .map(|(_, _, delay)| *delay);
+        (response, delay)
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     response
 }
 

@@ -165,14 +165,22 @@ pub async fn upsert_finding(
     crate::incidents::refresh_severity(tx, tenant, finding.incident_id).await?;
     if matches!(change, Upserted::Created | Upserted::Escalated) {
         notify(tx, tenant, finding.finding_id, change.as_str()).await?;
-        crate::notifications::enqueue(
-            tx,
-            &format!(
+        // A creation happens once per life of the row: after a retraction the finding found
+        // again is news again. An escalation to a severity is news once.
+        let key = match change {
+            Upserted::Created => {
+                format!("finding:{}:created:{}", finding.finding_id, Uuid::new_v4())
+            }
+            _ => format!(
                 "finding:{}:{}:{}",
                 finding.finding_id,
                 change.as_str(),
                 finding.severity
             ),
+        };
+        crate::notifications::enqueue(
+            tx,
+            &key,
             &format!("finding.{}", change.as_str()),
             finding.severity.as_str(),
             &finding_event(tenant, finding),
@@ -241,17 +249,17 @@ pub async fn retract_findings(
     kept: &[FindingId],
 ) -> StorageResult<u64> {
     let kept: Vec<Uuid> = kept.iter().map(FindingId::as_uuid).collect();
-    let retracted: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    let retracted: Vec<(Uuid, Uuid, String, String, String)> = sqlx::query_as(
         "DELETE FROM findings WHERE tenant_id = $1 AND detected_at > $2 AND status = 'open' \
            AND NOT finding_id = ANY($3) \
-         RETURNING finding_id, incident_id",
+         RETURNING finding_id, incident_id, user_id, session_id, severity",
     )
     .bind(tenant.as_uuid())
     .bind(after)
     .bind(&kept)
     .fetch_all(&mut **tx)
     .await?;
-    for (finding_id, incident_id) in &retracted {
+    for (finding_id, incident_id, user, session, severity) in &retracted {
         audit(
             tx,
             "tokenwatch-pipeline",
@@ -261,6 +269,32 @@ pub async fn retract_findings(
         )
         .await?;
         crate::incidents::remove_if_empty(tx, tenant, IncidentId::from_uuid(*incident_id)).await?;
+        // Told, so whoever heard of the finding (a webhook, a PSA ticket) hears it is gone.
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM findings WHERE tenant_id = $1 AND incident_id = $2 \
+               AND status IN ('open', 'acknowledged')",
+        )
+        .bind(tenant.as_uuid())
+        .bind(incident_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        crate::notifications::enqueue(
+            tx,
+            &format!("finding:{finding_id}:retracted:{}", Uuid::new_v4()),
+            "finding.retracted",
+            severity,
+            &serde_json::json!({
+                "id": finding_id,
+                "tenant_id": tenant.to_string(),
+                "incident_id": incident_id,
+                "user": user,
+                "session_id": session,
+                "severity": severity,
+                "reason": "records that arrived late were replayed; the session no longer scores",
+                "open_findings_in_incident": open,
+            }),
+        )
+        .await?;
     }
     Ok(retracted.len() as u64)
 }

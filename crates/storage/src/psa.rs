@@ -324,3 +324,27 @@ pub async fn incident_of_finding(
     .fetch_optional(&mut **tx)
     .await?)
 }
+
+/// Takes the tenant's ticketing lock for the transaction: false when another process holds it
+/// (it is sending this tenant's events now).
+pub async fn try_lock_tickets(tx: &mut TenantTx) -> StorageResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('psa:' || tokenwatch_current_tenant()::text, 0))",
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// A finding's severity now, if it still exists (a replay may have retracted it).
+pub async fn finding_severity(
+    tx: &mut TenantTx,
+    finding_id: Uuid,
+) -> StorageResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT severity FROM findings \
+         WHERE tenant_id = tokenwatch_current_tenant() AND finding_id = $1",
+    )
+    .bind(finding_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}

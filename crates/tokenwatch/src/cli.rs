@@ -13,6 +13,7 @@ use crate::commands::health::HealthArgs;
 use crate::commands::ingest::IngestArgs;
 use crate::commands::migrate::MigrateArgs;
 use crate::commands::policy::PolicyCommand;
+use crate::commands::psa::PsaCommand;
 use crate::commands::scan::ScanArgs;
 use crate::commands::simulate::SimulateArgs;
 use crate::commands::suppressions::SuppressionsCommand;
@@ -70,6 +71,10 @@ pub(crate) enum Command {
     /// A tenant's webhooks for findings and actions (signed with HMAC-SHA256).
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// The MSP's PSA (ConnectWise Manage, Autotask, HaloPSA): connect it, map tenants to its
+    /// companies, see the tickets tokenwatch keeps there.
+    #[command(subcommand)]
+    Psa(PsaCommand),
     /// Contexts marked as expected (they count for less in scores), and suggestions of them
     /// from repeated false positives.
     #[command(subcommand)]

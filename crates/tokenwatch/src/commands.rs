@@ -13,6 +13,7 @@ pub(crate) mod health;
 pub(crate) mod ingest;
 pub(crate) mod migrate;
 pub(crate) mod policy;
+pub(crate) mod psa;
 pub(crate) mod scan;
 pub(crate) mod simulate;
 pub(crate) mod suppressions;

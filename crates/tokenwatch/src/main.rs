@@ -53,6 +53,7 @@ async fn main() -> ExitCode {
         Command::Actions(command) => commands::actions::run(command).await,
         Command::Policy(command) => commands::policy::run(command).await,
         Command::Webhooks(command) => commands::webhooks::run(command).await,
+        Command::Psa(command) => commands::psa::run(command).await,
         Command::Suppressions(command) => commands::suppressions::run(command).await,
         Command::Connectors(command) => commands::connectors::run(command).await,
         Command::Scan(args) => commands::scan::run(args),

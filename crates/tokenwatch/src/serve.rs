@@ -89,6 +89,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     min_severity: server.webhook_min_severity,
                 }),
             destinations: Arc::new(server.destinations().map_err(anyhow::Error::msg)?),
+            console_url: server.console_base_url(),
+            psa_hold: std::time::Duration::from_secs(server.psa_hold_seconds),
             ..Default::default()
         },
         pipeline: tokenwatch_server::PipelineConfig {

@@ -7,22 +7,21 @@
 //! a process that stops mid-round rolls its records back and the events go again: delivery is
 //! at least once, and receivers drop repeats by `X-Tokenwatch-Event-Id`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::postgres::PgListener;
 use tokenwatch_egress::{Destinations, Refused};
 use tokenwatch_error::CauseChain;
 use tokenwatch_notify::{EVENT_HEADER, EVENT_ID_HEADER, Event, Format, SIGNATURE_HEADER, sign};
 use tokenwatch_seal::Sealer;
-use tokenwatch_storage::notifications::{self, NOTIFICATIONS_CHANNEL, Notification};
+use tokenwatch_storage::notifications::{self, Notification};
 use tokenwatch_storage::{Database, StorageError};
 use tokenwatch_types::{Severity, TenantId};
 use tokio::time::Instant;
+
+use crate::rounds::TenantRounds;
 
 /// Tries per event and target before giving up (backoff 2 s, 4 s... about 17 minutes in all).
 const MAX_ATTEMPTS: i32 = 10;
@@ -30,8 +29,6 @@ const MAX_ATTEMPTS: i32 = 10;
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// Events per target per round.
 const BATCH: i64 = 50;
-/// Tenants delivered at once.
-const CONCURRENT_TENANTS: usize = 8;
 /// How far back the MSP-wide webhook picks up undelivered events (a tenant's webhook starts
 /// from its creation).
 const MSP_LOOKBACK: chrono::Duration = chrono::Duration::hours(24);
@@ -97,72 +94,7 @@ impl Deliverer {
         })
     }
 
-    /// Delivers until `stop` turns true.
-    pub(crate) async fn run(
-        self,
-        sweep_every: Duration,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel();
-        let pool = self.database.pool().clone();
-        let listening = tokio::spawn(async move {
-            loop {
-                if let Err(error) = listen(&pool, &wake).await {
-                    tracing::warn!(%error, "webhook listener lost its connection; reconnecting");
-                }
-                if wake.is_closed() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-        let mut due: HashMap<TenantId, Instant> = HashMap::new();
-        let mut sweep = tokio::time::interval(sweep_every);
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        loop {
-            tokio::select! {
-                _ = async { stop.wait_for(|stop| *stop).await.map(|_| ()) } => break,
-                Some(tenant) = woken.recv() => { due.insert(tenant, Instant::now()); }
-                _ = sweep.tick() => match self.tenants().await {
-                    Ok(tenants) => due.extend(tenants.into_iter().map(|t| (t, Instant::now()))),
-                    Err(error) => tracing::warn!(%error, "webhook sweep cannot list tenants"),
-                },
-                _ = tick.tick() => {
-                    let now = Instant::now();
-                    let ready: Vec<TenantId> =
-                        due.iter().filter(|(_, at)| **at <= now).map(|(t, _)| *t).collect();
-                    for tenant in &ready {
-                        due.remove(tenant);
-                    }
-                    let this = &self;
-                    let next: Vec<(TenantId, Option<Instant>)> = futures::stream::iter(ready)
-                        .map(|tenant| async move {
-                            match this.deliver_tenant(tenant).await {
-                                Ok(next) => (tenant, next),
-                                Err(error) => {
-                                    tracing::warn!(%tenant, %error, "webhook delivery round failed");
-                                    (tenant, Some(Instant::now() + Duration::from_secs(5)))
-                                }
-                            }
-                        })
-                        .buffer_unordered(CONCURRENT_TENANTS)
-                        .collect()
-                        .await;
-                    for (tenant, at) in next {
-                        if let Some(at) = at {
-                            let entry = due.entry(tenant).or_insert(at);
-                            *entry = (*entry).min(at);
-                        }
-                    }
-                }
-            }
-        }
-        // The listener waits on Postgres: stop it, and wait until it has.
-        listening.abort();
-        let _ = listening.await;
-    }
-
-    async fn tenants(&self) -> Result<Vec<TenantId>, StorageError> {
+    async fn all_tenants(&self) -> Result<Vec<TenantId>, StorageError> {
         let mut tenants = Vec::new();
         let mut token = String::new();
         loop {
@@ -332,19 +264,15 @@ fn backoff(attempts: i32) -> Duration {
     base + base.mul_f64(rand::random::<f64>() * 0.25)
 }
 
-async fn listen(
-    pool: &sqlx::PgPool,
-    wake: &tokio::sync::mpsc::UnboundedSender<TenantId>,
-) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(NOTIFICATIONS_CHANNEL).await?;
-    loop {
-        let notification = listener.recv().await?;
-        if let Ok(tenant) = TenantId::parse(notification.payload())
-            && wake.send(tenant).is_err()
-        {
-            return Ok(());
-        }
+impl TenantRounds for Deliverer {
+    const NAME: &'static str = "webhook";
+
+    async fn tenants(&self) -> Result<Vec<TenantId>, StorageError> {
+        self.all_tenants().await
+    }
+
+    async fn round(&self, tenant: TenantId) -> Result<Option<Instant>, StorageError> {
+        self.deliver_tenant(tenant).await
     }
 }
 

@@ -12,6 +12,8 @@
 //! - `execute`: running an action against Graph and recording the outcome;
 //! - `responder`: the policy's own responses to findings, and the sweep that resumes actions;
 //! - `deliver`: webhook notifications of findings and actions;
+//! - `ticketing`: tickets in the MSP's PSA, one per incident;
+//! - `rounds`: the per-tenant delivery loop both share;
 //! - `convert`: the contract's messages from and to storage rows;
 //! - `rpc`: the RPCs (`actions`: propose, approve, execute, cancel, read; `settings`: policy,
 //!   credentials, webhooks), each authorizing its caller first;
@@ -24,7 +26,9 @@ mod error;
 mod execute;
 mod policy;
 mod responder;
+mod rounds;
 mod rpc;
+mod ticketing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +53,7 @@ use crate::deliver::Deliverer;
 pub use crate::deliver::MspWebhook;
 use crate::execute::Executor;
 use crate::policy::Policy;
+use crate::ticketing::Ticketing;
 pub use tokenwatch_notify::Format as PayloadFormat;
 
 /// How the response service reaches Microsoft and how often it sweeps.
@@ -66,8 +71,14 @@ pub struct ResponseConfig {
     pub resume_after: Duration,
     /// The MSP-wide webhook (every tenant's events), if configured.
     pub msp_webhook: Option<MspWebhook>,
-    /// Where webhooks may point: public addresses, and the ranges an operator allowed.
+    /// Where webhooks and the PSA may point: public addresses, and the ranges an operator
+    /// allowed.
     pub destinations: Arc<Destinations>,
+    /// The console's base URL as people reach it, for links in PSA tickets.
+    pub console_url: Option<String>,
+    /// How long a new finding waits before it opens a PSA ticket (records arriving late may
+    /// retract it meanwhile).
+    pub psa_hold: Duration,
 }
 
 /// Why the response service cannot start.
@@ -90,6 +101,8 @@ impl Default for ResponseConfig {
             resume_after: Duration::from_secs(600),
             msp_webhook: None,
             destinations: Arc::new(Destinations::public_only()),
+            console_url: None,
+            psa_hold: Duration::from_secs(600),
         }
     }
 }
@@ -135,7 +148,28 @@ pub fn add_to(
     )?;
     services.spawn(
         "webhook deliverer",
-        deliverer.run(config.sweep_interval, services.draining()),
+        rounds::run(
+            deliverer,
+            database.pool().clone(),
+            config.sweep_interval,
+            services.draining(),
+        ),
+    );
+    let ticketing = Ticketing::new(
+        database.clone(),
+        sealer.clone(),
+        Arc::clone(&config.destinations),
+        config.console_url.clone(),
+        config.psa_hold,
+    );
+    services.spawn(
+        "PSA ticketing",
+        rounds::run(
+            ticketing,
+            database.pool().clone(),
+            config.sweep_interval,
+            services.draining(),
+        ),
     );
     let api = ResponseApi {
         database,
@@ -278,5 +312,47 @@ impl ResponseService for ResponseApi {
         request: Request<DeleteWebhookRequest>,
     ) -> Result<Response<DeleteWebhookResponse>, Status> {
         rpc::settings::delete_webhook(self, request).await
+    }
+
+    async fn set_psa_connection(
+        &self,
+        request: Request<SetPsaConnectionRequest>,
+    ) -> Result<Response<SetPsaConnectionResponse>, Status> {
+        rpc::psa::set_psa_connection(self, request).await
+    }
+
+    async fn get_psa_connection(
+        &self,
+        request: Request<GetPsaConnectionRequest>,
+    ) -> Result<Response<GetPsaConnectionResponse>, Status> {
+        rpc::psa::get_psa_connection(self, request).await
+    }
+
+    async fn test_psa_connection(
+        &self,
+        request: Request<TestPsaConnectionRequest>,
+    ) -> Result<Response<TestPsaConnectionResponse>, Status> {
+        rpc::psa::test_psa_connection(self, request).await
+    }
+
+    async fn list_psa_companies(
+        &self,
+        request: Request<ListPsaCompaniesRequest>,
+    ) -> Result<Response<ListPsaCompaniesResponse>, Status> {
+        rpc::psa::list_psa_companies(self, request).await
+    }
+
+    async fn map_psa_company(
+        &self,
+        request: Request<MapPsaCompanyRequest>,
+    ) -> Result<Response<MapPsaCompanyResponse>, Status> {
+        rpc::psa::map_psa_company(self, request).await
+    }
+
+    async fn get_psa_status(
+        &self,
+        request: Request<GetPsaStatusRequest>,
+    ) -> Result<Response<GetPsaStatusResponse>, Status> {
+        rpc::psa::get_psa_status(self, request).await
     }
 }

@@ -43,6 +43,13 @@ class WebhookFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WEBHOOK_FORMAT_GENERIC: _ClassVar[WebhookFormat]
     WEBHOOK_FORMAT_SLACK: _ClassVar[WebhookFormat]
     WEBHOOK_FORMAT_TEAMS: _ClassVar[WebhookFormat]
+
+class PsaKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PSA_KIND_UNSPECIFIED: _ClassVar[PsaKind]
+    PSA_KIND_CONNECTWISE: _ClassVar[PsaKind]
+    PSA_KIND_AUTOTASK: _ClassVar[PsaKind]
+    PSA_KIND_HALOPSA: _ClassVar[PsaKind]
 ACTION_KIND_UNSPECIFIED: ActionKind
 ACTION_KIND_REVOKE_SESSIONS: ActionKind
 ACTION_KIND_DISABLE_USER: ActionKind
@@ -64,6 +71,10 @@ WEBHOOK_FORMAT_UNSPECIFIED: WebhookFormat
 WEBHOOK_FORMAT_GENERIC: WebhookFormat
 WEBHOOK_FORMAT_SLACK: WebhookFormat
 WEBHOOK_FORMAT_TEAMS: WebhookFormat
+PSA_KIND_UNSPECIFIED: PsaKind
+PSA_KIND_CONNECTWISE: PsaKind
+PSA_KIND_AUTOTASK: PsaKind
+PSA_KIND_HALOPSA: PsaKind
 
 class Action(_message.Message):
     __slots__ = ("action_id", "tenant_id", "kind", "state", "user_id", "finding_id", "reason", "proposed_by", "approved_by", "create_time", "update_time", "result", "attempts", "dry_run", "severity", "outcome_json")
@@ -351,3 +362,188 @@ class DeleteWebhookRequest(_message.Message):
 class DeleteWebhookResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class PsaTicketSettings(_message.Message):
+    __slots__ = ("min_severity", "board", "ticket_type", "new_status", "closed_status", "priorities")
+    class PrioritiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    TICKET_TYPE_FIELD_NUMBER: _ClassVar[int]
+    NEW_STATUS_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITIES_FIELD_NUMBER: _ClassVar[int]
+    min_severity: _common_pb2.Severity
+    board: str
+    ticket_type: str
+    new_status: str
+    closed_status: str
+    priorities: _containers.ScalarMap[str, str]
+    def __init__(self, min_severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., board: _Optional[str] = ..., ticket_type: _Optional[str] = ..., new_status: _Optional[str] = ..., closed_status: _Optional[str] = ..., priorities: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class PsaConnection(_message.Message):
+    __slots__ = ("kind", "url", "auth_url", "company_id", "public_key", "client_id", "username", "integration_code", "tickets", "updated_by", "update_time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    AUTH_URL_FIELD_NUMBER: _ClassVar[int]
+    COMPANY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    TICKETS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: PsaKind
+    url: str
+    auth_url: str
+    company_id: str
+    public_key: str
+    client_id: str
+    username: str
+    integration_code: str
+    tickets: PsaTicketSettings
+    updated_by: str
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[_Union[PsaKind, str]] = ..., url: _Optional[str] = ..., auth_url: _Optional[str] = ..., company_id: _Optional[str] = ..., public_key: _Optional[str] = ..., client_id: _Optional[str] = ..., username: _Optional[str] = ..., integration_code: _Optional[str] = ..., tickets: _Optional[_Union[PsaTicketSettings, _Mapping]] = ..., updated_by: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetPsaConnectionRequest(_message.Message):
+    __slots__ = ("connection", "secret")
+    CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    connection: PsaConnection
+    secret: str
+    def __init__(self, connection: _Optional[_Union[PsaConnection, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class SetPsaConnectionResponse(_message.Message):
+    __slots__ = ("connection",)
+    CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    connection: PsaConnection
+    def __init__(self, connection: _Optional[_Union[PsaConnection, _Mapping]] = ...) -> None: ...
+
+class GetPsaConnectionRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetPsaConnectionResponse(_message.Message):
+    __slots__ = ("connection",)
+    CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    connection: PsaConnection
+    def __init__(self, connection: _Optional[_Union[PsaConnection, _Mapping]] = ...) -> None: ...
+
+class TestPsaConnectionRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PsaCheck(_message.Message):
+    __slots__ = ("name", "ok", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    ok: bool
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., ok: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class TestPsaConnectionResponse(_message.Message):
+    __slots__ = ("ok", "checks")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    checks: _containers.RepeatedCompositeFieldContainer[PsaCheck]
+    def __init__(self, ok: _Optional[bool] = ..., checks: _Optional[_Iterable[_Union[PsaCheck, _Mapping]]] = ...) -> None: ...
+
+class ListPsaCompaniesRequest(_message.Message):
+    __slots__ = ("search", "page_size")
+    SEARCH_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    search: str
+    page_size: int
+    def __init__(self, search: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class PsaCompany(_message.Message):
+    __slots__ = ("company_id", "name")
+    COMPANY_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    company_id: str
+    name: str
+    def __init__(self, company_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ListPsaCompaniesResponse(_message.Message):
+    __slots__ = ("companies",)
+    COMPANIES_FIELD_NUMBER: _ClassVar[int]
+    companies: _containers.RepeatedCompositeFieldContainer[PsaCompany]
+    def __init__(self, companies: _Optional[_Iterable[_Union[PsaCompany, _Mapping]]] = ...) -> None: ...
+
+class MapPsaCompanyRequest(_message.Message):
+    __slots__ = ("tenant_id", "company_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPANY_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    company_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., company_id: _Optional[str] = ...) -> None: ...
+
+class PsaCompanyMapping(_message.Message):
+    __slots__ = ("tenant_id", "company_id", "company_name", "mapped_by", "map_time")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPANY_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPANY_NAME_FIELD_NUMBER: _ClassVar[int]
+    MAPPED_BY_FIELD_NUMBER: _ClassVar[int]
+    MAP_TIME_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    company_id: str
+    company_name: str
+    mapped_by: str
+    map_time: _timestamp_pb2.Timestamp
+    def __init__(self, tenant_id: _Optional[str] = ..., company_id: _Optional[str] = ..., company_name: _Optional[str] = ..., mapped_by: _Optional[str] = ..., map_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MapPsaCompanyResponse(_message.Message):
+    __slots__ = ("mapping",)
+    MAPPING_FIELD_NUMBER: _ClassVar[int]
+    mapping: PsaCompanyMapping
+    def __init__(self, mapping: _Optional[_Union[PsaCompanyMapping, _Mapping]] = ...) -> None: ...
+
+class GetPsaStatusRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class PsaTicket(_message.Message):
+    __slots__ = ("incident_id", "ticket_id", "ticket_number", "company_id", "state", "severity", "create_time", "update_time")
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    TICKET_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    COMPANY_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    incident_id: str
+    ticket_id: str
+    ticket_number: str
+    company_id: str
+    state: str
+    severity: _common_pb2.Severity
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, incident_id: _Optional[str] = ..., ticket_id: _Optional[str] = ..., ticket_number: _Optional[str] = ..., company_id: _Optional[str] = ..., state: _Optional[str] = ..., severity: _Optional[_Union[_common_pb2.Severity, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetPsaStatusResponse(_message.Message):
+    __slots__ = ("mapping", "backlog", "last_error", "next_attempt_time", "tickets")
+    MAPPING_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    TICKETS_FIELD_NUMBER: _ClassVar[int]
+    mapping: PsaCompanyMapping
+    backlog: int
+    last_error: str
+    next_attempt_time: _timestamp_pb2.Timestamp
+    tickets: _containers.RepeatedCompositeFieldContainer[PsaTicket]
+    def __init__(self, mapping: _Optional[_Union[PsaCompanyMapping, _Mapping]] = ..., backlog: _Optional[int] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tickets: _Optional[_Iterable[_Union[PsaTicket, _Mapping]]] = ...) -> None: ...

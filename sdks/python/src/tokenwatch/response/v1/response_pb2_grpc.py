@@ -101,6 +101,36 @@ class ResponseServiceStub:
                 request_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.DeleteWebhookRequest.SerializeToString,
                 response_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.DeleteWebhookResponse.FromString,
                 _registered_method=True)
+        self.SetPsaConnection = channel.unary_unary(
+                '/tokenwatch.response.v1.ResponseService/SetPsaConnection',
+                request_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.SetPsaConnectionRequest.SerializeToString,
+                response_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.SetPsaConnectionResponse.FromString,
+                _registered_method=True)
+        self.GetPsaConnection = channel.unary_unary(
+                '/tokenwatch.response.v1.ResponseService/GetPsaConnection',
+                request_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaConnectionRequest.SerializeToString,
+                response_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaConnectionResponse.FromString,
+                _registered_method=True)
+        self.TestPsaConnection = channel.unary_unary(
+                '/tokenwatch.response.v1.ResponseService/TestPsaConnection',
+                request_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.TestPsaConnectionRequest.SerializeToString,
+                response_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.TestPsaConnectionResponse.FromString,
+                _registered_method=True)
+        self.ListPsaCompanies = channel.unary_unary(
+                '/tokenwatch.response.v1.ResponseService/ListPsaCompanies',
+                request_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.ListPsaCompaniesRequest.SerializeToString,
+                response_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.ListPsaCompaniesResponse.FromString,
+                _registered_method=True)
+        self.MapPsaCompany = channel.unary_unary(
+                '/tokenwatch.response.v1.ResponseService/MapPsaCompany',
+                request_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.MapPsaCompanyRequest.SerializeToString,
+                response_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.MapPsaCompanyResponse.FromString,
+                _registered_method=True)
+        self.GetPsaStatus = channel.unary_unary(
+                '/tokenwatch.response.v1.ResponseService/GetPsaStatus',
+                request_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaStatusRequest.SerializeToString,
+                response_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaStatusResponse.FromString,
+                _registered_method=True)
 
 
 class ResponseServiceServicer:
@@ -193,6 +223,51 @@ class ResponseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPsaConnection(self, request, context):
+        """Sets the MSP's PSA (ConnectWise Manage, Autotask or HaloPSA), its secret sealed at rest
+        and never returned, and how tickets are filed. Requires msp_admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPsaConnection(self, request, context):
+        """The PSA connection, without its secret. Requires msp_admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestPsaConnection(self, request, context):
+        """Calls the PSA once for each thing tokenwatch needs and says what works or which
+        permission is missing. Requires msp_admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPsaCompanies(self, request, context):
+        """The PSA's companies (clients), to map tenants to. Requires msp_admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MapPsaCompany(self, request, context):
+        """Maps a tenant to a PSA company: its incidents' tickets open there, from now on.
+        Requires msp_admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPsaStatus(self, request, context):
+        """A tenant's PSA mapping, delivery backlog and last error, and its incidents' tickets.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResponseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -260,6 +335,36 @@ def add_ResponseServiceServicer_to_server(servicer, server):
                     servicer.DeleteWebhook,
                     request_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.DeleteWebhookRequest.FromString,
                     response_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.DeleteWebhookResponse.SerializeToString,
+            ),
+            'SetPsaConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPsaConnection,
+                    request_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.SetPsaConnectionRequest.FromString,
+                    response_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.SetPsaConnectionResponse.SerializeToString,
+            ),
+            'GetPsaConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPsaConnection,
+                    request_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaConnectionRequest.FromString,
+                    response_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaConnectionResponse.SerializeToString,
+            ),
+            'TestPsaConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestPsaConnection,
+                    request_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.TestPsaConnectionRequest.FromString,
+                    response_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.TestPsaConnectionResponse.SerializeToString,
+            ),
+            'ListPsaCompanies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPsaCompanies,
+                    request_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.ListPsaCompaniesRequest.FromString,
+                    response_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.ListPsaCompaniesResponse.SerializeToString,
+            ),
+            'MapPsaCompany': grpc.unary_unary_rpc_method_handler(
+                    servicer.MapPsaCompany,
+                    request_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.MapPsaCompanyRequest.FromString,
+                    response_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.MapPsaCompanyResponse.SerializeToString,
+            ),
+            'GetPsaStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPsaStatus,
+                    request_deserializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaStatusRequest.FromString,
+                    response_serializer=tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -615,6 +720,168 @@ class ResponseService:
             '/tokenwatch.response.v1.ResponseService/DeleteWebhook',
             tokenwatch_dot_response_dot_v1_dot_response__pb2.DeleteWebhookRequest.SerializeToString,
             tokenwatch_dot_response_dot_v1_dot_response__pb2.DeleteWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPsaConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenwatch.response.v1.ResponseService/SetPsaConnection',
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.SetPsaConnectionRequest.SerializeToString,
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.SetPsaConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPsaConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenwatch.response.v1.ResponseService/GetPsaConnection',
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaConnectionRequest.SerializeToString,
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestPsaConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenwatch.response.v1.ResponseService/TestPsaConnection',
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.TestPsaConnectionRequest.SerializeToString,
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.TestPsaConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPsaCompanies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenwatch.response.v1.ResponseService/ListPsaCompanies',
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.ListPsaCompaniesRequest.SerializeToString,
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.ListPsaCompaniesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MapPsaCompany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenwatch.response.v1.ResponseService/MapPsaCompany',
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.MapPsaCompanyRequest.SerializeToString,
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.MapPsaCompanyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPsaStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenwatch.response.v1.ResponseService/GetPsaStatus',
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaStatusRequest.SerializeToString,
+            tokenwatch_dot_response_dot_v1_dot_response__pb2.GetPsaStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

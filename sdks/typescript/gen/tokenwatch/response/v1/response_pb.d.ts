@@ -795,6 +795,526 @@ export declare type DeleteWebhookResponse = Message<"tokenwatch.response.v1.Dele
 export declare const DeleteWebhookResponseSchema: GenMessage<DeleteWebhookResponse>;
 
 /**
+ * How tickets are filed. Values are the PSA's own: names for ConnectWise; picklist numbers for
+ * Autotask; ids (and a team name) for HaloPSA. Empty fields take the kind's defaults.
+ *
+ * @generated from message tokenwatch.response.v1.PsaTicketSettings
+ */
+export declare type PsaTicketSettings = Message<"tokenwatch.response.v1.PsaTicketSettings"> & {
+  /**
+   * Incidents below this open no ticket (default high).
+   *
+   * @generated from field: tokenwatch.common.v1.Severity min_severity = 1;
+   */
+  minSeverity: Severity;
+
+  /**
+   * ConnectWise board, Autotask queue id, HaloPSA team.
+   *
+   * @generated from field: string board = 2;
+   */
+  board: string;
+
+  /**
+   * ConnectWise type, Autotask ticket type, HaloPSA ticket type id.
+   *
+   * @generated from field: string ticket_type = 3;
+   */
+  ticketType: string;
+
+  /**
+   * Status of a new or reopened ticket.
+   *
+   * @generated from field: string new_status = 4;
+   */
+  newStatus: string;
+
+  /**
+   * Status set when every finding of the incident has a verdict.
+   *
+   * @generated from field: string closed_status = 5;
+   */
+  closedStatus: string;
+
+  /**
+   * Priority per severity: keys low, medium, high, critical.
+   *
+   * @generated from field: map<string, string> priorities = 6;
+   */
+  priorities: { [key: string]: string };
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.PsaTicketSettings.
+ * Use `create(PsaTicketSettingsSchema)` to create a new message.
+ */
+export declare const PsaTicketSettingsSchema: GenMessage<PsaTicketSettings>;
+
+/**
+ * @generated from message tokenwatch.response.v1.PsaConnection
+ */
+export declare type PsaConnection = Message<"tokenwatch.response.v1.PsaConnection"> & {
+  /**
+   * @generated from field: tokenwatch.response.v1.PsaKind kind = 1;
+   */
+  kind: PsaKind;
+
+  /**
+   * The API's base URL.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * HaloPSA: the authorisation server.
+   *
+   * @generated from field: string auth_url = 3;
+   */
+  authUrl: string;
+
+  /**
+   * ConnectWise: the company id signed in with.
+   *
+   * @generated from field: string company_id = 4;
+   */
+  companyId: string;
+
+  /**
+   * ConnectWise: the API member's public key.
+   *
+   * @generated from field: string public_key = 5;
+   */
+  publicKey: string;
+
+  /**
+   * ConnectWise: the integration's clientId; HaloPSA: the application's client id.
+   *
+   * @generated from field: string client_id = 6;
+   */
+  clientId: string;
+
+  /**
+   * Autotask: the API user.
+   *
+   * @generated from field: string username = 7;
+   */
+  username: string;
+
+  /**
+   * Autotask: the API tracking identifier.
+   *
+   * @generated from field: string integration_code = 8;
+   */
+  integrationCode: string;
+
+  /**
+   * @generated from field: tokenwatch.response.v1.PsaTicketSettings tickets = 9;
+   */
+  tickets?: PsaTicketSettings | undefined;
+
+  /**
+   * @generated from field: string updated_by = 10;
+   */
+  updatedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 11;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.PsaConnection.
+ * Use `create(PsaConnectionSchema)` to create a new message.
+ */
+export declare const PsaConnectionSchema: GenMessage<PsaConnection>;
+
+/**
+ * @generated from message tokenwatch.response.v1.SetPsaConnectionRequest
+ */
+export declare type SetPsaConnectionRequest = Message<"tokenwatch.response.v1.SetPsaConnectionRequest"> & {
+  /**
+   * Everything but updated_by and update_time.
+   *
+   * @generated from field: tokenwatch.response.v1.PsaConnection connection = 1;
+   */
+  connection?: PsaConnection | undefined;
+
+  /**
+   * ConnectWise: the private key; Autotask: the secret; HaloPSA: the client secret.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.SetPsaConnectionRequest.
+ * Use `create(SetPsaConnectionRequestSchema)` to create a new message.
+ */
+export declare const SetPsaConnectionRequestSchema: GenMessage<SetPsaConnectionRequest>;
+
+/**
+ * @generated from message tokenwatch.response.v1.SetPsaConnectionResponse
+ */
+export declare type SetPsaConnectionResponse = Message<"tokenwatch.response.v1.SetPsaConnectionResponse"> & {
+  /**
+   * @generated from field: tokenwatch.response.v1.PsaConnection connection = 1;
+   */
+  connection?: PsaConnection | undefined;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.SetPsaConnectionResponse.
+ * Use `create(SetPsaConnectionResponseSchema)` to create a new message.
+ */
+export declare const SetPsaConnectionResponseSchema: GenMessage<SetPsaConnectionResponse>;
+
+/**
+ * @generated from message tokenwatch.response.v1.GetPsaConnectionRequest
+ */
+export declare type GetPsaConnectionRequest = Message<"tokenwatch.response.v1.GetPsaConnectionRequest"> & {
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.GetPsaConnectionRequest.
+ * Use `create(GetPsaConnectionRequestSchema)` to create a new message.
+ */
+export declare const GetPsaConnectionRequestSchema: GenMessage<GetPsaConnectionRequest>;
+
+/**
+ * @generated from message tokenwatch.response.v1.GetPsaConnectionResponse
+ */
+export declare type GetPsaConnectionResponse = Message<"tokenwatch.response.v1.GetPsaConnectionResponse"> & {
+  /**
+   * @generated from field: tokenwatch.response.v1.PsaConnection connection = 1;
+   */
+  connection?: PsaConnection | undefined;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.GetPsaConnectionResponse.
+ * Use `create(GetPsaConnectionResponseSchema)` to create a new message.
+ */
+export declare const GetPsaConnectionResponseSchema: GenMessage<GetPsaConnectionResponse>;
+
+/**
+ * @generated from message tokenwatch.response.v1.TestPsaConnectionRequest
+ */
+export declare type TestPsaConnectionRequest = Message<"tokenwatch.response.v1.TestPsaConnectionRequest"> & {
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.TestPsaConnectionRequest.
+ * Use `create(TestPsaConnectionRequestSchema)` to create a new message.
+ */
+export declare const TestPsaConnectionRequestSchema: GenMessage<TestPsaConnectionRequest>;
+
+/**
+ * One thing the PSA was asked.
+ *
+ * @generated from message tokenwatch.response.v1.PsaCheck
+ */
+export declare type PsaCheck = Message<"tokenwatch.response.v1.PsaCheck"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool ok = 2;
+   */
+  ok: boolean;
+
+  /**
+   * What works, or what is missing and how to fix it.
+   *
+   * @generated from field: string detail = 3;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.PsaCheck.
+ * Use `create(PsaCheckSchema)` to create a new message.
+ */
+export declare const PsaCheckSchema: GenMessage<PsaCheck>;
+
+/**
+ * @generated from message tokenwatch.response.v1.TestPsaConnectionResponse
+ */
+export declare type TestPsaConnectionResponse = Message<"tokenwatch.response.v1.TestPsaConnectionResponse"> & {
+  /**
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * @generated from field: repeated tokenwatch.response.v1.PsaCheck checks = 2;
+   */
+  checks: PsaCheck[];
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.TestPsaConnectionResponse.
+ * Use `create(TestPsaConnectionResponseSchema)` to create a new message.
+ */
+export declare const TestPsaConnectionResponseSchema: GenMessage<TestPsaConnectionResponse>;
+
+/**
+ * @generated from message tokenwatch.response.v1.ListPsaCompaniesRequest
+ */
+export declare type ListPsaCompaniesRequest = Message<"tokenwatch.response.v1.ListPsaCompaniesRequest"> & {
+  /**
+   * Only companies whose name contains this.
+   *
+   * @generated from field: string search = 1;
+   */
+  search: string;
+
+  /**
+   * At most this many; 0 means 50.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.ListPsaCompaniesRequest.
+ * Use `create(ListPsaCompaniesRequestSchema)` to create a new message.
+ */
+export declare const ListPsaCompaniesRequestSchema: GenMessage<ListPsaCompaniesRequest>;
+
+/**
+ * @generated from message tokenwatch.response.v1.PsaCompany
+ */
+export declare type PsaCompany = Message<"tokenwatch.response.v1.PsaCompany"> & {
+  /**
+   * @generated from field: string company_id = 1;
+   */
+  companyId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.PsaCompany.
+ * Use `create(PsaCompanySchema)` to create a new message.
+ */
+export declare const PsaCompanySchema: GenMessage<PsaCompany>;
+
+/**
+ * @generated from message tokenwatch.response.v1.ListPsaCompaniesResponse
+ */
+export declare type ListPsaCompaniesResponse = Message<"tokenwatch.response.v1.ListPsaCompaniesResponse"> & {
+  /**
+   * @generated from field: repeated tokenwatch.response.v1.PsaCompany companies = 1;
+   */
+  companies: PsaCompany[];
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.ListPsaCompaniesResponse.
+ * Use `create(ListPsaCompaniesResponseSchema)` to create a new message.
+ */
+export declare const ListPsaCompaniesResponseSchema: GenMessage<ListPsaCompaniesResponse>;
+
+/**
+ * @generated from message tokenwatch.response.v1.MapPsaCompanyRequest
+ */
+export declare type MapPsaCompanyRequest = Message<"tokenwatch.response.v1.MapPsaCompanyRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string company_id = 2;
+   */
+  companyId: string;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.MapPsaCompanyRequest.
+ * Use `create(MapPsaCompanyRequestSchema)` to create a new message.
+ */
+export declare const MapPsaCompanyRequestSchema: GenMessage<MapPsaCompanyRequest>;
+
+/**
+ * @generated from message tokenwatch.response.v1.PsaCompanyMapping
+ */
+export declare type PsaCompanyMapping = Message<"tokenwatch.response.v1.PsaCompanyMapping"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string company_id = 2;
+   */
+  companyId: string;
+
+  /**
+   * @generated from field: string company_name = 3;
+   */
+  companyName: string;
+
+  /**
+   * @generated from field: string mapped_by = 4;
+   */
+  mappedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp map_time = 5;
+   */
+  mapTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.PsaCompanyMapping.
+ * Use `create(PsaCompanyMappingSchema)` to create a new message.
+ */
+export declare const PsaCompanyMappingSchema: GenMessage<PsaCompanyMapping>;
+
+/**
+ * @generated from message tokenwatch.response.v1.MapPsaCompanyResponse
+ */
+export declare type MapPsaCompanyResponse = Message<"tokenwatch.response.v1.MapPsaCompanyResponse"> & {
+  /**
+   * @generated from field: tokenwatch.response.v1.PsaCompanyMapping mapping = 1;
+   */
+  mapping?: PsaCompanyMapping | undefined;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.MapPsaCompanyResponse.
+ * Use `create(MapPsaCompanyResponseSchema)` to create a new message.
+ */
+export declare const MapPsaCompanyResponseSchema: GenMessage<MapPsaCompanyResponse>;
+
+/**
+ * @generated from message tokenwatch.response.v1.GetPsaStatusRequest
+ */
+export declare type GetPsaStatusRequest = Message<"tokenwatch.response.v1.GetPsaStatusRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.GetPsaStatusRequest.
+ * Use `create(GetPsaStatusRequestSchema)` to create a new message.
+ */
+export declare const GetPsaStatusRequestSchema: GenMessage<GetPsaStatusRequest>;
+
+/**
+ * An incident's ticket.
+ *
+ * @generated from message tokenwatch.response.v1.PsaTicket
+ */
+export declare type PsaTicket = Message<"tokenwatch.response.v1.PsaTicket"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * @generated from field: string ticket_id = 2;
+   */
+  ticketId: string;
+
+  /**
+   * What technicians see.
+   *
+   * @generated from field: string ticket_number = 3;
+   */
+  ticketNumber: string;
+
+  /**
+   * @generated from field: string company_id = 4;
+   */
+  companyId: string;
+
+  /**
+   * open, resolved (closed by tokenwatch after the verdicts), closed_in_psa.
+   *
+   * @generated from field: string state = 5;
+   */
+  state: string;
+
+  /**
+   * @generated from field: tokenwatch.common.v1.Severity severity = 6;
+   */
+  severity: Severity;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 7;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 8;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.PsaTicket.
+ * Use `create(PsaTicketSchema)` to create a new message.
+ */
+export declare const PsaTicketSchema: GenMessage<PsaTicket>;
+
+/**
+ * @generated from message tokenwatch.response.v1.GetPsaStatusResponse
+ */
+export declare type GetPsaStatusResponse = Message<"tokenwatch.response.v1.GetPsaStatusResponse"> & {
+  /**
+   * Unset when the tenant is not mapped.
+   *
+   * @generated from field: tokenwatch.response.v1.PsaCompanyMapping mapping = 1;
+   */
+  mapping?: PsaCompanyMapping | undefined;
+
+  /**
+   * Events not yet in the PSA.
+   *
+   * @generated from field: int64 backlog = 2;
+   */
+  backlog: bigint;
+
+  /**
+   * Why the oldest of them has not gone, and when it is tried again.
+   *
+   * @generated from field: string last_error = 3;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp next_attempt_time = 4;
+   */
+  nextAttemptTime?: Timestamp | undefined;
+
+  /**
+   * The newest tickets, up to 100.
+   *
+   * @generated from field: repeated tokenwatch.response.v1.PsaTicket tickets = 5;
+   */
+  tickets: PsaTicket[];
+};
+
+/**
+ * Describes the message tokenwatch.response.v1.GetPsaStatusResponse.
+ * Use `create(GetPsaStatusResponseSchema)` to create a new message.
+ */
+export declare const GetPsaStatusResponseSchema: GenMessage<GetPsaStatusResponse>;
+
+/**
  * What to do to a user.
  *
  * @generated from enum tokenwatch.response.v1.ActionKind
@@ -970,6 +1490,38 @@ export enum WebhookFormat {
 export declare const WebhookFormatSchema: GenEnum<WebhookFormat>;
 
 /**
+ * Which PSA.
+ *
+ * @generated from enum tokenwatch.response.v1.PsaKind
+ */
+export enum PsaKind {
+  /**
+   * @generated from enum value: PSA_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PSA_KIND_CONNECTWISE = 1;
+   */
+  CONNECTWISE = 1,
+
+  /**
+   * @generated from enum value: PSA_KIND_AUTOTASK = 2;
+   */
+  AUTOTASK = 2,
+
+  /**
+   * @generated from enum value: PSA_KIND_HALOPSA = 3;
+   */
+  HALOPSA = 3,
+}
+
+/**
+ * Describes the enum tokenwatch.response.v1.PsaKind.
+ */
+export declare const PsaKindSchema: GenEnum<PsaKind>;
+
+/**
  * Proposes, approves and executes response actions; holds each tenant's policy and Graph
  * credentials.
  *
@@ -1092,6 +1644,69 @@ export declare const ResponseService: GenService<{
     methodKind: "unary";
     input: typeof DeleteWebhookRequestSchema;
     output: typeof DeleteWebhookResponseSchema;
+  },
+  /**
+   * Sets the MSP's PSA (ConnectWise Manage, Autotask or HaloPSA), its secret sealed at rest
+   * and never returned, and how tickets are filed. Requires msp_admin.
+   *
+   * @generated from rpc tokenwatch.response.v1.ResponseService.SetPsaConnection
+   */
+  setPsaConnection: {
+    methodKind: "unary";
+    input: typeof SetPsaConnectionRequestSchema;
+    output: typeof SetPsaConnectionResponseSchema;
+  },
+  /**
+   * The PSA connection, without its secret. Requires msp_admin.
+   *
+   * @generated from rpc tokenwatch.response.v1.ResponseService.GetPsaConnection
+   */
+  getPsaConnection: {
+    methodKind: "unary";
+    input: typeof GetPsaConnectionRequestSchema;
+    output: typeof GetPsaConnectionResponseSchema;
+  },
+  /**
+   * Calls the PSA once for each thing tokenwatch needs and says what works or which
+   * permission is missing. Requires msp_admin.
+   *
+   * @generated from rpc tokenwatch.response.v1.ResponseService.TestPsaConnection
+   */
+  testPsaConnection: {
+    methodKind: "unary";
+    input: typeof TestPsaConnectionRequestSchema;
+    output: typeof TestPsaConnectionResponseSchema;
+  },
+  /**
+   * The PSA's companies (clients), to map tenants to. Requires msp_admin.
+   *
+   * @generated from rpc tokenwatch.response.v1.ResponseService.ListPsaCompanies
+   */
+  listPsaCompanies: {
+    methodKind: "unary";
+    input: typeof ListPsaCompaniesRequestSchema;
+    output: typeof ListPsaCompaniesResponseSchema;
+  },
+  /**
+   * Maps a tenant to a PSA company: its incidents' tickets open there, from now on.
+   * Requires msp_admin.
+   *
+   * @generated from rpc tokenwatch.response.v1.ResponseService.MapPsaCompany
+   */
+  mapPsaCompany: {
+    methodKind: "unary";
+    input: typeof MapPsaCompanyRequestSchema;
+    output: typeof MapPsaCompanyResponseSchema;
+  },
+  /**
+   * A tenant's PSA mapping, delivery backlog and last error, and its incidents' tickets.
+   *
+   * @generated from rpc tokenwatch.response.v1.ResponseService.GetPsaStatus
+   */
+  getPsaStatus: {
+    methodKind: "unary";
+    input: typeof GetPsaStatusRequestSchema;
+    output: typeof GetPsaStatusResponseSchema;
   },
 }>;
 
