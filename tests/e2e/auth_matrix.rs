@@ -94,7 +94,11 @@ fn allowed_roles(method: &str) -> &'static [Role] {
         | "DeleteGraphCredentials"
         | "AddWebhook"
         | "DeleteWebhook" => &[MspAdmin],
-        "GetAction" | "ListActions" | "GetResponsePolicy" | "ListWebhooks" => EVERYONE,
+        "GetAction" | "ListActions" | "GetResponsePolicy" | "ListWebhooks" | "GetPsaStatus" => {
+            EVERYONE
+        }
+        "SetPsaConnection" | "GetPsaConnection" | "TestPsaConnection" | "ListPsaCompanies"
+        | "MapPsaCompany" => &[MspAdmin],
 
         "SubmitVerdict" => &[MspAdmin, Analyst],
         "ListVerdicts" => EVERYONE,

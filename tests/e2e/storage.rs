@@ -68,6 +68,10 @@ async fn migrations_apply_to_an_empty_database_and_again() {
             "incidents",
             "notification_deliveries",
             "notifications",
+            "psa_companies",
+            "psa_connection",
+            "psa_cursors",
+            "psa_tickets",
             "quarantine",
             "raw_records",
             "response_policies",
@@ -93,18 +97,31 @@ async fn every_table_leads_its_primary_key_with_tenant_id_and_enforces_rls() {
                 EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
-           AND c.relname NOT IN ('_sqlx_migrations', 'event_retention')",
+           AND c.relname NOT IN ('_sqlx_migrations', 'event_retention', 'psa_connection')",
     )
     .fetch_all(database.pool())
     .await
     .unwrap();
     // `event_retention` is the one row every tenant shares (the retention horizon), which the
-    // tenant role may only read.
+    // tenant role may only read; `psa_connection` the MSP's one PSA, which it may not read at
+    // all (below).
     assert!(rows.len() >= 14);
     for (table, first_key, rls, policy) in rows {
         assert_eq!(first_key.as_deref(), Some("tenant_id"), "{table}");
         assert!(rls && policy, "{table} lacks row-level security");
     }
+}
+
+#[tokio::test]
+async fn the_psa_connection_is_out_of_every_tenants_reach() {
+    let database = test_database().await;
+    register(&database, TENANT_A).await;
+    let mut tx = database.tenant_tx(tenant(TENANT_A)).await.unwrap();
+    let error = sqlx::query("SELECT * FROM psa_connection")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("permission denied"), "{error}");
 }
 
 #[tokio::test]
@@ -277,7 +294,7 @@ async fn every_key_includes_the_tenant() {
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = 'public' AND c.contype IN ('p', 'u', 'f') AND NOT t.relispartition \
-           AND t.relname NOT IN ('_sqlx_migrations', 'event_retention') \
+           AND t.relname NOT IN ('_sqlx_migrations', 'event_retention', 'psa_connection') \
            AND NOT EXISTS ( \
              SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.conrelid \
                AND a.attnum = ANY (c.conkey) AND a.attname = 'tenant_id') \
@@ -294,7 +311,7 @@ async fn every_key_includes_the_tenant() {
          FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid \
          JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE n.nspname = 'public' AND i.indisunique AND NOT t.relispartition \
-           AND t.relname NOT IN ('_sqlx_migrations', 'event_retention') \
+           AND t.relname NOT IN ('_sqlx_migrations', 'event_retention', 'psa_connection') \
            AND NOT EXISTS ( \
              SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid \
                AND a.attnum = ANY (i.indkey::int2[]) AND a.attname = 'tenant_id') \

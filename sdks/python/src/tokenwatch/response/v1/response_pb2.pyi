@@ -413,12 +413,12 @@ class PsaConnection(_message.Message):
     def __init__(self, kind: _Optional[_Union[PsaKind, str]] = ..., url: _Optional[str] = ..., auth_url: _Optional[str] = ..., company_id: _Optional[str] = ..., public_key: _Optional[str] = ..., client_id: _Optional[str] = ..., username: _Optional[str] = ..., integration_code: _Optional[str] = ..., tickets: _Optional[_Union[PsaTicketSettings, _Mapping]] = ..., updated_by: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SetPsaConnectionRequest(_message.Message):
-    __slots__ = ("connection", "secret")
-    CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("secret", "connection")
     SECRET_FIELD_NUMBER: _ClassVar[int]
-    connection: PsaConnection
+    CONNECTION_FIELD_NUMBER: _ClassVar[int]
     secret: str
-    def __init__(self, connection: _Optional[_Union[PsaConnection, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+    connection: PsaConnection
+    def __init__(self, secret: _Optional[str] = ..., connection: _Optional[_Union[PsaConnection, _Mapping]] = ...) -> None: ...
 
 class SetPsaConnectionResponse(_message.Message):
     __slots__ = ("connection",)

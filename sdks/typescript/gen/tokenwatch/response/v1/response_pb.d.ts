@@ -935,18 +935,18 @@ export declare const PsaConnectionSchema: GenMessage<PsaConnection>;
  */
 export declare type SetPsaConnectionRequest = Message<"tokenwatch.response.v1.SetPsaConnectionRequest"> & {
   /**
-   * Everything but updated_by and update_time.
-   *
-   * @generated from field: tokenwatch.response.v1.PsaConnection connection = 1;
-   */
-  connection?: PsaConnection | undefined;
-
-  /**
    * ConnectWise: the private key; Autotask: the secret; HaloPSA: the client secret.
    *
-   * @generated from field: string secret = 2;
+   * @generated from field: string secret = 1;
    */
   secret: string;
+
+  /**
+   * Everything but updated_by and update_time.
+   *
+   * @generated from field: tokenwatch.response.v1.PsaConnection connection = 2;
+   */
+  connection?: PsaConnection | undefined;
 };
 
 /**
