@@ -84,6 +84,8 @@ async fn start_server_with(extra: &[(&str, &str)]) -> Server {
             format!("127.0.0.1:{metrics_port}"),
         ),
         ("TOKENWATCH_SERVER", format!("http://127.0.0.1:{port}")),
+        // Its own console port: servers of tests running at once would share the default.
+        ("TOKENWATCH_HTTP_ADDR", format!("127.0.0.1:{}", free_port())),
         ("TOKENWATCH_DEV_AUTH", "true".to_owned()),
         ("TOKENWATCH_DEV_JWT_SECRET", SECRET.to_owned()),
         ("TOKENWATCH_JWT_ISSUER", "tokenwatch-local".to_owned()),

@@ -37,6 +37,7 @@ impl Serve {
             ("REDIS_URL", tokenwatch_test_utils::redis_url()),
             ("TOKENWATCH_LISTEN", format!("127.0.0.1:{port}")),
             ("TOKENWATCH_METRICS_LISTEN", "off".to_owned()),
+            ("TOKENWATCH_HTTP_ADDR", "off".to_owned()),
             ("TOKENWATCH_SERVER", format!("http://127.0.0.1:{port}")),
             ("TOKENWATCH_DEV_AUTH", "true".to_owned()),
             (
