@@ -77,7 +77,7 @@ test: ipdb up tools ## Fetch the IP data, start Postgres and Redis, run every te
 	@scripts/console-tools.sh --browser
 	@source $(RUN_DIR)/env && deploy/local/drop-test-databases.sh
 	@source $(RUN_DIR)/env && if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		TOKENWATCH_TEST_LOG=$${TOKENWATCH_TEST_LOG:-warn} TOKENWATCH_CONSOLE_TESTS=required $(CARGO) nextest run --workspace --profile ci; \
+		TOKENWATCH_TEST_LOG=$${TOKENWATCH_TEST_LOG:-warn} TOKENWATCH_CONSOLE_TESTS=required TOKENWATCH_PDF_TESTS=required $(CARGO) nextest run --workspace --profile ci; \
 	else \
 		$(CARGO) test --workspace; \
 	fi

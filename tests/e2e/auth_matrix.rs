@@ -69,7 +69,7 @@ fn allowed_roles(method: &str) -> &'static [Role] {
         "CreateTenant" | "DeleteTenant" | "TestTenantConnection" | "SetTenantSources" => {
             &[MspAdmin]
         }
-        "GetTenant" | "ListTenants" => EVERYONE,
+        "GetTenant" | "ListTenants" | "GetMonthlyReport" => EVERYONE,
 
         "IngestBatch" | "IngestStream" => &[MspAdmin, Analyst, Service],
         "ListQuarantinedRecords" | "GetIngestStats" | "ListConnectorStatus" => {

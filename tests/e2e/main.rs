@@ -10,6 +10,7 @@
 //! - `pipeline`: online findings equal the offline scan, however the records arrive;
 //! - `psa`: tickets in ConnectWise, Autotask and HaloPSA fakes, through a crash and an outage;
 //! - `redis_cluster`: the pipeline against a three-node Redis Cluster;
+//! - `reports`: a simulated month's report, made by the monthly job, rendered by poppler;
 //! - `retention`: a month dropped, refused again, and the pipeline still complete;
 //! - `storage`: migrations, primary keys, row-level security, partitions;
 //! - `serving`: health per service, reflection v1 and v1alpha, graceful shutdown;
@@ -35,6 +36,7 @@ mod limits;
 mod pipeline;
 mod psa;
 mod redis_cluster;
+mod reports;
 mod response;
 mod retention;
 mod serving;

@@ -74,6 +74,7 @@ async fn migrations_apply_to_an_empty_database_and_again() {
             "psa_tickets",
             "quarantine",
             "raw_records",
+            "reports",
             "response_policies",
             "suppressions",
             "tenant_sources",

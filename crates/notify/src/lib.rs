@@ -2,8 +2,10 @@
 //!
 //! Every delivery is a POST of JSON with these headers:
 //!
-//! - `X-Tokenwatch-Event`: `finding.created`, `finding.escalated`, `action.pending`,
-//!   `action.succeeded`, `action.failed`, `action.rejected`, `action.cancelled`;
+//! - `X-Tokenwatch-Event`: `finding.created`, `finding.escalated`, `finding.resolved` (a
+//!   verdict), `finding.retracted` (records that arrived late took it back), `action.pending`,
+//!   `action.approved`, `action.succeeded`, `action.failed`, `action.rejected`,
+//!   `action.cancelled`, `report.monthly`;
 //! - `X-Tokenwatch-Event-Id`: the event's id; deliveries are at least once, so a receiver drops
 //!   an id it has seen;
 //! - `X-Tokenwatch-Signature`: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
@@ -69,10 +71,10 @@ pub struct Event<'a> {
 impl Event<'_> {
     /// The generic body.
     pub fn envelope(&self) -> Value {
-        let key = if self.event.starts_with("finding.") {
-            "finding"
-        } else {
-            "action"
+        let key = match self.event.split('.').next() {
+            Some("finding") => "finding",
+            Some("report") => "report",
+            _ => "action",
         };
         json!({
             "id": self.id,
@@ -88,6 +90,27 @@ impl Event<'_> {
         let o = self.object;
         let text = |key: &str| o[key].as_str().unwrap_or_default().to_owned();
         match self.event {
+            "report.monthly" => format!(
+                "Monthly report for {}, {}: {} sessions watched, {} findings, {} confirmed",
+                text("tenant_name"),
+                text("month"),
+                o["sessions_watched"].as_i64().unwrap_or_default(),
+                o["findings"].as_i64().unwrap_or_default(),
+                o["confirmed"].as_i64().unwrap_or_default(),
+            ),
+            "finding.resolved" | "finding.retracted" => format!(
+                "Finding {} for {}: {}",
+                if self.event == "finding.resolved" {
+                    "resolved"
+                } else {
+                    "withdrawn"
+                },
+                text("user"),
+                match self.event {
+                    "finding.resolved" => text("status"),
+                    _ => text("reason"),
+                }
+            ),
             "finding.created" | "finding.escalated" => {
                 let features: Vec<&str> = o["reasons"]
                     .as_array()

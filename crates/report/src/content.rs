@@ -163,11 +163,11 @@ pub fn blocks(r: &MonthlyReport) -> Vec<Block> {
         ],
         vec![
             "Audit log (what people did)".to_owned(),
-            yes_no(h.activity_feed, "collected", "not collected"),
+            feed(h.audit_records, h.activity_feed),
         ],
         vec![
             "Sign-in log (where people signed in from)".to_owned(),
-            yes_no(h.signins, "collected", "not collected"),
+            feed(h.signin_records, h.signins),
         ],
     ];
     for source in &h.sources {
@@ -192,7 +192,7 @@ pub fn blocks(r: &MonthlyReport) -> Vec<Block> {
         h.quarantined.to_string(),
     ]);
     out.push(Block::Table(vec!["Check".into(), "State".into()], rows));
-    if !(h.credentials && h.activity_feed && h.signins) || h.silent_days > 0 {
+    if !h.credentials || h.audit_records == 0 || h.signin_records == 0 || h.silent_days > 0 {
         out.push(Block::Paragraph(
             "tokenwatch can only spot what the logs show: a missing log or days without \
              records are blind spots. Your IT provider can fix them."
@@ -282,7 +282,7 @@ pub(crate) fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -307,6 +307,15 @@ fn month_name(month: &str) -> String {
     NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
         .map(|d| d.format("%B %Y").to_string())
         .unwrap_or_else(|_| month.to_owned())
+}
+
+/// A log's state: records received (from the connectors or sent in), or why none.
+fn feed(records: i64, collected: bool) -> String {
+    match (records, collected) {
+        (0, true) => "collected, but NO RECORDS this month".into(),
+        (0, false) => "NOT COLLECTED".into(),
+        (n, _) => format!("{} records", thousands(n)),
+    }
 }
 
 fn yes_no(ok: bool, yes: &str, no: &str) -> String {

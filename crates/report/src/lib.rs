@@ -77,6 +77,10 @@ pub struct Health {
     pub activity_feed: bool,
     /// Entra sign-in logs are pulled.
     pub signins: bool,
+    /// Audit records (what people did) received in the month, however they came.
+    pub audit_records: i64,
+    /// Sign-in records received in the month.
+    pub signin_records: i64,
     /// Each source the connectors pull.
     pub sources: Vec<SourceHealth>,
     /// Records refused as malformed in the month (kept in quarantine).
@@ -172,6 +176,8 @@ mod tests {
                 credentials: true,
                 activity_feed: true,
                 signins: false,
+                audit_records: 50000,
+                signin_records: 0,
                 sources: vec![],
                 quarantined: 3,
                 silent_days: 0,

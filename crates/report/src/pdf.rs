@@ -331,8 +331,14 @@ fn table(canvas: &mut Canvas, headers: &[String], rows: &[Vec<String>], room: f6
         canvas.rule(MARGIN, canvas.y, MARGIN + room, RULE);
     };
     canvas.y -= 4.0;
+    canvas.need(2.0 * row_height);
     draw_row(canvas, headers, true);
     for row in rows {
+        // A table that goes on over a page repeats its header there.
+        if canvas.y - row_height < BOTTOM {
+            canvas.need(2.0 * row_height);
+            draw_row(canvas, headers, true);
+        }
         draw_row(canvas, row, false);
     }
     canvas.y -= 8.0;
@@ -394,7 +400,7 @@ fn assemble(pages: &[String], title: &str) -> Vec<u8> {
     let xref = out.len();
     let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
     for offset in offsets {
-        let _ = write!(table, "{offset:010} 00000 n \n");
+        let _ = writeln!(table, "{offset:010} 00000 n ");
     }
     let _ = write!(
         table,

@@ -184,6 +184,9 @@ pub struct Options {
     pub retention_interval: std::time::Duration,
     /// How the console signs people in (served when [`Listeners::web`] is given).
     pub console: tokenwatch_console::ConsoleConfig,
+    /// Make each tenant's monthly report on the first of the month (`serve` does; tests
+    /// that do not look at reports leave it off).
+    pub monthly_reports: bool,
 }
 
 /// Where a process listens: gRPC (HTTP/2), and optionally the web front, where the console
@@ -221,6 +224,7 @@ impl Default for Options {
             retention: None,
             retention_interval: std::time::Duration::from_secs(3600),
             console: tokenwatch_console::ConsoleConfig::default(),
+            monthly_reports: false,
         }
     }
 }
@@ -269,6 +273,7 @@ pub fn compose(
         stores.cache.clone(),
         microsoft,
         auth.clone(),
+        options.monthly_reports,
     );
     if hosts(ServiceName::Ingest) {
         let ipdb = tokenwatch_ingestor::load_ipdb(&options.ingest)?;

@@ -28,6 +28,7 @@
 //! - `audit`: the append-only audit log;
 //! - `notifications`: the webhook outbox, webhooks and deliveries;
 //! - `psa`: the MSP's PSA connection, tenants' companies, incidents' tickets, delivery cursors;
+//! - `reports`: a tenant's month gathered for its report, and the reports kept;
 //! - `error`: [`StorageError`], [`StorageResult`].
 
 pub mod actions;
@@ -46,6 +47,7 @@ pub mod notifications;
 mod page;
 mod partitions;
 pub mod psa;
+pub mod reports;
 pub mod retention;
 pub mod suppressions;
 mod tenants;

@@ -14,6 +14,7 @@ use crate::commands::ingest::IngestArgs;
 use crate::commands::migrate::MigrateArgs;
 use crate::commands::policy::PolicyCommand;
 use crate::commands::psa::PsaCommand;
+use crate::commands::report::ReportArgs;
 use crate::commands::scan::ScanArgs;
 use crate::commands::simulate::SimulateArgs;
 use crate::commands::suppressions::SuppressionsCommand;
@@ -75,6 +76,8 @@ pub(crate) enum Command {
     /// companies, see the tickets tokenwatch keeps there.
     #[command(subcommand)]
     Psa(PsaCommand),
+    /// A tenant's monthly report for its customer, as PDF (no browser needed), HTML or JSON.
+    Report(ReportArgs),
     /// Contexts marked as expected (they count for less in scores), and suggestions of them
     /// from repeated false positives.
     #[command(subcommand)]

@@ -14,6 +14,7 @@ pub(crate) mod ingest;
 pub(crate) mod migrate;
 pub(crate) mod policy;
 pub(crate) mod psa;
+pub(crate) mod report;
 pub(crate) mod scan;
 pub(crate) mod simulate;
 pub(crate) mod suppressions;

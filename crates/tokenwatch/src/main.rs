@@ -54,6 +54,7 @@ async fn main() -> ExitCode {
         Command::Policy(command) => commands::policy::run(command).await,
         Command::Webhooks(command) => commands::webhooks::run(command).await,
         Command::Psa(command) => commands::psa::run(command).await,
+        Command::Report(args) => commands::report::run(args).await,
         Command::Suppressions(command) => commands::suppressions::run(command).await,
         Command::Connectors(command) => commands::connectors::run(command).await,
         Command::Scan(args) => commands::scan::run(args),

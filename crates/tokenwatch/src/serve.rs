@@ -113,6 +113,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             oidc: oidc.map(|(_, client)| client),
         },
         publisher_id: server.publisher_id.clone(),
+        monthly_reports: true,
         retention: (server.retention_days > 0)
             .then(|| chrono::Duration::days(i64::from(server.retention_days))),
         ..Default::default()

@@ -3,6 +3,7 @@
 //! `--services` says, because every other service depends on it.
 
 mod error;
+mod report;
 
 use std::sync::Arc;
 use tokenwatch_auth::{AuthInterceptor, Permission, TenantScope, authorize, authorize_scope};
@@ -30,14 +31,22 @@ pub struct Microsoft {
     pub client: Arc<GraphClient>,
 }
 
-/// Mounts the tenant service, behind the auth interceptor, on `services`.
+/// Mounts the tenant service, behind the auth interceptor, on `services`; with
+/// `monthly_reports`, makes each tenant's report on the first of each month in the background.
 pub fn add_to(
     services: &mut ServiceSet,
     database: Database,
     cache: Cache,
     microsoft: Microsoft,
     auth: AuthInterceptor,
+    monthly_reports: bool,
 ) {
+    if monthly_reports {
+        services.spawn(
+            "monthly reports",
+            report::monthly(database.clone(), services.draining()),
+        );
+    }
     let server = tokenwatch_grpc::configure_service!(TenantServiceServer::new(TenantApi {
         database,
         cache,
@@ -203,6 +212,54 @@ impl TenantService for TenantApi {
                     detail: c.detail,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn get_monthly_report(
+        &self,
+        request: Request<GetMonthlyReportRequest>,
+    ) -> Result<Response<GetMonthlyReportResponse>, Status> {
+        let (tenant, _) = authorize(
+            &request,
+            Permission::FindingsRead,
+            &request.get_ref().tenant_id,
+        )?;
+        let r = request.into_inner();
+        let month = r.month.trim();
+        if tokenwatch_storage::reports::month_bounds(month).is_none() {
+            return Err(invalid_argument("month", "give the month as YYYY-MM"));
+        }
+        let format = ReportFormat::try_from(r.format).unwrap_or(ReportFormat::Unspecified);
+        let (made, kept) = report::report(&self.database, tenant, month, chrono::Utc::now())
+            .await
+            .map_err(fail)?;
+        let name: String = made.facts["tenant_name"]
+            .as_str()
+            .unwrap_or("tenant")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let (content, content_type, extension) = match format {
+            ReportFormat::Html => (made.html.into_bytes(), "text/html; charset=utf-8", "html"),
+            ReportFormat::Json => (
+                serde_json::to_vec_pretty(&made.facts).unwrap_or_default(),
+                "application/json",
+                "json",
+            ),
+            _ => (made.pdf, "application/pdf", "pdf"),
+        };
+        Ok(Response::new(GetMonthlyReportResponse {
+            content,
+            content_type: content_type.to_owned(),
+            file_name: format!("tokenwatch-{name}-{month}.{extension}"),
+            create_time: Some(tokenwatch_proto::to_timestamp(made.create_time)),
+            kept,
         }))
     }
 

@@ -2,12 +2,24 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_FORMAT_UNSPECIFIED: _ClassVar[ReportFormat]
+    REPORT_FORMAT_PDF: _ClassVar[ReportFormat]
+    REPORT_FORMAT_HTML: _ClassVar[ReportFormat]
+    REPORT_FORMAT_JSON: _ClassVar[ReportFormat]
+REPORT_FORMAT_UNSPECIFIED: ReportFormat
+REPORT_FORMAT_PDF: ReportFormat
+REPORT_FORMAT_HTML: ReportFormat
+REPORT_FORMAT_JSON: ReportFormat
 
 class Tenant(_message.Message):
     __slots__ = ("tenant_id", "display_name", "create_time", "credentials_set", "credentials_update_time", "sources")
@@ -124,3 +136,27 @@ class SetTenantSourcesResponse(_message.Message):
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     sources: TenantSources
     def __init__(self, sources: _Optional[_Union[TenantSources, _Mapping]] = ...) -> None: ...
+
+class GetMonthlyReportRequest(_message.Message):
+    __slots__ = ("tenant_id", "month", "format")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    month: str
+    format: ReportFormat
+    def __init__(self, tenant_id: _Optional[str] = ..., month: _Optional[str] = ..., format: _Optional[_Union[ReportFormat, str]] = ...) -> None: ...
+
+class GetMonthlyReportResponse(_message.Message):
+    __slots__ = ("content", "content_type", "file_name", "create_time", "kept")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    content_type: str
+    file_name: str
+    create_time: _timestamp_pb2.Timestamp
+    kept: bool
+    def __init__(self, content: _Optional[bytes] = ..., content_type: _Optional[str] = ..., file_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kept: _Optional[bool] = ...) -> None: ...

@@ -65,6 +65,11 @@ class TenantServiceStub:
                 request_serializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.SetTenantSourcesRequest.SerializeToString,
                 response_deserializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.SetTenantSourcesResponse.FromString,
                 _registered_method=True)
+        self.GetMonthlyReport = channel.unary_unary(
+                '/tokenwatch.tenant.v1.TenantService/GetMonthlyReport',
+                request_serializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.GetMonthlyReportRequest.SerializeToString,
+                response_deserializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.GetMonthlyReportResponse.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -116,6 +121,16 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMonthlyReport(self, request, context):
+        """The tenant's monthly report for its customer: sessions watched, findings by severity and
+        outcome, time to detect and respond, actions, most targeted people, data health. A past
+        month's report is made once (on the first of the next month) and the same document comes
+        back every time; the current month's is made on the spot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +163,11 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.SetTenantSources,
                     request_deserializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.SetTenantSourcesRequest.FromString,
                     response_serializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.SetTenantSourcesResponse.SerializeToString,
+            ),
+            'GetMonthlyReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMonthlyReport,
+                    request_deserializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.GetMonthlyReportRequest.FromString,
+                    response_serializer=tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.GetMonthlyReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -313,6 +333,33 @@ class TenantService:
             '/tokenwatch.tenant.v1.TenantService/SetTenantSources',
             tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.SetTenantSourcesRequest.SerializeToString,
             tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.SetTenantSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMonthlyReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenwatch.tenant.v1.TenantService/GetMonthlyReport',
+            tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.GetMonthlyReportRequest.SerializeToString,
+            tokenwatch_dot_tenant_dot_v1_dot_tenant__pb2.GetMonthlyReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

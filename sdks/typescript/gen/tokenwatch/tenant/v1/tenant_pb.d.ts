@@ -5,7 +5,7 @@
 // Registry of the customer tenants an MSP watches. Every other service refuses data for a tenant
 // that is not registered here.
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
@@ -349,6 +349,112 @@ export declare type SetTenantSourcesResponse = Message<"tokenwatch.tenant.v1.Set
 export declare const SetTenantSourcesResponseSchema: GenMessage<SetTenantSourcesResponse>;
 
 /**
+ * @generated from message tokenwatch.tenant.v1.GetMonthlyReportRequest
+ */
+export declare type GetMonthlyReportRequest = Message<"tokenwatch.tenant.v1.GetMonthlyReportRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * YYYY-MM.
+   *
+   * @generated from field: string month = 2;
+   */
+  month: string;
+
+  /**
+   * PDF when unspecified.
+   *
+   * @generated from field: tokenwatch.tenant.v1.ReportFormat format = 3;
+   */
+  format: ReportFormat;
+};
+
+/**
+ * Describes the message tokenwatch.tenant.v1.GetMonthlyReportRequest.
+ * Use `create(GetMonthlyReportRequestSchema)` to create a new message.
+ */
+export declare const GetMonthlyReportRequestSchema: GenMessage<GetMonthlyReportRequest>;
+
+/**
+ * @generated from message tokenwatch.tenant.v1.GetMonthlyReportResponse
+ */
+export declare type GetMonthlyReportResponse = Message<"tokenwatch.tenant.v1.GetMonthlyReportResponse"> & {
+  /**
+   * @generated from field: bytes content = 1;
+   */
+  content: Uint8Array;
+
+  /**
+   * application/pdf, text/html; charset=utf-8, application/json.
+   *
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * A name to save it under: tokenwatch-<tenant name>-<month>.pdf.
+   *
+   * @generated from field: string file_name = 3;
+   */
+  fileName: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Whether this is the kept report of a past month (false: made now, for a month not over).
+   *
+   * @generated from field: bool kept = 5;
+   */
+  kept: boolean;
+};
+
+/**
+ * Describes the message tokenwatch.tenant.v1.GetMonthlyReportResponse.
+ * Use `create(GetMonthlyReportResponseSchema)` to create a new message.
+ */
+export declare const GetMonthlyReportResponseSchema: GenMessage<GetMonthlyReportResponse>;
+
+/**
+ * A report's document format.
+ *
+ * @generated from enum tokenwatch.tenant.v1.ReportFormat
+ */
+export enum ReportFormat {
+  /**
+   * @generated from enum value: REPORT_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REPORT_FORMAT_PDF = 1;
+   */
+  PDF = 1,
+
+  /**
+   * @generated from enum value: REPORT_FORMAT_HTML = 2;
+   */
+  HTML = 2,
+
+  /**
+   * The facts it is made from, as JSON.
+   *
+   * @generated from enum value: REPORT_FORMAT_JSON = 3;
+   */
+  JSON = 3,
+}
+
+/**
+ * Describes the enum tokenwatch.tenant.v1.ReportFormat.
+ */
+export declare const ReportFormatSchema: GenEnum<ReportFormat>;
+
+/**
  * Adds, lists, shows and removes customer tenants.
  *
  * @generated from service tokenwatch.tenant.v1.TenantService
@@ -416,6 +522,19 @@ export declare const TenantService: GenService<{
     methodKind: "unary";
     input: typeof SetTenantSourcesRequestSchema;
     output: typeof SetTenantSourcesResponseSchema;
+  },
+  /**
+   * The tenant's monthly report for its customer: sessions watched, findings by severity and
+   * outcome, time to detect and respond, actions, most targeted people, data health. A past
+   * month's report is made once (on the first of the next month) and the same document comes
+   * back every time; the current month's is made on the spot.
+   *
+   * @generated from rpc tokenwatch.tenant.v1.TenantService.GetMonthlyReport
+   */
+  getMonthlyReport: {
+    methodKind: "unary";
+    input: typeof GetMonthlyReportRequestSchema;
+    output: typeof GetMonthlyReportResponseSchema;
   },
 }>;
 
