@@ -26,6 +26,8 @@ use sqlx as _;
 #[cfg(test)]
 use tokenwatch_msfake as _;
 #[cfg(test)]
+use tokenwatch_psafake as _;
+#[cfg(test)]
 use tokenwatch_test_utils as _;
 #[cfg(test)]
 use uuid as _;

@@ -1305,3 +1305,184 @@ async fn sigterm_with_a_store_already_gone_still_exits_within_the_grace() {
         assert!(log.contains("grpc server stopped"), "{gone}: {log}");
     }
 }
+
+/// The README's five commands against a HaloPSA fake, then a monthly report to a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_psa_is_connected_and_mapped_in_five_commands_and_reports_are_written() {
+    use tokenwatch_psafake::{FakeKind, PsaFake};
+
+    let psa = PsaFake::start(FakeKind::HaloPsa).await;
+    psa.add_company(250, "Contoso Ltd");
+    psa.add_company(251, "Fabrikam Inc");
+    let server = start_server_with(&[
+        ("TOKENWATCH_PIPELINE_WORKERS", "0"),
+        // The fake listens on loopback, as an MSP's on-premises PSA would inside.
+        ("TOKENWATCH_ALLOW_PRIVATE_NETWORKS", "127.0.0.1"),
+    ])
+    .await;
+    server.run_ok(&["health", "--wait", "60s"]);
+    let admin = server.run_ok(&["token", "issue", "--role", "msp_admin"]);
+    let admin = admin.trim();
+    let added = server.run_with_token(
+        admin,
+        &["tenant", "add", "--tenant", TENANT, "--name", "Contoso"],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let credentials = psa.credentials();
+    let auth_url = psa.auth_url();
+    let connected = server
+        .command(&[
+            "psa",
+            "connect",
+            "--kind",
+            "halopsa",
+            "--url",
+            &psa.url,
+            "--auth-url",
+            &auth_url,
+            "--client-id",
+            &credentials.client_id,
+            "--secret-env",
+            "PSA_KEY",
+            "--min-severity",
+            "medium",
+            "--priority",
+            "critical=1",
+            "--format",
+            "json",
+        ])
+        .env("TOKENWATCH_TOKEN", admin)
+        .env("PSA_KEY", &credentials.secret)
+        .output()
+        .unwrap();
+    assert!(
+        connected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+    let text = String::from_utf8(connected.stdout).unwrap();
+    assert!(
+        !text.contains(&credentials.secret),
+        "the secret came back: {text}"
+    );
+    let connection: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(connection["kind"], "halopsa");
+    assert_eq!(connection["min_severity"], "medium");
+    assert_eq!(connection["closed_status"], "9");
+
+    let tested = server.run_with_token(admin, &["psa", "test"]);
+    let tested_text = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        tested.status.success(),
+        "{tested_text}{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert!(
+        tested_text.contains("read clients") && !tested_text.contains("FAILED"),
+        "{tested_text}"
+    );
+    let companies = server.run_with_token(admin, &["psa", "companies", "--search", "contoso"]);
+    let companies = String::from_utf8(companies.stdout).unwrap();
+    assert!(
+        companies.contains("250") && companies.contains("Contoso Ltd"),
+        "{companies}"
+    );
+    assert!(!companies.contains("Fabrikam"), "{companies}");
+    let mapped = server.run_with_token(
+        admin,
+        &["psa", "map", "--tenant", TENANT, "--company", "250"],
+    );
+    let mapped = String::from_utf8(mapped.stdout).unwrap();
+    assert!(mapped.contains("company 250 (Contoso Ltd)"), "{mapped}");
+    let status = server.run_with_token(
+        admin,
+        &["psa", "status", "--tenant", TENANT, "--format", "json"],
+    );
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["mapping"]["company_id"], "250");
+    assert_eq!(status["backlog"], 0);
+
+    // A PSA that refuses the key is told apart from one that works.
+    let wrong = server
+        .command(&[
+            "psa",
+            "connect",
+            "--kind",
+            "halopsa",
+            "--url",
+            &psa.url,
+            "--auth-url",
+            &auth_url,
+            "--client-id",
+            &credentials.client_id,
+            "--secret-env",
+            "PSA_KEY",
+        ])
+        .env("TOKENWATCH_TOKEN", admin)
+        .env("PSA_KEY", "not-the-key")
+        .output()
+        .unwrap();
+    assert!(wrong.status.success());
+    let failed = server.run_with_token(admin, &["psa", "test"]);
+    assert!(!failed.status.success());
+    let failed = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        failed.contains("FAILED") && failed.contains("Invalid client credentials"),
+        "{failed}"
+    );
+    assert!(!failed.contains("not-the-key"), "{failed}");
+
+    // This month's report, in each format.
+    let month = chrono_month();
+    let dir = tempfile::tempdir().unwrap();
+    for (format, magic) in [
+        ("pdf", "%PDF-1.4"),
+        ("html", "<!doctype html>"),
+        ("json", "{"),
+    ] {
+        let out = dir.path().join(format!("report.{format}"));
+        let written = server.run_with_token(
+            admin,
+            &[
+                "report",
+                "--tenant",
+                TENANT,
+                "--month",
+                &month,
+                "--format",
+                format,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            written.status.success(),
+            "{}",
+            String::from_utf8_lossy(&written.stderr)
+        );
+        let content = std::fs::read(&out).unwrap();
+        assert!(content.starts_with(magic.as_bytes()), "{format}");
+    }
+    let refused = server.run_with_token(
+        admin,
+        &[
+            "report", "--tenant", TENANT, "--month", "2026-13", "--out", "-",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("YYYY-MM"));
+}
+
+/// The current month, YYYY-MM, from the clock.
+fn chrono_month() -> String {
+    let output = Command::new("date")
+        .args(["-u", "+%Y-%m"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
