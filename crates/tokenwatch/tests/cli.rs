@@ -1145,6 +1145,7 @@ async fn secrets_never_reach_a_log_an_error_or_an_answer() {
     const HOOK_SECRET: &str = "tenant-hook-hmac-key-Wm3kP8";
     const MSP_HOOK_SECRET: &str = "msp-hook-hmac-key-Zr5nB2";
     const HOOK_PATH_SECRET: &str = "B0HOOKPATHSECRETz9";
+    const PSA_SECRET: &str = "psa-private-key-Hn4cR7";
     const CREDENTIALS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
     let msp_hook = format!("https://hooks.slack.example/services/T0/{HOOK_PATH_SECRET}");
     let mut server = start_server_with(&[
@@ -1155,6 +1156,8 @@ async fn secrets_never_reach_a_log_an_error_or_an_answer() {
         ("TOKENWATCH_GRAPH_URL", "http://127.0.0.1:9"),
         ("TOKENWATCH_WEBHOOK_URL", &msp_hook),
         ("TOKENWATCH_WEBHOOK_SECRET", MSP_HOOK_SECRET),
+        // The PSA "runs" on a closed loopback port: calls fail, and say why.
+        ("TOKENWATCH_ALLOW_PRIVATE_NETWORKS", "127.0.0.1"),
     ])
     .await;
     // Read the log as it comes, or a full pipe would stall the server.
@@ -1231,6 +1234,42 @@ async fn secrets_never_reach_a_log_an_error_or_an_answer() {
         &admin,
         &["webhooks", "list", "--tenant", TENANT, "--format", "json"],
     ));
+    let connected = record(
+        server
+            .command(&[
+                "psa",
+                "connect",
+                "--kind",
+                "connectwise",
+                "--url",
+                "http://127.0.0.1:9",
+                "--company-id",
+                "contosomsp",
+                "--public-key",
+                "pub1",
+                "--client-id",
+                "7a1c9e52-3b0d-4f6e-8a21-5c9d0e4f1b37",
+                "--secret-env",
+                "PSA_SECRET",
+                "--format",
+                "json",
+            ])
+            .env("TOKENWATCH_TOKEN", &admin)
+            .env("PSA_SECRET", PSA_SECRET)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        connected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+    assert!(
+        !record(server.run_with_token(&admin, &["psa", "test"]))
+            .status
+            .success()
+    );
+    record(server.run_with_token(&admin, &["psa", "show", "--format", "json"]));
     record(server.run_with_token(&admin, &["config", "print"]));
     // A tampered token: refused, and the refusal (logged at debug) does not echo it.
     let (head, rest) = admin.split_once('.').unwrap();
@@ -1251,6 +1290,7 @@ async fn secrets_never_reach_a_log_an_error_or_an_answer() {
         ("the MSP webhook's key", MSP_HOOK_SECRET),
         ("a webhook URL's secret path", HOOK_PATH_SECRET),
         ("the credentials key", CREDENTIALS_KEY),
+        ("the PSA's private key", PSA_SECRET),
         ("the development JWT secret", SECRET),
         ("a bearer token's signature", signature),
         (
