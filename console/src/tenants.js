@@ -3,6 +3,7 @@
 import { baseline, describeError, ingest, response, tenants as tenantService } from "./api.js";
 import { ago, h, replace, when } from "./dom.js";
 import { modeName } from "./names.js";
+import { ReportFormat } from "@tokenwatch/sdk/tenant/v1";
 
 export async function renderTenants(main, context) {
   const list = [...context.tenants.values()];
@@ -16,13 +17,13 @@ export async function renderTenants(main, context) {
       h(
         "thead",
         {},
-        h("tr", {}, ["Customer", "Graph credentials", "Sources", "Pulling", "Users learned", "Response", "Connection"].map((name) => h("th", {}, name))),
+        h("tr", {}, ["Customer", "Graph credentials", "Sources", "Pulling", "Users learned", "Response", "PSA", "Monthly report", "Connection"].map((name) => h("th", {}, name))),
       ),
       body,
     ),
   );
   if (!list.length) {
-    replace(body, h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No tenant yet: `tokenwatch tenant add` registers one.")));
+    replace(body, h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No tenant yet: `tokenwatch tenant add` registers one.")));
     return;
   }
   replace(body, list.map((tenant) => row(tenant)));
@@ -68,10 +69,52 @@ function row(tenant) {
       policy.className = "";
     })
     .catch(() => replace(policy, "—"));
+  const psa = h("td", { class: "muted" }, "…");
+  response
+    .getPsaStatus({ tenantId: tenant.tenantId })
+    .then((status) => {
+      psa.className = "";
+      if (!status.mapping) return replace(psa, h("span", { class: "muted" }, "not mapped"));
+      const open = status.tickets.filter((t) => t.state === "open").length;
+      replace(
+        psa,
+        status.mapping.companyName || status.mapping.companyId,
+        h("div", { class: "muted" }, `${open} open ticket${open === 1 ? "" : "s"}`),
+        status.lastError
+          ? h("div", { class: "error", title: status.lastError }, `${status.backlog} waiting: ${status.lastError}`)
+          : Number(status.backlog) > 0 && h("div", { class: "muted" }, `${status.backlog} waiting`),
+      );
+    })
+    .catch(() => replace(psa, "—"));
+  const month = previousMonth(new Date());
+  const report = h(
+    "button",
+    {
+      class: "secondary",
+      dataset: { action: "report" },
+      title: `The ${month} report for the customer (PDF)`,
+      onclick: async () => {
+        report.disabled = true;
+        try {
+          const answer = await tenantService.getMonthlyReport({ tenantId: tenant.tenantId, month, format: ReportFormat.PDF });
+          const link = h("a", { href: URL.createObjectURL(new Blob([answer.content], { type: answer.contentType })), download: answer.fileName });
+          document.body.append(link);
+          link.click();
+          link.remove();
+        } catch (error) {
+          report.replaceWith(h("span", { class: "error" }, describeError(error)));
+        } finally {
+          report.disabled = false;
+        }
+      },
+    },
+    `${month} (PDF)`,
+  );
   const test = h(
     "button",
     {
       class: "secondary",
+      dataset: { action: "test" },
       onclick: async () => {
         test.disabled = true;
         replace(check, "Testing…");
@@ -106,8 +149,17 @@ function row(tenant) {
     pulling,
     learned,
     policy,
+    psa,
+    h("td", {}, report),
     check,
   );
+}
+
+/** Last month, `YYYY-MM` (UTC): the report a customer is handed. */
+function previousMonth(now) {
+  const year = now.getUTCFullYear();
+  const month = now.getUTCMonth(); // 0-based: this is last month's 1-based number
+  return month === 0 ? `${year - 1}-12` : `${year}-${String(month).padStart(2, "0")}`;
 }
 
 /** `4 min`, `3 h`, `2 d`. */

@@ -173,8 +173,11 @@ async function analysts() {
   await bob.goto(`${plan.url}/#/tenants`);
   await bob.waitForSelector("#tenants tbody tr[data-tenant-id]");
   const row = `#tenants tr[data-tenant-id="${plan.action.tenant}"]`;
-  await bob.click(`${row} button`);
+  await bob.click(`${row} button[data-action=test]`);
   await bob.waitForSelector(`${row} .checks li`);
+  // Last month's report for the customer, downloaded as the browser saves it.
+  const [download] = await Promise.all([bob.waitForEvent("download"), bob.click(`${row} button[data-action=report]`)]);
+  report.reportDownload = download.suggestedFilename();
   report.connectionChecks = await bob.$$eval(`#tenants tr[data-tenant-id="${plan.action.tenant}"] .checks li`, (items) => items.map((item) => item.textContent));
   if (shots) await bob.screenshot({ path: join(shots, "tenants.png") });
 }

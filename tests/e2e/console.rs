@@ -382,6 +382,12 @@ async fn an_analyst_works_findings_in_the_console() {
     // The connection test ran against the fake: the token check passed.
     let checks: Vec<String> = serde_json::from_value(report["connectionChecks"].clone()).unwrap();
     assert!(checks.iter().any(|c| c.starts_with('✓')), "{checks:?}");
+    // Last month's report downloads as a PDF named for the tenant and month.
+    let download = report["reportDownload"].as_str().unwrap_or_default();
+    assert!(
+        download.starts_with("tokenwatch-") && download.ends_with(".pdf"),
+        "{download:?}"
+    );
 }
 
 /// The MSP's identity provider (the Microsoft fake standing in for Entra ID): the page sends
