@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::http::{Http, check_line, id_of, numeric};
+use crate::http::{Http, check_line, id_of, numeric, setting_number};
 use crate::{CheckLine, Company, Connection, NewTicket, PsaError, Ticket, TicketSettings};
 
 /// Pages followed at most when reading notes (500 each).
@@ -292,13 +292,7 @@ impl Autotask {
         ticket: &NewTicket<'_>,
     ) -> Result<Ticket, PsaError> {
         let what = "open the ticket";
-        let number = |value: &str, name: &str| -> Result<i64, PsaError> {
-            value.parse().map_err(|_| {
-                PsaError::Settings(format!(
-                    "Autotask's {name} is a picklist number, not {value:?}"
-                ))
-            })
-        };
+        let number = |value: &str, name: &str| setting_number("Autotask", name, value);
         // Autotask requires a due date: the severity's usual response time.
         let hours = match ticket.severity {
             tokenwatch_types::Severity::Critical => 4,
@@ -419,11 +413,7 @@ impl Autotask {
         let id: i64 = numeric("Autotask", "ticket", ticket_id)?
             .parse()
             .unwrap_or_default();
-        let status: i64 = status.parse().map_err(|_| {
-            PsaError::Settings(format!(
-                "Autotask's status is a picklist number, not {status:?}"
-            ))
-        })?;
+        let status = setting_number("Autotask", "status", status)?;
         self.call(
             http,
             "set the status",

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::http::{Http, check_line, id_of, numeric};
+use crate::http::{Http, check_line, id_of, numeric, setting_number};
 use crate::{CheckLine, Company, Connection, NewTicket, PsaError, Ticket, TicketSettings};
 
 /// A token is renewed this long before it expires.
@@ -255,11 +255,7 @@ impl HaloPsa {
         ticket: &NewTicket<'_>,
     ) -> Result<Ticket, PsaError> {
         let what = "open the ticket";
-        let number = |value: &str, name: &str| -> Result<i64, PsaError> {
-            value.parse().map_err(|_| {
-                PsaError::Settings(format!("HaloPSA's {name} is an id, not {value:?}"))
-            })
-        };
+        let number = |value: &str, name: &str| setting_number("HaloPSA", name, value);
         let mut body = json!({
             "summary": ticket.title,
             "details": ticket.description,
@@ -370,9 +366,7 @@ impl HaloPsa {
         let id: i64 = numeric("HaloPSA", "ticket", ticket_id)?
             .parse()
             .unwrap_or_default();
-        let status: i64 = status.parse().map_err(|_| {
-            PsaError::Settings(format!("HaloPSA's status is an id, not {status:?}"))
-        })?;
+        let status = setting_number("HaloPSA", "status", status)?;
         self.call(
             http,
             "set the status",

@@ -225,6 +225,14 @@ pub(crate) fn numeric<'a>(psa: &str, what: &str, id: &'a str) -> Result<&'a str,
     }
 }
 
+/// A setting the PSA keeps as a number (an Autotask picklist value, a HaloPSA id).
+pub(crate) fn setting_number(psa: &str, name: &str, value: &str) -> Result<i64, PsaError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| PsaError::Settings(format!("{psa}'s {name} is a number, not {value:?}")))
+}
+
 /// A connection test's line: what worked, or what failed and what to do about it.
 pub(crate) fn check_line(
     what: &str,
