@@ -36,7 +36,7 @@ pub fn finding_link(console_url: &str, tenant_id: &str, finding_id: &str) -> Str
     )
 }
 
-/// A ticket's title: who, how bad, and the reference, within [`MAX_TITLE`] characters.
+/// A ticket's title: who, how bad, and the reference, within 100 characters.
 pub fn ticket_title(user: &str, severity: &str, reference: &str) -> String {
     let fixed = format!("Suspected session theft ({severity}): ");
     let room = MAX_TITLE.saturating_sub(fixed.chars().count() + reference.chars().count() + 1);

@@ -41,13 +41,13 @@ pub(crate) struct ConnectArgs {
     #[arg(long, value_enum)]
     pub(crate) kind: KindArg,
 
-    /// The API's base URL: ConnectWise's site (https://api-na.myconnectwise.net), Autotask's
-    /// zone-discovery host (https://webservices.autotask.net), HaloPSA's resource server
-    /// (https://yourcompany.halopsa.com).
+    /// The API's base URL: ConnectWise's site (`https://api-na.myconnectwise.net`), Autotask's
+    /// zone-discovery host (`https://webservices.autotask.net`), HaloPSA's resource server
+    /// (`https://yourcompany.halopsa.com`).
     #[arg(long)]
     pub(crate) url: String,
 
-    /// HaloPSA: the authorisation server (https://yourcompany.halopsa.com/auth).
+    /// HaloPSA: the authorisation server (`https://yourcompany.halopsa.com/auth`).
     #[arg(long)]
     pub(crate) auth_url: Option<String>,
 

@@ -395,7 +395,7 @@ export declare type GetMonthlyReportResponse = Message<"tokenwatch.tenant.v1.Get
   contentType: string;
 
   /**
-   * A name to save it under: tokenwatch-<tenant name>-<month>.pdf.
+   * A name to save it under: `tokenwatch-contoso-ltd-2026-11.pdf`.
    *
    * @generated from field: string file_name = 3;
    */
