@@ -43,7 +43,7 @@ pub(crate) async fn run<R: TenantRounds>(
     let listening = tokio::spawn(async move {
         loop {
             if let Err(error) = listen(&pool, &wake).await {
-                tracing::warn!(%error, "{name} listener lost its connection; reconnecting");
+                tracing::warn!(%error, delivery = name, "listener lost its connection; reconnecting");
             }
             if wake.is_closed() {
                 return;
@@ -60,7 +60,7 @@ pub(crate) async fn run<R: TenantRounds>(
             Some(tenant) = woken.recv() => { due.insert(tenant, Instant::now()); }
             _ = sweep.tick() => match rounds.tenants().await {
                 Ok(tenants) => due.extend(tenants.into_iter().map(|t| (t, Instant::now()))),
-                Err(error) => tracing::warn!(%error, "{name} sweep cannot list tenants"),
+                Err(error) => tracing::warn!(%error, delivery = name, "sweep cannot list tenants"),
             },
             _ = tick.tick() => {
                 let now = Instant::now();
@@ -75,7 +75,7 @@ pub(crate) async fn run<R: TenantRounds>(
                         match rounds.round(tenant).await {
                             Ok(next) => (tenant, next),
                             Err(error) => {
-                                tracing::warn!(%tenant, %error, "{name} delivery round failed");
+                                tracing::warn!(%tenant, %error, delivery = name, "delivery round failed");
                                 (tenant, Some(Instant::now() + Duration::from_secs(5)))
                             }
                         }
