@@ -136,8 +136,17 @@ mod tests {
             for service in &file.service {
                 for method in &service.method {
                     let input = method.input_type().rsplit('.').next().unwrap();
-                    if input == "ListTenantsRequest" {
-                        continue; // lists what the caller may see, names no tenant
+                    if matches!(
+                        input,
+                        // Lists what the caller may see, names no tenant.
+                        "ListTenantsRequest"
+                        // The MSP's one PSA connection, not any tenant's (msp_admin only).
+                        | "SetPsaConnectionRequest"
+                        | "GetPsaConnectionRequest"
+                        | "TestPsaConnectionRequest"
+                        | "ListPsaCompaniesRequest"
+                    ) {
+                        continue;
                     }
                     let message = file
                         .message_type

@@ -36,6 +36,11 @@ type PullRow = (
 
 /// The first instant of `month` (`YYYY-MM`) and of the month after.
 pub fn month_bounds(month: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let digits = |part: &str, n: usize| part.len() == n && part.bytes().all(|b| b.is_ascii_digit());
+    match month.split_once('-') {
+        Some((year, number)) if digits(year, 4) && digits(number, 2) => {}
+        _ => return None,
+    }
     let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
     let next = if first.month() == 12 {
         NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)?
