@@ -20,7 +20,7 @@ pub fn check_document(data: &[u8], declared: Option<SourceFormat>) {
         // with nothing in it (`[]`, `{"value": []}`) or a CSV of its header row alone.
         // Documents may be separated by any ASCII whitespace, form feeds included (JSON's own
         // whitespace lacks them); the parser skips it between documents as the splitter does.
-        let spaced: Vec<u8> = text
+        let spaced: Vec<u8> = without_stray_commas(text)
             .iter()
             .map(|&b| if b == b'\x0c' { b' ' } else { b })
             .collect();
@@ -28,8 +28,8 @@ pub fn check_document(data: &[u8], declared: Option<SourceFormat>) {
             .into_iter::<serde_json::Value>()
             .all(|value| value.is_ok());
         let header_only = !text.starts_with(b"[") && !text.starts_with(b"{");
-        // Stray commas between elements (`[,]`) carry nothing: the splitter skips them, as
-        // exporters' trailing commas need.
+        // Stray commas between elements (`[,]`, `[{...},]`) carry nothing: the splitter skips
+        // them, as exporters' trailing commas need.
         let only_punctuation = text
             .iter()
             .all(|b| matches!(b, b'[' | b']' | b',') || b.is_ascii_whitespace());
@@ -52,4 +52,35 @@ pub fn check_document(data: &[u8], declared: Option<SourceFormat>) {
             assert!(!rejection.message.is_empty(), "a rejection says why");
         }
     }
+}
+
+/// `text` without the commas that separate nothing (after `[` or `,`, before `]` or `,`),
+/// outside strings: what the splitter skips.
+fn without_stray_commas(text: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in text.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            out.push(b);
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+        }
+        if b == b',' {
+            let before = out.iter().rev().find(|c| !c.is_ascii_whitespace());
+            let after = text[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+            if matches!(before, Some(b'[' | b',')) || matches!(after, Some(b']' | b',')) {
+                continue;
+            }
+        }
+        out.push(b);
+    }
+    out
 }
