@@ -321,7 +321,7 @@ impl Autotask {
         let id =
             id_of(&created["itemId"]).ok_or_else(|| PsaError::unexpected(what, "no itemId"))?;
         // The number technicians see is assigned by Autotask: read it back.
-        match self.ticket(http, settings, &id).await {
+        match self.ticket(http, &id).await {
             Ok(ticket) => Ok(ticket),
             Err(_) => Ok(Ticket {
                 number: id.clone(),
@@ -331,12 +331,7 @@ impl Autotask {
         }
     }
 
-    pub(crate) async fn ticket(
-        &self,
-        http: &Http,
-        _settings: &TicketSettings,
-        id: &str,
-    ) -> Result<Ticket, PsaError> {
+    pub(crate) async fn ticket(&self, http: &Http, id: &str) -> Result<Ticket, PsaError> {
         let id = numeric("Autotask", "ticket", id)?;
         let answer = self
             .call(

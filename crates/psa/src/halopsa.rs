@@ -287,12 +287,7 @@ impl HaloPsa {
         self.ticket_of(&created, what)
     }
 
-    pub(crate) async fn ticket(
-        &self,
-        http: &Http,
-        _settings: &TicketSettings,
-        id: &str,
-    ) -> Result<Ticket, PsaError> {
+    pub(crate) async fn ticket(&self, http: &Http, id: &str) -> Result<Ticket, PsaError> {
         let id = numeric("HaloPSA", "ticket", id)?;
         let t = self
             .call(

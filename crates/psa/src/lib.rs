@@ -332,11 +332,11 @@ impl PsaClient {
 
     /// A ticket, by id.
     pub async fn ticket(&self, id: &str) -> Result<Ticket, PsaError> {
-        let (http, c) = (&self.inner.http, &self.inner.connection.tickets);
+        let http = &self.inner.http;
         match &self.inner.kind {
             Kind::ConnectWise(k) => k.ticket(http, id).await,
-            Kind::Autotask(k) => k.ticket(http, c, id).await,
-            Kind::HaloPsa(k) => k.ticket(http, c, id).await,
+            Kind::Autotask(k) => k.ticket(http, id).await,
+            Kind::HaloPsa(k) => k.ticket(http, id).await,
         }
     }
 

@@ -154,17 +154,7 @@ pub struct Cursor {
     pub last_error: String,
 }
 
-/// The tenant's cursor (locked for the transaction), if it is mapped.
-pub async fn lock_cursor(tx: &mut TenantTx) -> StorageResult<Option<Cursor>> {
-    Ok(sqlx::query_as(
-        "SELECT position_time, position_id, in_flight, attempts, next_attempt_time, last_error \
-         FROM psa_cursors WHERE tenant_id = tokenwatch_current_tenant() FOR UPDATE",
-    )
-    .fetch_optional(&mut **tx)
-    .await?)
-}
-
-/// The tenant's cursor, unlocked, if it is mapped.
+/// The tenant's cursor, if it is mapped.
 pub async fn get_cursor(tx: &mut TenantTx) -> StorageResult<Option<Cursor>> {
     Ok(sqlx::query_as(
         "SELECT position_time, position_id, in_flight, attempts, next_attempt_time, last_error \

@@ -1,8 +1,6 @@
 //! The PSA RPCs: the MSP's connection (set, read, test), its companies, each tenant's mapping
 //! and ticket status.
 
-use std::collections::BTreeMap;
-
 use tokenwatch_auth::{Permission, authorize, authorize_scope};
 use tokenwatch_error::invalid_argument;
 use tokenwatch_proto::response::v1::*;
@@ -323,12 +321,7 @@ fn connection_to_proto(row: &PsaConnectionRow) -> PsaConnection {
             ticket_type: t.ticket_type,
             new_status: t.new_status,
             closed_status: t.closed_status,
-            priorities: t
-                .priorities
-                .into_iter()
-                .collect::<BTreeMap<_, _>>()
-                .into_iter()
-                .collect(),
+            priorities: t.priorities.into_iter().collect(),
         }),
         updated_by: row.updated_by.clone(),
         update_time: Some(to_timestamp(row.update_time)),
