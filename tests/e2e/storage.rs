@@ -333,3 +333,24 @@ async fn every_key_includes_the_tenant() {
     .unwrap();
     assert!(checked > 40, "only {checked} keys found");
 }
+
+#[tokio::test]
+async fn ingests_racing_to_a_new_month_make_its_partition_once_without_an_error() {
+    // Each ingest process makes the months its batch needs; several batches of a new month
+    // arrive together (the soak's twelve senders at start found this).
+    let database = test_database().await;
+    for month in 1..=6 {
+        let at: chrono::DateTime<chrono::Utc> =
+            format!("2017-{month:02}-10T00:00:00Z").parse().unwrap();
+        let racers = (0..8).map(|_| {
+            let database = database.clone();
+            tokio::spawn(async move {
+                tokenwatch_storage::ensure_event_partitions(&database, at, at).await
+            })
+        });
+        for racer in futures::future::join_all(racers).await {
+            let made = racer.unwrap().expect("no racer fails");
+            assert_eq!(made, [format!("events_2017_{month:02}")]);
+        }
+    }
+}
