@@ -354,3 +354,71 @@ async fn ingests_racing_to_a_new_month_make_its_partition_once_without_an_error(
         }
     }
 }
+
+#[tokio::test]
+async fn retention_dropping_a_month_waits_for_an_ingest_instead_of_deadlocking_with_it() {
+    // An ingest stores events, then adds them to its tenant's tally (`insert_records.sql`);
+    // retention adds a dropped month to the tallies, then drops it, which needs `events` to
+    // itself. Taken in opposite orders, the two deadlocked (the hour soak's retention did).
+    let database = test_database().await;
+    register(&database, TENANT_A).await;
+    let january = "2018-01-10T00:00:00Z".parse().unwrap();
+    let march = "2018-03-10T00:00:00Z".parse().unwrap();
+    tokenwatch_storage::ensure_event_partitions(&database, january, march)
+        .await
+        .unwrap();
+    let insert_event = "INSERT INTO events (tenant_id, event_time, record_id, source_format, \
+                        user_id, operation) \
+                        VALUES ($1, $2, $3, 'test', 'alice@contoso.com', 'UserLoggedIn')";
+    sqlx::query(insert_event)
+        .bind(tenant(TENANT_A).as_uuid())
+        .bind(january)
+        .bind("old")
+        .execute(database.pool())
+        .await
+        .unwrap();
+
+    // The ingest has stored its event...
+    let mut ingest = database.pool().begin().await.unwrap();
+    sqlx::query(insert_event)
+        .bind(tenant(TENANT_A).as_uuid())
+        .bind(march)
+        .bind("new")
+        .execute(&mut *ingest)
+        .await
+        .unwrap();
+    // ...when retention starts on January...
+    let retention = tokio::spawn({
+        let database = database.clone();
+        let february = "2018-02-01T00:00:00Z".parse().unwrap();
+        async move { tokenwatch_storage::drop_event_partitions_before(&database, february).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // ...and the ingest goes on to its tally.
+    sqlx::query(
+        "INSERT INTO event_counts (tenant_id, stored) VALUES ($1, 1) \
+         ON CONFLICT (tenant_id) DO UPDATE SET stored = event_counts.stored + 1",
+    )
+    .bind(tenant(TENANT_A).as_uuid())
+    .execute(&mut *ingest)
+    .await
+    .expect("the ingest is not chosen as a deadlock's victim");
+    ingest.commit().await.unwrap();
+    let dropped = retention
+        .await
+        .unwrap()
+        .expect("retention is not chosen as a deadlock's victim");
+    assert_eq!(dropped, ["events_2018_01"]);
+    let tally: (i64, i64) =
+        sqlx::query_as("SELECT stored, retired FROM event_counts WHERE tenant_id = $1")
+            .bind(tenant(TENANT_A).as_uuid())
+            .fetch_one(database.pool())
+            .await
+            .unwrap();
+    assert_eq!(tally.1, 1, "January's one event is tallied as retired");
+    let left: Vec<String> = sqlx::query_scalar("SELECT record_id FROM events")
+        .fetch_all(database.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, ["new"]);
+}
