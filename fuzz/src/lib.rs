@@ -20,7 +20,7 @@ pub fn check_document(data: &[u8], declared: Option<SourceFormat>) {
         // with nothing in it (`[]`, `{"value": []}`) or a CSV of its header row alone.
         // Documents may be separated by any ASCII whitespace, form feeds included (JSON's own
         // whitespace lacks them); the parser skips it between documents as the splitter does.
-        let spaced: Vec<u8> = without_stray_commas(text)
+        let spaced: Vec<u8> = with_missing_commas(&without_stray_commas(text))
             .iter()
             .map(|&b| if b == b'\x0c' { b' ' } else { b })
             .collect();
@@ -79,6 +79,42 @@ fn without_stray_commas(text: &[u8]) -> Vec<u8> {
             if matches!(before, Some(b'[' | b',')) || matches!(after, Some(b']' | b',')) {
                 continue;
             }
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// `text` with a comma put between elements of an array that lack one (`[{...}{...}]`),
+/// outside strings: the splitter does not need them, so neither does the check.
+fn with_missing_commas(text: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    let mut open: Vec<u8> = Vec::new();
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            out.push(b);
+            continue;
+        }
+        if matches!(b, b'{' | b'[' | b'"') && open.last() == Some(&b'[') {
+            let before = out.iter().rev().find(|c| !c.is_ascii_whitespace());
+            if matches!(before, Some(b'}' | b']' | b'"')) {
+                out.push(b',');
+            }
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => open.push(b),
+            b'}' | b']' => {
+                open.pop();
+            }
+            _ => {}
         }
         out.push(b);
     }
