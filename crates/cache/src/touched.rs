@@ -68,12 +68,16 @@ pub async fn announce(
             .arg(touch.events)
             .ignore();
     }
-    pipe.cmd("SADD")
+    let mut connection = cache.connection();
+    pipe.query_async::<()>(&mut connection).await?;
+    // Apart from the stream's pipeline: the tenant set lives in another hash slot, and a Redis
+    // Cluster refuses a pipeline that crosses slots (every announcement failed there unless
+    // the two slots shared a node, leaving detection to its sweep).
+    redis::cmd("SADD")
         .arg(TENANTS_KEY)
         .arg(tenant.to_string())
-        .ignore();
-    let mut connection = cache.connection();
-    pipe.query_async::<()>(&mut connection).await
+        .query_async::<()>(&mut connection)
+        .await
 }
 
 /// The earliest event time an entry announces (`None` for an entry this build cannot read).
