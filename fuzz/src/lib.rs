@@ -54,24 +54,40 @@ pub fn check_document(data: &[u8], declared: Option<SourceFormat>) {
     }
 }
 
+/// Where a byte stands in JSON text read from the start: in a string or not.
+#[derive(Default)]
+struct Strings {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Whether `b` belongs to a string (its content or closing quote); an opening quote
+    /// starts one and is reported outside.
+    fn inside(&mut self, b: u8) -> bool {
+        if !self.in_string {
+            self.in_string = b == b'"';
+            return false;
+        }
+        match (self.escaped, b) {
+            (true, _) => self.escaped = false,
+            (false, b'\\') => self.escaped = true,
+            (false, b'"') => self.in_string = false,
+            _ => {}
+        }
+        true
+    }
+}
+
 /// `text` without the commas that separate nothing (after `[` or `,`, before `]` or `,`),
 /// outside strings: what the splitter skips.
 fn without_stray_commas(text: &[u8]) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
+    let mut strings = Strings::default();
     for (i, &b) in text.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
+        if strings.inside(b) {
             out.push(b);
             continue;
-        }
-        if b == b'"' {
-            in_string = true;
         }
         if b == b',' {
             let before = out.iter().rev().find(|c| !c.is_ascii_whitespace());
@@ -90,15 +106,9 @@ fn without_stray_commas(text: &[u8]) -> Vec<u8> {
 fn with_missing_commas(text: &[u8]) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::with_capacity(text.len());
     let mut open: Vec<u8> = Vec::new();
-    let (mut in_string, mut escaped) = (false, false);
+    let mut strings = Strings::default();
     for &b in text {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
+        if strings.inside(b) {
             out.push(b);
             continue;
         }
@@ -109,7 +119,6 @@ fn with_missing_commas(text: &[u8]) -> Vec<u8> {
             }
         }
         match b {
-            b'"' => in_string = true,
             b'{' | b'[' => open.push(b),
             b'}' | b']' => {
                 open.pop();
