@@ -92,7 +92,8 @@ async fn main() {
     let raw_csv = copy_csv(
         &mut connection,
         &format!(
-            "SELECT '{COPY_TENANT}'::uuid, record_id, source_format, source_name, content \
+            "SELECT '{COPY_TENANT}'::uuid, event_time, record_id, source_format, source_name, \
+                    content \
              FROM raw_records WHERE tenant_id = '{TENANT}'"
         ),
     )
@@ -111,7 +112,8 @@ async fn main() {
     let started = Instant::now();
     let mut copy = connection
         .copy_in_raw(
-            "COPY raw_records (tenant_id, record_id, source_format, source_name, content) \
+            "COPY raw_records (tenant_id, event_time, record_id, source_format, source_name, \
+                               content) \
              FROM STDIN WITH (FORMAT csv)",
         )
         .await

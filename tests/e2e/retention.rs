@@ -131,13 +131,29 @@ async fn retention_drops_a_month_and_the_pipeline_stays_complete() {
     assert_eq!((left, raw), (stored - doomed, stored - doomed));
     let quarantined = count(&server, "quarantine", &tenant, "true").await;
     assert_eq!(quarantined, 0);
-    let tally: (i64, i64) =
-        sqlx::query_as("SELECT stored, retired FROM event_counts WHERE tenant_id = $1")
-            .bind(TenantId::parse(&tenant).unwrap().as_uuid())
-            .fetch_one(server.database.pool())
-            .await
-            .unwrap();
-    assert_eq!(tally, (stored, doomed));
+    // The older month's tally moved to `retired`; the newer month's is still its own.
+    let tally: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT retired FROM event_counts WHERE tenant_id = $1), \
+                (SELECT sum(stored)::bigint FROM event_month_counts WHERE tenant_id = $1)",
+    )
+    .bind(TenantId::parse(&tenant).unwrap().as_uuid())
+    .fetch_one(server.database.pool())
+    .await
+    .unwrap();
+    assert_eq!(tally, (doomed, stored - doomed));
+    let raw_partitions: Vec<String> = sqlx::query_scalar(
+        "SELECT child.relname::text FROM pg_inherits \
+         JOIN pg_class child ON child.oid = pg_inherits.inhrelid \
+         JOIN pg_class parent ON parent.oid = pg_inherits.inhparent \
+         WHERE parent.relname = 'raw_records'",
+    )
+    .fetch_all(server.database.pool())
+    .await
+    .unwrap();
+    assert!(
+        !raw_partitions.contains(&dropped_name.replace("events_", "raw_records_")),
+        "the raw records' month went with the events': {raw_partitions:?}"
+    );
 
     // Sweeps after the drop: the pipeline counts the retired events as seen, so it neither
     // rolls back nor retracts the older month's findings.

@@ -1,5 +1,6 @@
 //! The schema: migrations, tenant-first primary keys, row-level security, event partitions.
 
+use sqlx::AssertSqlSafe;
 use tokenwatch_storage::{Database, MIGRATOR};
 use tokenwatch_test_utils::{empty_database_url, test_database};
 use tokenwatch_types::TenantId;
@@ -25,6 +26,57 @@ async fn quarantine_as_owner(database: &Database, id: &str, reason: &str) {
     .bind(tenant(id).as_uuid())
     .bind(reason)
     .execute(database.pool())
+    .await
+    .unwrap();
+}
+
+/// Stores one event the way ingest does (`insert_records.sql`): its raw record, the event, then
+/// the tenant's month tally, on `connection` (the owner's, outside row-level security).
+async fn store_event(
+    connection: &mut sqlx::PgConnection,
+    id: &str,
+    time: chrono::DateTime<chrono::Utc>,
+    record: &str,
+) {
+    store_raw_and_event(connection, id, time, record).await;
+    tally_event(connection, id, time).await;
+}
+
+async fn store_raw_and_event(
+    connection: &mut sqlx::PgConnection,
+    id: &str,
+    time: chrono::DateTime<chrono::Utc>,
+    record: &str,
+) {
+    sqlx::query(
+        "WITH raw AS ( \
+             INSERT INTO raw_records (tenant_id, event_time, record_id, source_format, content) \
+             VALUES ($1, $2, $3, 'test', '{}') \
+         ) \
+         INSERT INTO events (tenant_id, event_time, record_id, source_format, user_id, operation) \
+         VALUES ($1, $2, $3, 'test', 'alice@contoso.com', 'UserLoggedIn')",
+    )
+    .bind(tenant(id).as_uuid())
+    .bind(time)
+    .bind(record)
+    .execute(connection)
+    .await
+    .unwrap();
+}
+
+async fn tally_event(
+    connection: &mut sqlx::PgConnection,
+    id: &str,
+    time: chrono::DateTime<chrono::Utc>,
+) {
+    sqlx::query(
+        "INSERT INTO event_month_counts AS c (tenant_id, month, stored) \
+         VALUES ($1, date_trunc('month', $2 AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1) \
+         ON CONFLICT (tenant_id, month) DO UPDATE SET stored = c.stored + 1",
+    )
+    .bind(tenant(id).as_uuid())
+    .bind(time)
+    .execute(connection)
     .await
     .unwrap();
 }
@@ -61,6 +113,7 @@ async fn migrations_apply_to_an_empty_database_and_again() {
             "engine_generations",
             "engine_user_states",
             "event_counts",
+            "event_month_counts",
             "event_retention",
             "events",
             "findings",
@@ -221,49 +274,68 @@ async fn events_are_partitioned_by_month_and_confined_by_tenant() {
         ["events_2019_01", "events_2019_02", "events_2019_03"]
     );
 
+    let mut connection = database.pool().acquire().await.unwrap();
     for (id, time, record) in [
         (TENANT_A, "2019-01-20T10:00:00Z", "r1"),
         (TENANT_A, "2019-02-20T10:00:00Z", "r2"),
         (TENANT_B, "2019-03-01T10:00:00Z", "r3"),
     ] {
-        sqlx::query(
-            "INSERT INTO events (tenant_id, event_time, record_id, source_format, user_id, operation) \
-             VALUES ($1, $2::timestamptz, $3, 'test', 'alice@contoso.com', 'UserLoggedIn')",
-        )
-        .bind(tenant(id).as_uuid())
-        .bind(time)
-        .bind(record)
-        .execute(database.pool())
-        .await
-        .unwrap();
+        store_event(&mut connection, id, time.parse().unwrap(), record).await;
     }
+    drop(connection);
     let mut tx = database.tenant_tx(tenant(TENANT_B)).await.unwrap();
     let records: Vec<String> = sqlx::query_scalar("SELECT record_id FROM events")
         .fetch_all(&mut *tx)
         .await
         .unwrap();
     assert_eq!(records, ["r3"]);
+    let raw: Vec<String> = sqlx::query_scalar("SELECT record_id FROM raw_records")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(raw, ["r3"]);
     tx.commit().await.unwrap();
 
-    // Retention: a partition drop, not a delete.
+    // Retention: partition drops, not deletes.
     let before = "2019-03-01T00:00:00Z".parse().unwrap();
-    let mut dropped = tokenwatch_storage::drop_event_partitions_before(&database, before)
+    let dropped = tokenwatch_storage::drop_event_partitions_before(&database, before)
         .await
         .unwrap();
-    dropped.sort();
-    assert_eq!(dropped, ["events_2019_01", "events_2019_02"]);
-    let left: Vec<String> = sqlx::query_scalar("SELECT record_id FROM events")
-        .fetch_all(database.pool())
-        .await
-        .unwrap();
-    assert_eq!(left, ["r3"]);
-    // What was dropped is tallied per tenant, for the pipeline's completeness check.
+    let dropped: Vec<(&str, u64)> = dropped
+        .iter()
+        .map(|month| (month.partition.as_str(), month.events))
+        .collect();
+    assert_eq!(dropped, [("events_2019_01", 1), ("events_2019_02", 1)]);
+    for table in ["events", "raw_records"] {
+        let left: Vec<String> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT record_id FROM {table}")))
+                .fetch_all(database.pool())
+                .await
+                .unwrap();
+        assert_eq!(left, ["r3"], "{table}");
+    }
+    let partitions: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c \
+         WHERE c.relispartition AND c.relkind = 'r' AND c.relname ~ '_2019_' ORDER BY 1",
+    )
+    .fetch_all(database.pool())
+    .await
+    .unwrap();
+    assert_eq!(partitions, ["events_2019_03", "raw_records_2019_03"]);
+    // What was dropped moved from the month tallies to the tenant's retired count, for the
+    // pipeline's completeness check.
     let retired: Vec<(uuid::Uuid, i64)> =
         sqlx::query_as("SELECT tenant_id, retired FROM event_counts ORDER BY tenant_id")
             .fetch_all(database.pool())
             .await
             .unwrap();
     assert_eq!(retired, [(tenant(TENANT_A).as_uuid(), 2)]);
+    let months: Vec<(uuid::Uuid, i64)> =
+        sqlx::query_as("SELECT tenant_id, stored FROM event_month_counts ORDER BY tenant_id")
+            .fetch_all(database.pool())
+            .await
+            .unwrap();
+    assert_eq!(months, [(tenant(TENANT_B).as_uuid(), 1)]);
 }
 
 #[tokio::test]
@@ -357,9 +429,10 @@ async fn ingests_racing_to_a_new_month_make_its_partition_once_without_an_error(
 
 #[tokio::test]
 async fn retention_dropping_a_month_waits_for_an_ingest_instead_of_deadlocking_with_it() {
-    // An ingest stores events, then adds them to its tenant's tally (`insert_records.sql`);
-    // retention adds a dropped month to the tallies, then drops it, which needs `events` to
-    // itself. Taken in opposite orders, the two deadlocked (the hour soak's retention did).
+    // An ingest stores raw records and events, then adds them to its tenant's month tally
+    // (`insert_records.sql`); retention once tallied a month before it took `events` to itself
+    // for the drop, and the two deadlocked (the hour soak's retention did). It now takes the
+    // tables in ingest's order before the tallies, and waits (retrying past its lock timeout).
     let database = test_database().await;
     register(&database, TENANT_A).await;
     let january = "2018-01-10T00:00:00Z".parse().unwrap();
@@ -367,26 +440,13 @@ async fn retention_dropping_a_month_waits_for_an_ingest_instead_of_deadlocking_w
     tokenwatch_storage::ensure_event_partitions(&database, january, march)
         .await
         .unwrap();
-    let insert_event = "INSERT INTO events (tenant_id, event_time, record_id, source_format, \
-                        user_id, operation) \
-                        VALUES ($1, $2, $3, 'test', 'alice@contoso.com', 'UserLoggedIn')";
-    sqlx::query(insert_event)
-        .bind(tenant(TENANT_A).as_uuid())
-        .bind(january)
-        .bind("old")
-        .execute(database.pool())
-        .await
-        .unwrap();
+    let mut connection = database.pool().acquire().await.unwrap();
+    store_event(&mut connection, TENANT_A, january, "old").await;
+    drop(connection);
 
-    // The ingest has stored its event...
+    // The ingest has stored its raw record and event...
     let mut ingest = database.pool().begin().await.unwrap();
-    sqlx::query(insert_event)
-        .bind(tenant(TENANT_A).as_uuid())
-        .bind(march)
-        .bind("new")
-        .execute(&mut *ingest)
-        .await
-        .unwrap();
+    store_raw_and_event(&mut ingest, TENANT_A, march, "new").await;
     // ...when retention starts on January...
     let retention = tokio::spawn({
         let database = database.clone();
@@ -395,27 +455,25 @@ async fn retention_dropping_a_month_waits_for_an_ingest_instead_of_deadlocking_w
     });
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     // ...and the ingest goes on to its tally.
-    sqlx::query(
-        "INSERT INTO event_counts (tenant_id, stored) VALUES ($1, 1) \
-         ON CONFLICT (tenant_id) DO UPDATE SET stored = event_counts.stored + 1",
-    )
-    .bind(tenant(TENANT_A).as_uuid())
-    .execute(&mut *ingest)
-    .await
-    .expect("the ingest is not chosen as a deadlock's victim");
+    tally_event(&mut ingest, TENANT_A, march).await;
     ingest.commit().await.unwrap();
     let dropped = retention
         .await
         .unwrap()
         .expect("retention is not chosen as a deadlock's victim");
-    assert_eq!(dropped, ["events_2018_01"]);
-    let tally: (i64, i64) =
-        sqlx::query_as("SELECT stored, retired FROM event_counts WHERE tenant_id = $1")
-            .bind(tenant(TENANT_A).as_uuid())
-            .fetch_one(database.pool())
-            .await
-            .unwrap();
-    assert_eq!(tally.1, 1, "January's one event is tallied as retired");
+    assert_eq!(
+        dropped,
+        [tokenwatch_storage::DroppedMonth {
+            partition: "events_2018_01".to_owned(),
+            events: 1,
+        }]
+    );
+    let retired: i64 = sqlx::query_scalar("SELECT retired FROM event_counts WHERE tenant_id = $1")
+        .bind(tenant(TENANT_A).as_uuid())
+        .fetch_one(database.pool())
+        .await
+        .unwrap();
+    assert_eq!(retired, 1, "January's one event is tallied as retired");
     let left: Vec<String> = sqlx::query_scalar("SELECT record_id FROM events")
         .fetch_all(database.pool())
         .await

@@ -680,10 +680,9 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
                 .min();
             if let Some(frontier) = frontier {
                 let cutoff = (frontier - TimeDelta::days(i64::from(days))).and_utc();
-                let report =
-                    tokenwatch_storage::retention::retain(&server.database, cutoff, 10_000)
-                        .await
-                        .expect("retention");
+                let report = tokenwatch_storage::retention::retain(&server.database, cutoff)
+                    .await
+                    .expect("retention");
                 retired.0 += report.partitions.len();
                 retired.1 += report.raw_records;
             }

@@ -70,13 +70,18 @@ pub fn run(events: Vec<(String, NormalizedEvent)>, weights: WeightSet) -> Vec<Fi
     findings
 }
 
-/// Puts one tenant's events as ingest stores them: the first of each record id (by `order`,
-/// the position the record was read at), in (event time, record id) order.
+/// Puts one tenant's events as ingest stores them: the first of each (record id, event time)
+/// (by `order`, the position the record was read at), in (event time, record id) order.
 pub fn tenant_order(events: &mut Vec<(u64, NormalizedEvent)>) {
     events.sort_unstable_by(|(a_order, a), (b_order, b)| {
-        a.record_id.cmp(&b.record_id).then(a_order.cmp(b_order))
+        a.record_id
+            .cmp(&b.record_id)
+            .then(a.event_time.cmp(&b.event_time))
+            .then(a_order.cmp(b_order))
     });
-    events.dedup_by(|later, first| later.1.record_id == first.1.record_id);
+    events.dedup_by(|later, first| {
+        later.1.record_id == first.1.record_id && later.1.event_time == first.1.event_time
+    });
     events.sort_unstable_by(|(_, a), (_, b)| {
         a.event_time
             .cmp(&b.event_time)

@@ -7,9 +7,6 @@ use std::time::Duration;
 use chrono::Utc;
 use tokenwatch_storage::Database;
 
-/// Raw records deleted per transaction.
-const BATCH: i64 = 10_000;
-
 /// Applies retention of `keep` every `every`, the first time at once, until `stopped`.
 pub(crate) async fn run(
     database: Database,
@@ -26,7 +23,7 @@ pub(crate) async fn run(
             _ = ticks.tick() => {}
         }
         let cutoff = Utc::now() - keep;
-        match tokenwatch_storage::retention::retain_exclusively(&database, cutoff, BATCH).await {
+        match tokenwatch_storage::retention::retain_exclusively(&database, cutoff).await {
             Ok(Some(_)) => {}
             Ok(None) => tracing::debug!("retention: another replica is running it"),
             Err(error) => tracing::warn!(%error, "retention run failed; retrying next hour"),

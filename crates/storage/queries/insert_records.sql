@@ -14,10 +14,10 @@ WITH input AS (
            app_id)
 ),
 new_raw AS (
-    INSERT INTO raw_records (tenant_id, record_id, source_format, source_name, content)
-    SELECT $1, record_id, source_format, $2, content FROM input
-    ON CONFLICT (tenant_id, record_id) DO NOTHING
-    RETURNING record_id
+    INSERT INTO raw_records (tenant_id, event_time, record_id, source_format, source_name, content)
+    SELECT $1, event_time, record_id, source_format, $2, content FROM input
+    ON CONFLICT (tenant_id, event_time, record_id) DO NOTHING
+    RETURNING event_time, record_id
 ),
 new_events AS (
     INSERT INTO events (tenant_id, event_time, record_id, source_format, user_id, user_object_id,
@@ -29,13 +29,18 @@ new_events AS (
            as_org, country, hosting, user_agent, client_kind, browser,
            browser_major, os, device_id, operation, workload, result_status, app_id
     FROM input
-    WHERE record_id IN (SELECT record_id FROM new_raw)
-    RETURNING record_id
+    WHERE (event_time, record_id) IN (SELECT event_time, record_id FROM new_raw)
+    RETURNING event_time
 ),
--- The tenant's tally, in the same transaction as its events (see event_counts).
+-- The tenant's tally per month, in the same transaction as its events (event_month_counts).
+-- In month order: two ingests of one tenant lock its month rows in the same order.
 tallied AS (
-    INSERT INTO event_counts (tenant_id, stored)
-    SELECT $1, n FROM (SELECT count(*) AS n FROM new_events) AS counted WHERE n > 0
-    ON CONFLICT (tenant_id) DO UPDATE SET stored = event_counts.stored + EXCLUDED.stored
+    INSERT INTO event_month_counts AS c (tenant_id, month, stored)
+    SELECT $1, month, count(*)
+    FROM (SELECT date_trunc('month', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month
+          FROM new_events) AS months
+    GROUP BY month
+    ORDER BY month
+    ON CONFLICT (tenant_id, month) DO UPDATE SET stored = c.stored + EXCLUDED.stored
 )
-SELECT record_id FROM new_raw
+SELECT record_id, event_time FROM new_raw

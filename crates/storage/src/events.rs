@@ -107,8 +107,8 @@ pub async fn count_events_between(
     Ok(count)
 }
 
-/// A tenant's event tally (the `event_counts` row): every event ever stored, and those since
-/// dropped by retention.
+/// A tenant's event tally: every event ever stored (its `event_month_counts` rows, which ingest
+/// adds to, plus what retention retired), and those since dropped by retention (`event_counts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EventTally {
     /// Events stored, ever.
@@ -128,9 +128,11 @@ pub async fn tally_and_events_after(
     tx: &mut TenantTx,
     after: Option<&EventKey>,
 ) -> StorageResult<(EventTally, u64)> {
-    const TALLY: &str = "SELECT coalesce(max(stored), 0) AS stored, \
-                                coalesce(max(retired), 0) AS retired \
-                         FROM event_counts WHERE tenant_id = tokenwatch_current_tenant()";
+    const TALLY: &str = "SELECT (kept.n + gone.n)::bigint AS stored, gone.n AS retired \
+                         FROM (SELECT coalesce(sum(stored), 0) AS n FROM event_month_counts \
+                               WHERE tenant_id = tokenwatch_current_tenant()) AS kept, \
+                              (SELECT coalesce(max(retired), 0) AS n FROM event_counts \
+                               WHERE tenant_id = tokenwatch_current_tenant()) AS gone";
     // Two statements, not one with `$1 IS NULL OR ...`: a generic plan of that form cannot use
     // the primary key's range, and the count after a checkpoint must stay a short range scan.
     let row = match after {

@@ -1,5 +1,6 @@
 //! Writing what ingest accepted: raw records and their events in one transaction, deduplicated
-//! on (tenant, record id); rejected records into quarantine, deduplicated on their content.
+//! on (tenant, event time, record id) (a record sent again carries the same time); rejected
+//! records into quarantine, deduplicated on their content.
 
 use std::collections::HashSet;
 
@@ -38,7 +39,8 @@ pub struct RejectedRecord<'a> {
 pub enum Stored {
     /// New: its raw record and event are committed.
     New,
-    /// Its (tenant, record id) was already stored; nothing changed.
+    /// Its (tenant, event time, record id) was already stored, or its record id came earlier in
+    /// the batch; nothing changed.
     Duplicate,
 }
 
@@ -52,11 +54,11 @@ pub async fn store_batch(
     accepted: &[AcceptedRecord<'_>],
     rejected: &[RejectedRecord<'_>],
 ) -> StorageResult<Vec<Stored>> {
-    // A record id seen twice in one batch is stored once; the later copies are duplicates.
+    // A record seen twice in one batch is stored once; the later copies are duplicates.
     let mut first_seen = HashSet::with_capacity(accepted.len());
     let firsts: Vec<bool> = accepted
         .iter()
-        .map(|r| first_seen.insert(r.event.record_id.as_str()))
+        .map(|r| first_seen.insert(record_key(r)))
         .collect();
     let unique: Vec<&AcceptedRecord<'_>> = accepted
         .iter()
@@ -65,7 +67,7 @@ pub async fn store_batch(
         .collect();
 
     let mut tx = database.tenant_tx(tenant).await?;
-    let inserted: Vec<String> = if unique.is_empty() {
+    let inserted: Vec<(String, DateTime<Utc>)> = if unique.is_empty() {
         Vec::new()
     } else {
         insert_records(&mut tx, tenant, source_name, &unique).await?
@@ -75,18 +77,26 @@ pub async fn store_batch(
     }
     tx.commit().await?;
 
-    let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
+    let inserted: HashSet<(&str, DateTime<Utc>)> = inserted
+        .iter()
+        .map(|(id, time)| (id.as_str(), *time))
+        .collect();
     Ok(accepted
         .iter()
         .zip(firsts)
         .map(|(record, first)| {
-            if first && inserted.contains(record.event.record_id.as_str()) {
+            if first && inserted.contains(&record_key(record)) {
                 Stored::New
             } else {
                 Stored::Duplicate
             }
         })
         .collect())
+}
+
+/// What ingest deduplicates on within a tenant: the key of `raw_records` and `events`.
+fn record_key<'a>(record: &AcceptedRecord<'a>) -> (&'a str, DateTime<Utc>) {
+    (record.event.record_id.as_str(), record.event.event_time)
 }
 
 /// Columns of `events`, one vector each, for one `unnest`.
@@ -154,16 +164,16 @@ async fn insert_records(
     tenant: TenantId,
     source_name: &str,
     records: &[&AcceptedRecord<'_>],
-) -> StorageResult<Vec<String>> {
+) -> StorageResult<Vec<(String, DateTime<Utc>)>> {
     let mut columns = EventColumns::default();
     let mut contents: Vec<&[u8]> = Vec::with_capacity(records.len());
     for record in records {
         columns.push(record.event);
         contents.push(record.raw);
     }
-    // One statement: the raw records that were new, then their events. A record id already
-    // stored returns nothing from the first insert, so its event is not written again.
-    let inserted = sqlx::query_scalar(include_str!("../queries/insert_records.sql"))
+    // One statement: the raw records that were new, then their events. A record already stored
+    // returns nothing from the first insert, so its event is not written again.
+    let inserted = sqlx::query_as(include_str!("../queries/insert_records.sql"))
         .bind(tenant.as_uuid())
         .bind(source_name)
         .bind(&columns.record_id)

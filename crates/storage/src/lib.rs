@@ -57,7 +57,7 @@ pub mod weights;
 pub use database::{Database, OwnerTx, TenantTx};
 pub use error::{StorageError, StorageResult};
 pub use feed::{Announcement, Feed};
-pub use partitions::{drop_event_partitions_before, ensure_event_partitions};
+pub use partitions::{DroppedMonth, drop_event_partitions_before, ensure_event_partitions};
 pub use tenants::{
     Sources, Tenant, TenantPage, create_tenant, delete_tenant, get_tenant, list_tenants,
     set_sources, tenant_ids,

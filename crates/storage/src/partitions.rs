@@ -1,4 +1,7 @@
+use std::time::Duration;
+
 use chrono::{DateTime, Months, Utc};
+use sqlx::AssertSqlSafe;
 
 use crate::{Database, StorageResult};
 
@@ -37,16 +40,72 @@ pub async fn ensure_event_partitions(
     Ok(created)
 }
 
-/// Drops every `events` partition whose months end at or before `before`: retention without a
-/// row-by-row delete. Returns the partitions dropped.
+/// A month retention dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedMonth {
+    /// The `events` partition (its `raw_records` partition went with it).
+    pub partition: String,
+    /// The events it held, from the tenants' month tallies (one raw record each).
+    pub events: u64,
+}
+
+/// How long a drop waits for `raw_records` and `events` before it gives up and tries again:
+/// every ingest queues behind a drop waiting for its lock, so the wait is the pause they see.
+const DROP_LOCK_WAIT: &str = "250ms";
+/// Tries before retention reports the drop failed (it runs again the next hour).
+const DROP_ATTEMPTS: u32 = 60;
+/// Between tries, ingest has the tables.
+const DROP_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// Drops every month whose partitions end at or before `before`: its `events` and `raw_records`
+/// partitions, its tallies moved to `event_counts.retired`. Retention without a row-by-row
+/// delete, and without a count under the lock. Returns the months dropped.
 pub async fn drop_event_partitions_before(
     database: &Database,
     before: DateTime<Utc>,
-) -> StorageResult<Vec<String>> {
-    let dropped = sqlx::query_scalar("SELECT tokenwatch_drop_event_partitions($1)")
-        .bind(before)
-        .fetch_all(database.pool())
-        .await?;
-    tracing::info!(partitions = dropped.len(), "dropped event partitions");
+) -> StorageResult<Vec<DroppedMonth>> {
+    let mut attempt = 1;
+    let dropped = loop {
+        match drop_months_once(database, before).await {
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some("55P03") && attempt < DROP_ATTEMPTS =>
+            {
+                attempt += 1;
+                tokio::time::sleep(DROP_RETRY_PAUSE).await;
+            }
+            other => break other?,
+        }
+    };
+    tracing::info!(
+        partitions = dropped.len(),
+        attempts = attempt,
+        "dropped event partitions"
+    );
     Ok(dropped)
+}
+
+async fn drop_months_once(
+    database: &Database,
+    before: DateTime<Utc>,
+) -> Result<Vec<DroppedMonth>, sqlx::Error> {
+    let mut tx = database.pool().begin().await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "SET LOCAL lock_timeout = '{DROP_LOCK_WAIT}'"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT partition_name, event_count FROM tokenwatch_drop_event_partitions($1)",
+    )
+    .bind(before)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(partition, events)| DroppedMonth {
+            partition,
+            events: u64::try_from(events).unwrap_or(0),
+        })
+        .collect())
 }

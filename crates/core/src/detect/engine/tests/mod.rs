@@ -493,3 +493,22 @@ fn idle_sessions_keep_what_detection_needs_and_let_their_evidence_lists_go() {
     assert_eq!(finding.evidence.ips, vec!["45.55.1.1".to_owned()]);
     assert_eq!(finding.evidence.operations.len(), 1);
 }
+
+#[test]
+fn the_scan_keeps_what_ingest_keeps_of_a_record_sent_twice() {
+    // Ingest's key is (tenant, event time, record id): a copy with the same time is a
+    // duplicate (the first read is kept), one with another time is stored as well.
+    let first = event("alice", "s1", 0, "203.0.113.5", 7922, "US", CHROME, "first");
+    let mut copy = first.clone();
+    copy.operation = "copy".to_owned();
+    let mut later = first.clone();
+    later.event_time += Duration::seconds(1);
+    later.operation = "later".to_owned();
+    let mut events = vec![(2, copy), (0, later), (1, first)];
+    crate::detect::tenant_order(&mut events);
+    let kept: Vec<(u64, &str)> = events
+        .iter()
+        .map(|(order, event)| (*order, event.operation.as_str()))
+        .collect();
+    assert_eq!(kept, [(1, "first"), (0, "later")]);
+}

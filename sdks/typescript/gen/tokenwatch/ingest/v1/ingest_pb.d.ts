@@ -615,7 +615,7 @@ export enum RecordOutcome {
   ACCEPTED = 1,
 
   /**
-   * Already stored under the same (tenant, record id); nothing changed.
+   * Already stored under the same (tenant, event time, record id); nothing changed.
    *
    * @generated from enum value: RECORD_OUTCOME_DUPLICATE = 2;
    */
