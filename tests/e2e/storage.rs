@@ -480,3 +480,57 @@ async fn retention_dropping_a_month_waits_for_an_ingest_instead_of_deadlocking_w
         .unwrap();
     assert_eq!(left, ["new"]);
 }
+
+#[tokio::test]
+async fn making_a_month_waits_for_an_ingest_instead_of_deadlocking_with_it() {
+    // An ingest's statement takes `raw_records`, then `events`; making a month's partitions
+    // locks each parent exclusively. Made events-first, the two deadlocked (the hour soak's
+    // ingests, whose event time crosses a month every few minutes, did).
+    let database = test_database().await;
+    register(&database, TENANT_A).await;
+    let may = "2016-05-10T00:00:00Z".parse().unwrap();
+    let june: chrono::DateTime<chrono::Utc> = "2016-06-10T00:00:00Z".parse().unwrap();
+    tokenwatch_storage::ensure_event_partitions(&database, may, may)
+        .await
+        .unwrap();
+
+    // The ingest has taken `raw_records`...
+    let mut ingest = database.pool().begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO raw_records (tenant_id, event_time, record_id, source_format, content) \
+         VALUES ($1, $2, 'r1', 'test', '{}')",
+    )
+    .bind(tenant(TENANT_A).as_uuid())
+    .bind(may)
+    .execute(&mut *ingest)
+    .await
+    .unwrap();
+    // ...when another process starts making June...
+    let maker = tokio::spawn({
+        let database = database.clone();
+        async move { tokenwatch_storage::ensure_event_partitions(&database, june, june).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // ...and the ingest goes on to `events`.
+    sqlx::query(
+        "INSERT INTO events (tenant_id, event_time, record_id, source_format, user_id, operation) \
+         VALUES ($1, $2, 'r1', 'test', 'alice@contoso.com', 'UserLoggedIn')",
+    )
+    .bind(tenant(TENANT_A).as_uuid())
+    .bind(may)
+    .execute(&mut *ingest)
+    .await
+    .expect("the ingest is not chosen as a deadlock's victim");
+    ingest.commit().await.unwrap();
+    let made = maker
+        .await
+        .unwrap()
+        .expect("the maker is not chosen as a deadlock's victim");
+    assert_eq!(made, ["events_2016_06"]);
+    let raw_june: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('raw_records_2016_06')::text")
+            .fetch_one(database.pool())
+            .await
+            .unwrap();
+    assert_eq!(raw_june.as_deref(), Some("raw_records_2016_06"));
+}

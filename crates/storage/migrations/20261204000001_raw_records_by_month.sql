@@ -104,16 +104,18 @@ BEGIN
         -- Held to the end of the caller's transaction; only makers of this month wait.
         PERFORM pg_advisory_xact_lock(hashtext('tokenwatch_ensure_event_partition'),
                                       hashtext(partition_name));
+        -- Making a partition locks its parent exclusively: raw records first, then events, the
+        -- order an ingest's statement takes them in (the other order deadlocked with ingest).
         -- IF NOT EXISTS still: the lookups above may not yet see a maker's commit.
-        IF to_regclass(quote_ident(partition_name)) IS NULL THEN
-            EXECUTE format(
-                'CREATE TABLE IF NOT EXISTS %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
-                partition_name, month_start, month_start + interval '1 month');
-        END IF;
         IF to_regclass(quote_ident(raw_name)) IS NULL THEN
             EXECUTE format(
                 'CREATE TABLE IF NOT EXISTS %I PARTITION OF raw_records FOR VALUES FROM (%L) TO (%L)',
                 raw_name, month_start, month_start + interval '1 month');
+        END IF;
+        IF to_regclass(quote_ident(partition_name)) IS NULL THEN
+            EXECUTE format(
+                'CREATE TABLE IF NOT EXISTS %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+                partition_name, month_start, month_start + interval '1 month');
         END IF;
     END IF;
     RETURN partition_name;
