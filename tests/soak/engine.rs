@@ -12,6 +12,7 @@
 //! and the five-minute test in `soak/main.rs`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::error::Error as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -101,6 +102,8 @@ pub(crate) struct Report {
     pub(crate) logged: Vec<String>,
     /// What retention removed: partitions and raw records.
     pub(crate) retired: (usize, u64),
+    /// Requests sent again after the transport failed them.
+    pub(crate) resent: usize,
 }
 
 /// One part of a record's text: as is, an id renamed per epoch, or a time shifted per epoch.
@@ -554,6 +557,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
     // Senders: one per tenant, epoch after epoch, paced together to the rate.
     let acks: Arc<Mutex<Acks>> = Arc::default();
     let acknowledged = Arc::new(AtomicUsize::new(0));
+    let resent = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + config.duration;
     let per_tenant_rate = config.rate / load.len() as f64;
@@ -562,6 +566,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
         let channel = channel.clone();
         let acks = Arc::clone(&acks);
         let acknowledged = Arc::clone(&acknowledged);
+        let resent = Arc::clone(&resent);
         senders.push(tokio::spawn(async move {
             let mut client =
                 IngestServiceClient::new(channel).max_encoding_message_size(usize::MAX);
@@ -587,17 +592,25 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
                     let last = (chunk.last().unwrap().time + shift)
                         .format(TIME_FORMAT)
                         .to_string();
-                    client
-                        .ingest_batch(IngestBatchRequest {
-                            tenant_id: tenant.tenant.clone(),
-                            document: Some(Document {
-                                format: SourceFormat::Unspecified.into(),
-                                content: content.into_bytes(),
-                                source_name: format!("soak-{epoch}.json"),
-                            }),
-                        })
-                        .await
-                        .expect("ingest");
+                    let request = IngestBatchRequest {
+                        tenant_id: tenant.tenant.clone(),
+                        document: Some(Document {
+                            format: SourceFormat::Unspecified.into(),
+                            content: content.into_bytes(),
+                            source_name: format!("soak-{epoch}.json"),
+                        }),
+                    };
+                    // As a client must: the server ages its connections out (30 minutes), and a
+                    // request racing the close fails in the transport, not in the service.
+                    // Ingest deduplicates, so sending it again is safe. A status the service
+                    // answered is never retried: that is what the soak is here to catch.
+                    let mut tries = 0;
+                    while let Err(status) = client.ingest_batch(request.clone()).await {
+                        tries += 1;
+                        assert!(status.source().is_some() && tries < 5, "ingest: {status:?}");
+                        resent.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
                     acks.lock()
                         .unwrap()
                         .entry(tenant.tenant.clone())
@@ -756,6 +769,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
         connector_records,
         logged: logs.first.lock().unwrap().clone(),
         retired,
+        resent: resent.load(Ordering::Relaxed),
     }
 }
 
@@ -789,12 +803,14 @@ pub(crate) fn table(report: &Report) -> String {
     }
     out.push_str(&format!(
         "\nworkload: {} records per epoch; actions: {:?}; connectors stored {} records; \
-         retention dropped {} partitions and {} raw records\n",
+         retention dropped {} partitions and {} raw records; {} requests sent again after \
+         a transport error\n",
         report.workload_records,
         report.actions,
         report.connector_records,
         report.retired.0,
-        report.retired.1
+        report.retired.1,
+        report.resent
     ));
     for line in &report.logged {
         out.push_str(line);
