@@ -57,6 +57,20 @@ async fn send(server: &TestServer, tenant: &str, piece: &[u8]) -> IngestBatchRes
         .into_inner()
 }
 
+/// The partitions of a partitioned table.
+async fn partitions_of(server: &TestServer, parent: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT child.relname::text FROM pg_inherits \
+         JOIN pg_class child ON child.oid = pg_inherits.inhrelid \
+         JOIN pg_class parent ON parent.oid = pg_inherits.inhparent \
+         WHERE parent.relname = $1",
+    )
+    .bind(parent)
+    .fetch_all(server.database.pool())
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn retention_drops_a_month_and_the_pipeline_stays_complete() {
     // Nine simulated days across a month boundary, two to three months ago: four days in the
@@ -106,15 +120,7 @@ async fn retention_drops_a_month_and_the_pipeline_stays_complete() {
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let partitions: Vec<String> = sqlx::query_scalar(
-            "SELECT child.relname::text FROM pg_inherits \
-             JOIN pg_class child ON child.oid = pg_inherits.inhrelid \
-             JOIN pg_class parent ON parent.oid = pg_inherits.inhparent \
-             WHERE parent.relname = 'events'",
-        )
-        .fetch_all(server.database.pool())
-        .await
-        .unwrap();
+        let partitions = partitions_of(&server, "events").await;
         // The run deletes the old quarantine after the drop: wait for the whole run.
         let quarantined = count(&server, "quarantine", &tenant, "true").await;
         if !partitions.contains(&dropped_name) && quarantined == 0 {
@@ -142,15 +148,7 @@ async fn retention_drops_a_month_and_the_pipeline_stays_complete() {
     .await
     .unwrap();
     assert_eq!(tally, (doomed, stored - doomed));
-    let raw_partitions: Vec<String> = sqlx::query_scalar(
-        "SELECT child.relname::text FROM pg_inherits \
-         JOIN pg_class child ON child.oid = pg_inherits.inhrelid \
-         JOIN pg_class parent ON parent.oid = pg_inherits.inhparent \
-         WHERE parent.relname = 'raw_records'",
-    )
-    .fetch_all(server.database.pool())
-    .await
-    .unwrap();
+    let raw_partitions = partitions_of(&server, "raw_records").await;
     assert!(
         !raw_partitions.contains(&dropped_name.replace("events_", "raw_records_")),
         "the raw records' month went with the events': {raw_partitions:?}"
