@@ -39,8 +39,8 @@ pub struct RejectedRecord<'a> {
 pub enum Stored {
     /// New: its raw record and event are committed.
     New,
-    /// Its (tenant, event time, record id) was already stored, or its record id came earlier in
-    /// the batch; nothing changed.
+    /// Its (tenant, event time, record id) was already stored, or came earlier in the batch;
+    /// nothing changed.
     Duplicate,
 }
 
