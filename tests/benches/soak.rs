@@ -8,7 +8,8 @@
 //! (`SOAK_RATE` records/s, default 10000; `SOAK_SECONDS`, default 3600; `SOAK_WINDOW_SECONDS`,
 //! default 60; `SOAK_TENANTS`, default 12; `SOAK_USERS` per tenant, default 60; `SOAK_DAYS` per
 //! epoch, default 14; `SOAK_RETENTION_DAYS` of event time kept behind the load, default 0 = keep
-//! everything: an hour at 10,000 records/s writes about 61 GB without it).
+//! everything: an hour at 10,000 records/s writes about 61 GB without it; `SOAK_LOG`, a file the
+//! server's log goes to at INFO, with each slow pipeline step and its milliseconds).
 
 // Benchmarks link every dependency of the package; only some are used here.
 #![allow(unused_crate_dependencies)]

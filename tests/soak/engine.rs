@@ -350,10 +350,20 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountingLayer {
 pub(crate) fn count_logs() -> Arc<LogCounter> {
     use tracing_subscriber::layer::SubscriberExt;
     let counter = Arc::new(LogCounter::default());
-    let subscriber = tracing_subscriber::registry().with(
-        CountingLayer(Arc::clone(&counter))
-            .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
-    );
+    // `SOAK_LOG=path`: the server's log at INFO as well, to see where a slow window went.
+    let file = std::env::var_os("SOAK_LOG").map(|path| {
+        let file = std::fs::File::create(path).expect("SOAK_LOG is writable");
+        tracing_subscriber::fmt::layer()
+            .with_writer(Mutex::new(file))
+            .with_ansi(false)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            CountingLayer(Arc::clone(&counter))
+                .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
+        )
+        .with(file);
     tracing::subscriber::set_global_default(subscriber).expect("no subscriber yet");
     counter
 }
@@ -554,15 +564,18 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
         }
     };
 
-    // Senders: one per tenant, epoch after epoch, paced together to the rate.
+    // Senders: one per tenant, epoch after epoch, paced together to the rate. Every tenant
+    // sends an epoch in the same wall time (its rate in proportion to its records), so their
+    // event times advance together, as real tenants' do with the clock: retention, which cuts
+    // behind the slowest, then keeps the same days of every tenant.
     let acks: Arc<Mutex<Acks>> = Arc::default();
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let resent = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + config.duration;
-    let per_tenant_rate = config.rate / load.len() as f64;
     let mut senders = Vec::new();
     for tenant in load {
+        let per_tenant_rate = config.rate * tenant.records.len() as f64 / workload_records as f64;
         let channel = channel.clone();
         let acks = Arc::clone(&acks);
         let acknowledged = Arc::clone(&acknowledged);

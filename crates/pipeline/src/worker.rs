@@ -23,6 +23,10 @@ use crate::{PipelineError, consumer, lease};
 /// The longest pause before an idle tenant's stream is read again.
 const IDLE_BACKOFF: Duration = Duration::from_millis(200);
 
+/// A step at least this long is logged even when it changed no finding: every other tenant
+/// of this worker waited for it.
+const SLOW_STEP: Duration = Duration::from_millis(500);
+
 /// How often an announced but unknown tenant makes the worker re-read the registry.
 const REGISTRY_REFRESH: Duration = Duration::from_secs(1);
 
@@ -190,6 +194,7 @@ impl Worker {
             let id = self.id.clone();
             let lease = self.config.lease;
             let renew = || lease::renew(cache.clone(), lease_key.clone(), id.clone(), lease);
+            let stepping = Instant::now();
             let result = run_step(
                 &self.stores,
                 tenant,
@@ -211,12 +216,15 @@ impl Worker {
                     if report.events > 0 || !entries.is_empty() {
                         worked = true;
                     }
+                    let took = stepping.elapsed();
                     if report.created + report.escalated + report.retracted > 0
                         || report.rolled_back
                         || report.restored
+                        || took >= SLOW_STEP
                     {
                         tracing::info!(
-                            %tenant, events = report.events, created = report.created,
+                            %tenant, events = report.events, ms = took.as_millis() as u64,
+                            created = report.created,
                             escalated = report.escalated, retracted = report.retracted,
                             rolled_back = report.rolled_back, restored = report.restored,
                             "pipeline step"
