@@ -6,7 +6,8 @@
 //! WARN and ERROR.
 //!
 //! The load never ends: the simulated tenants' records are replayed epoch after epoch, each
-//! epoch `days` later in event time with fresh record, session and token ids, so the same
+//! epoch whole days later in event time (`days`, or one more when the simulated days' last
+//! evening runs past midnight UTC) with fresh record, session and token ids, so the same
 //! users keep working (their baselines age and forget as in life) and each epoch's planted
 //! attacks become new findings. Shared by `benches/soak.rs` (the hour at 10,000 records/s)
 //! and the five-minute test in `soak/main.rs`.
@@ -253,7 +254,7 @@ fn simulated(
 }
 
 fn load_tenants(config: &SoakConfig) -> Vec<LoadTenant> {
-    simulated(
+    let mut load: Vec<LoadTenant> = simulated(
         700,
         config.tenants,
         config.users,
@@ -272,10 +273,24 @@ fn load_tenants(config: &SoakConfig) -> Vec<LoadTenant> {
             tenant,
             records,
             users,
-            span: TimeDelta::days(config.days as i64),
+            span: TimeDelta::zero(),
         }
     })
-    .collect()
+    .collect();
+    // Whole days past the last record of any tenant: a simulated day's evening in a western
+    // time zone ends after midnight UTC, so `days` alone would start each epoch hours before the
+    // last one ended, and every epoch would arrive late (a rollback and replay each time, which
+    // a real tenant's clock never does).
+    let longest = load
+        .iter()
+        .filter_map(|t| Some(t.records.last()?.time - t.records.first()?.time))
+        .max()
+        .unwrap_or_default();
+    let span = TimeDelta::days((longest.num_days() + 1).max(config.days as i64));
+    for tenant in &mut load {
+        tenant.span = span;
+    }
+    load
 }
 
 /// Records stored for these tenants.

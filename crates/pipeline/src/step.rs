@@ -189,6 +189,9 @@ where
         let events = events_after(&mut tx, after.as_ref(), page).await?;
         tx.commit().await?;
         let Some(last) = events.last() else { break };
+        // A short page was the last: what is committed after it was announced after the
+        // entries this step acknowledges, so the next step takes it.
+        let last_page = events.len() < stores.page_events.max(1);
         let last_key = Checkpoint::from(EventKey::of(last));
 
         if !load_users(stores, tenant, &mut mem, &events).await? {
@@ -232,6 +235,9 @@ where
             tx.commit().await?;
         }
         maybe_write_generation(stores, tenant, &mut mem, false).await?;
+        if last_page {
+            break;
+        }
         renew().await?;
     }
 
