@@ -424,6 +424,24 @@ async fn redis_used(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
         .unwrap_or(0)
 }
 
+/// Checkpoints minutes apart, as a Postgres taking this rate is set up (docs/operations.md,
+/// "Sizing Postgres"): with the default 1 GB of WAL, 10,000 records/s made a checkpoint every
+/// 20 s, each followed by full-page images of every page written again, and commits stalled.
+async fn checkpoint_as_in_production(database_url: &str) {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(database_url).await.unwrap();
+    for statement in [
+        "ALTER SYSTEM SET max_wal_size = '16GB'",
+        "ALTER SYSTEM SET checkpoint_timeout = '15min'",
+        "SELECT pg_reload_conf()",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+}
+
 /// Per tenant, each sent piece's latest event time and when it was acknowledged.
 type Acks = HashMap<String, Vec<(String, Instant)>>;
 
@@ -474,6 +492,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
     // gigabytes go with them).
     let postgres = OwnPostgres::start();
     let database_url = postgres.create_database("tw_soak").await;
+    checkpoint_as_in_production(&database_url).await;
     let redis = OwnRedis::start();
     let server = TestServer::spawn_on_redis(
         &database_url,
