@@ -426,7 +426,7 @@ async fn redis_used(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
 
 /// Checkpoints minutes apart, as a Postgres taking this rate is set up (docs/operations.md,
 /// "Sizing Postgres"): with the default 1 GB of WAL, 10,000 records/s made a checkpoint every
-/// 20 s, each followed by full-page images of every page written again, and commits stalled.
+/// 20 s, each followed by full-page images of every page written again.
 async fn checkpoint_as_in_production(database_url: &str) {
     use sqlx::Connection;
     let mut connection = sqlx::PgConnection::connect(database_url).await.unwrap();
