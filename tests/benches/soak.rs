@@ -7,7 +7,7 @@
 //! `make up && source .run/env && cargo bench -p tokenwatch-e2e --bench soak`
 //! (`SOAK_RATE` records/s, default 10000; `SOAK_SECONDS`, default 3600; `SOAK_WINDOW_SECONDS`,
 //! default 60; `SOAK_TENANTS`, default 12; `SOAK_USERS` per tenant, default 60; `SOAK_DAYS` per
-//! epoch, default 14; `SOAK_WORKERS`, pipeline workers in the process, default 1;
+//! epoch, default 14; `SOAK_WORKERS`, pipeline workers in the process, default 2, one per core;
 //! `SOAK_RETENTION_DAYS` of event time kept behind the load, default 0 = keep everything: an
 //! hour at 10,000 records/s writes about 61 GB without it; `SOAK_LOG`, a file the server's log
 //! goes to at INFO, with each slow pipeline step and its milliseconds).
@@ -40,7 +40,7 @@ async fn main() {
         users: env_number("SOAK_USERS", 60) as usize,
         days: env_number("SOAK_DAYS", 14) as usize,
         connector_tenants: 2,
-        workers: env_number("SOAK_WORKERS", 1) as usize,
+        workers: env_number("SOAK_WORKERS", 2) as usize,
         progress: true,
         retention_days: match env_number("SOAK_RETENTION_DAYS", 0) {
             0 => None,

@@ -10,6 +10,7 @@
 //! networks, clients and address blocks across its sessions, and zstd takes it to about a
 //! third (BENCHMARKS.md, "Hot state").
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
@@ -117,15 +118,26 @@ pub(crate) struct HeadRef<'a> {
     pub(crate) shared: &'a TenantShared,
 }
 
+thread_local! {
+    /// One compression context per thread, reused: a new one costs more to set up (its tables
+    /// allocated and cleared) than compressing a typical user value does.
+    static COMPRESSOR: RefCell<zstd::bulk::Compressor<'static>> = RefCell::new(
+        // Creating a context fails only on an allocation failure, which aborts anyway.
+        zstd::bulk::Compressor::new(COMPRESSION_LEVEL).expect("a zstd context"),
+    );
+}
+
 /// Encodes a value with the format byte.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // Serializing plain data into a Vec cannot fail; an error here is a bug in a type.
     let plain = postcard::to_stdvec(value).expect("pipeline state serializes");
-    let mut bytes = Vec::with_capacity(1 + plain.len() / 2);
-    bytes.push(FORMAT);
-    // Compressing into a Vec fails only on an allocation failure, which aborts anyway.
-    zstd::stream::copy_encode(plain.as_slice(), &mut bytes, COMPRESSION_LEVEL)
+    // Compressing into a buffer of the bound's size cannot fail.
+    let compressed = COMPRESSOR
+        .with_borrow_mut(|compressor| compressor.compress(&plain))
         .expect("pipeline state compresses");
+    let mut bytes = Vec::with_capacity(1 + compressed.len());
+    bytes.push(FORMAT);
+    bytes.extend_from_slice(&compressed);
     bytes
 }
 

@@ -30,6 +30,11 @@ pub(crate) const PAGE_EVENTS: usize = 5_000;
 const GENERATION_EVENT_SPACING_HOURS: i64 = 1;
 /// ...or this long after the last one in wall time, if anything changed.
 const GENERATION_WALL_SPACING: std::time::Duration = std::time::Duration::from_secs(300);
+/// ...but never sooner than this after the last one in wall time. A generation bounds what a
+/// rollback replays, and that costs what processing since the generation cost: wall time. A
+/// tenant catching up (a backfill, a pipeline that fell behind) covers days of event time a
+/// minute, and a generation per event hour would write most of its users at every step.
+const GENERATION_MIN_WALL_SPACING: std::time::Duration = std::time::Duration::from_secs(30);
 /// Generations are kept this far back in event time (the Management Activity API's window):
 /// a late record older than that replays the tenant from the start.
 const GENERATION_HORIZON_DAYS: i64 = 7;
@@ -442,8 +447,9 @@ async fn restore(
     Ok(mem)
 }
 
-/// Writes a generation when the checkpoint moved an hour of event time, or when `force` (or
-/// five minutes of wall time) and something changed; then forgets generations past the horizon.
+/// Writes a generation when the checkpoint moved an hour of event time (and 30 s of wall time
+/// passed), or when `force` (or five minutes of wall time) and something changed; then forgets
+/// generations past the horizon.
 pub(crate) async fn maybe_write_generation(
     stores: &Stores,
     tenant: TenantId,
@@ -456,10 +462,12 @@ pub(crate) async fn maybe_write_generation(
     if mem.meta.dirty.is_empty() {
         return Ok(());
     }
+    let since_last = mem.last_generation_wall.elapsed();
     let event_due = mem.meta.generation_time.is_none_or(|time| {
         checkpoint.time - time >= Duration::hours(GENERATION_EVENT_SPACING_HOURS)
+            && since_last >= GENERATION_MIN_WALL_SPACING
     });
-    let wall_due = mem.last_generation_wall.elapsed() >= GENERATION_WALL_SPACING;
+    let wall_due = since_last >= GENERATION_WALL_SPACING;
     if !(event_due || wall_due || force) {
         return Ok(());
     }
