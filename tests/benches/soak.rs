@@ -9,8 +9,9 @@
 //! default 60; `SOAK_TENANTS`, default 12; `SOAK_USERS` per tenant, default 60; `SOAK_DAYS` per
 //! epoch, default 14; `SOAK_WORKERS`, pipeline workers in the process, default 2, one per core;
 //! `SOAK_RETENTION_DAYS` of event time kept behind the load, default 0 = keep everything: an
-//! hour at 10,000 records/s writes about 61 GB without it; `SOAK_LOG`, a file the server's log
-//! goes to at INFO, with each slow pipeline step and its milliseconds).
+//! hour at 10,000 records/s writes about 61 GB without it; `SOAK_SHARED_BUFFERS_MB`, its
+//! Postgres's shared buffers, default 4096, 0 = Postgres's default of 128; `SOAK_LOG`, a file
+//! the server's log goes to at INFO, with each slow pipeline step and its milliseconds).
 
 // Benchmarks link every dependency of the package; only some are used here.
 #![allow(unused_crate_dependencies)]
@@ -45,6 +46,10 @@ async fn main() {
         retention_days: match env_number("SOAK_RETENTION_DAYS", 0) {
             0 => None,
             days => Some(u32::try_from(days).unwrap_or(u32::MAX)),
+        },
+        shared_buffers_mb: match env_number("SOAK_SHARED_BUFFERS_MB", 4096) {
+            0 => None,
+            mb => Some(u32::try_from(mb).unwrap_or(u32::MAX)),
         },
     };
     println!("soak: {config:?}");

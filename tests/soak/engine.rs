@@ -64,6 +64,8 @@ pub(crate) struct SoakConfig {
     /// wall clock), so a long run's disk stays bounded. The load is moved back to end near today,
     /// so the horizon trails the connectors' live tenants.
     pub(crate) retention_days: Option<u32>,
+    /// Postgres's `shared_buffers` in MB; `None` keeps its default (128 MB).
+    pub(crate) shared_buffers_mb: Option<u32>,
     /// Print each window as it is measured.
     pub(crate) progress: bool,
 }
@@ -424,22 +426,35 @@ async fn redis_used(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
         .unwrap_or(0)
 }
 
-/// Checkpoints minutes apart, as a Postgres taking this rate is set up (docs/operations.md,
-/// "Sizing Postgres"): with the default 1 GB of WAL, 10,000 records/s made a checkpoint every
-/// 20 s, each followed by full-page images of every page written again.
-async fn checkpoint_as_in_production(database_url: &str) {
+/// Postgres set up as one taking this rate is (docs/operations.md, "Sizing Postgres"):
+/// checkpoints minutes apart (with the default 1 GB of WAL, 10,000 records/s made one every
+/// 20 s, each followed by full-page images of every page written again) and, when asked, shared
+/// buffers that hold the working set (with the default 128 MB the backends wrote 18 GB of
+/// evicted pages in nine minutes and read them back). Restarts it for the buffers to apply.
+async fn size_as_in_production(
+    postgres: &OwnPostgres,
+    database_url: &str,
+    shared_buffers_mb: Option<u32>,
+) {
     use sqlx::Connection;
     let mut connection = sqlx::PgConnection::connect(database_url).await.unwrap();
-    for statement in [
-        "ALTER SYSTEM SET max_wal_size = '16GB'",
-        "ALTER SYSTEM SET checkpoint_timeout = '15min'",
-        "SELECT pg_reload_conf()",
-    ] {
-        sqlx::query(statement)
+    let mut statements = vec![
+        "ALTER SYSTEM SET max_wal_size = '16GB'".to_owned(),
+        "ALTER SYSTEM SET checkpoint_timeout = '15min'".to_owned(),
+    ];
+    if let Some(mb) = shared_buffers_mb {
+        statements.push(format!("ALTER SYSTEM SET shared_buffers = '{mb}MB'"));
+    }
+    for statement in statements {
+        // A number formatted into the text: nothing a caller could inject.
+        sqlx::query(sqlx::AssertSqlSafe(statement))
             .execute(&mut connection)
             .await
             .unwrap();
     }
+    connection.close().await.unwrap();
+    postgres.stop();
+    postgres.start_again();
 }
 
 /// Per tenant, each sent piece's latest event time and when it was acknowledged.
@@ -492,7 +507,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
     // gigabytes go with them).
     let postgres = OwnPostgres::start();
     let database_url = postgres.create_database("tw_soak").await;
-    checkpoint_as_in_production(&database_url).await;
+    size_as_in_production(&postgres, &database_url, config.shared_buffers_mb).await;
     let redis = OwnRedis::start();
     let server = TestServer::spawn_on_redis(
         &database_url,

@@ -37,6 +37,7 @@ async fn five_minutes_of_steady_load_keep_memory_flat_and_findings_prompt() {
         workers: 1,
         progress: false,
         retention_days: None,
+        shared_buffers_mb: None,
     };
     let report = engine::run(&config, &logs).await;
     let table = engine::table(&report);
