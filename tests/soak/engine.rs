@@ -80,6 +80,8 @@ pub(crate) struct Window {
     pub(crate) p50: Duration,
     pub(crate) p99: Duration,
     pub(crate) max: Duration,
+    /// The slowest finding: its tenant and `detected_at` (to find it in `SOAK_LOG`).
+    pub(crate) slowest: Option<(String, String)>,
     /// Resident memory of this process (the server, and the load generator with its
     /// workload).
     pub(crate) process_rss: u64,
@@ -726,23 +728,27 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
             fake.publish(tenant, fresh);
         }
         let records = acknowledged.load(Ordering::Relaxed);
-        let (findings, latencies) = {
+        let (findings, latencies, slowest) = {
             let created = created.lock().unwrap();
             let acks = acks.lock().unwrap();
             let fresh = &created[timed_until..];
-            let mut latencies: Vec<Duration> = fresh
+            let mut timed: Vec<(Duration, &String, &String)> = fresh
                 .iter()
                 .filter_map(|(tenant, detected, at)| {
                     let sent = acks.get(tenant)?;
                     let i = sent.partition_point(|(last, _)| last.as_str() < detected.as_str());
                     let (_, acked) = sent.get(i)?;
-                    Some(at.saturating_duration_since(*acked))
+                    Some((at.saturating_duration_since(*acked), tenant, detected))
                 })
                 .collect();
-            latencies.sort();
+            timed.sort();
+            let slowest = timed
+                .last()
+                .map(|(_, tenant, detected)| ((*tenant).clone(), (*detected).clone()));
+            let latencies: Vec<Duration> = timed.iter().map(|(latency, _, _)| *latency).collect();
             timed_until = created.len();
             // (Findings of the connectors' tenants have no acknowledgement to time.)
-            (latencies.len(), latencies)
+            (latencies.len(), latencies, slowest)
         };
         if let Some(days) = config.retention_days {
             // Behind the slowest tenant's newest acknowledged record.
@@ -775,6 +781,7 @@ pub(crate) async fn run(config: &SoakConfig, logs: &Arc<LogCounter>) -> Report {
             p50: percentile(&latencies, 0.5),
             p99: percentile(&latencies, 0.99),
             max: latencies.last().copied().unwrap_or_default(),
+            slowest,
             process_rss: process_rss(),
             redis_used: redis_used(&mut redis_connection).await,
             postgres_pss: postgres_pss(&postgres),
@@ -874,6 +881,15 @@ pub(crate) fn table(report: &Report) -> String {
         report.retired.1,
         report.resent
     ));
+    // Where to look in `SOAK_LOG` for a window that was slow.
+    for w in &report.windows {
+        if let (true, Some((tenant, detected))) = (w.p99 >= Duration::from_secs(1), &w.slowest) {
+            out.push_str(&format!(
+                "slowest finding of the window at {:.0} s: tenant {tenant}, detected_at {detected}\n",
+                w.at.as_secs_f64()
+            ));
+        }
+    }
     for line in &report.logged {
         out.push_str(line);
         out.push('\n');
