@@ -883,7 +883,9 @@ pub(crate) fn table(report: &Report) -> String {
     ));
     // Where to look in `SOAK_LOG` for a window that was slow.
     for w in &report.windows {
-        if let (true, Some((tenant, detected))) = (w.p99 >= Duration::from_secs(1), &w.slowest) {
+        if w.p99 >= Duration::from_secs(1)
+            && let Some((tenant, detected)) = &w.slowest
+        {
             out.push_str(&format!(
                 "slowest finding of the window at {:.0} s: tenant {tenant}, detected_at {detected}\n",
                 w.at.as_secs_f64()
