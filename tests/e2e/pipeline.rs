@@ -15,6 +15,7 @@ use tokenwatch_core::detect::WeightSet;
 use tokenwatch_core::enrich::IpDb;
 use tokenwatch_core::parse::{Limits, chunk_document, parse_document};
 use tokenwatch_grpc::AuthedChannel;
+use tokenwatch_pipeline::{PipelineConfig, Worker};
 use tokenwatch_proto::Code;
 use tokenwatch_proto::common::v1::FindingStatus;
 use tokenwatch_proto::detection::v1::detection_service_client::DetectionServiceClient;
@@ -264,18 +265,8 @@ async fn a_wiped_redis_is_rebuilt_from_postgres_with_the_same_findings() {
 
     // Every key of the tenant goes: hot state, stream, consumer group, lease.
     let cache = Cache::connect(&redis_url()).await.unwrap();
-    let mut connection = cache.connection();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("tw:{{{tenant}}}:*"))
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let keys = wipe_redis_keys(&cache, &tenant).await;
     assert!(keys.len() > 3, "the tenant has hot state: {keys:?}");
-    let _: () = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut connection)
-        .await
-        .unwrap();
 
     ingest(&server, &tenant, rest).await;
     settle(&server, &tenant).await;
@@ -311,6 +302,104 @@ async fn a_killed_worker_loses_and_duplicates_nothing() {
     settle(&api, &tenant).await;
     assert_same(&online(&api, &tenant).await, &scan(&files, &tenant));
     second.stop().await;
+}
+
+#[tokio::test]
+async fn a_generation_keeps_the_users_another_worker_changed() {
+    let (tenant, files) = simulated(15, 10);
+    // The audit log alone, in (time, id) order: no record is late, so nothing rolls back to an
+    // earlier generation and replays (which would hide a generation missing users).
+    let (_, audit) = files
+        .iter()
+        .find(|(name, _)| name.starts_with("ual-"))
+        .unwrap();
+    let mut records: Vec<serde_json::Value> = serde_json::from_slice(audit).unwrap();
+    let key = |r: &serde_json::Value| (r["CreationTime"].to_string(), r["Id"].to_string());
+    records.sort_by_key(key);
+    let files = vec![("ual.json".to_owned(), serde_json::to_vec(&records).unwrap())];
+    let api = TestServer::spawn_with_options(
+        &[ServiceName::Ingest, ServiceName::Detection],
+        test_options(),
+    )
+    .await;
+    api.register(&[&tenant]).await;
+    let tenant_id = TenantId::parse(&tenant).unwrap();
+    let cache = Cache::connect(&redis_url()).await.unwrap();
+    let worker = || {
+        Worker::new(
+            api.database.clone(),
+            cache.clone(),
+            PipelineConfig {
+                page_events: 50,
+                ..PipelineConfig::default()
+            },
+        )
+    };
+    let pieces = pieces(&files);
+    let (early, late) = pieces.split_at(pieces.len() / 2);
+    // The early half's last piece in pieces of a few records.
+    let (most, last) = early.split_at(early.len() - 1);
+    let small = chunk_document(&last[0], 4 * 1024);
+    let (small_rest, final_piece) = small.split_at(small.len() - 1);
+
+    // One worker steps nearly all of the early half; its first page wrote a generation and
+    // every user it changed since is only in Redis.
+    let mut first = worker();
+    ingest(&api, &tenant, most).await;
+    ingest(&api, &tenant, small_rest).await;
+    step_until_settled(&mut first, &api, &cache, tenant_id).await;
+    // Another steps the last few records (it loads their users only), and writes a generation
+    // as it stops.
+    let mut second = worker();
+    ingest(&api, &tenant, final_piece).await;
+    step_until_settled(&mut second, &api, &cache, tenant_id).await;
+    second.run(std::future::ready(())).await;
+
+    // Redis is lost: the tenant comes back from that generation, which must hold every user.
+    wipe_redis_keys(&cache, &tenant).await;
+    let third = TestServer::spawn_on(
+        &api.database_url,
+        &[ServiceName::Baseline],
+        pipeline_options(1),
+    )
+    .await;
+    ingest(&api, &tenant, late).await;
+    settle(&api, &tenant).await;
+    assert_same(&online(&api, &tenant).await, &scan(&files, &tenant));
+    third.stop().await;
+}
+
+/// Deletes every Redis key of the tenant; returns them.
+async fn wipe_redis_keys(cache: &Cache, tenant: &str) -> Vec<String> {
+    let mut connection = cache.connection();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("tw:{{{tenant}}}:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    keys
+}
+
+/// Runs `worker`'s rounds until the tenant's stored events are all processed.
+async fn step_until_settled(
+    worker: &mut Worker,
+    server: &TestServer,
+    cache: &Cache,
+    tenant: TenantId,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !tokenwatch_pipeline::settled(&server.database, cache, tenant)
+        .await
+        .unwrap()
+    {
+        worker.round().await.unwrap();
+        assert!(Instant::now() < deadline, "the worker did not catch up");
+    }
 }
 
 #[tokio::test]

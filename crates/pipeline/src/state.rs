@@ -20,7 +20,7 @@ use tokenwatch_core::detect::{TenantShared, UserState};
 use tokenwatch_storage::events::EventKey;
 
 /// Bumped whenever an encoded type changes shape.
-const FORMAT: u8 = 3;
+const FORMAT: u8 = 4;
 
 /// zstd's default level: a third of the size at tens of microseconds per user value.
 const COMPRESSION_LEVEL: i32 = 3;
@@ -70,6 +70,9 @@ pub(crate) struct HeadMeta {
     pub(crate) generation: i64,
     /// Its checkpoint time.
     pub(crate) generation_time: Option<DateTime<Utc>>,
+    /// When it was written (wall clock). Generations are spaced in wall time per tenant, and a
+    /// tenant moves between workers, so the clock travels with its state.
+    pub(crate) generation_written: Option<DateTime<Utc>>,
     /// Step ends with the events processed up to them, oldest first: how many events of a
     /// late-arriving range the engine has already seen.
     pub(crate) steps: VecDeque<(Checkpoint, u64)>,

@@ -51,7 +51,6 @@ pub(crate) struct TenantMemory {
     complete: bool,
     /// Users to write back to Redis.
     unsaved: HashSet<String>,
-    last_generation_wall: std::time::Instant,
 }
 
 impl TenantMemory {
@@ -68,7 +67,6 @@ impl TenantMemory {
             loaded: HashSet::new(),
             complete: false,
             unsaved: HashSet::new(),
-            last_generation_wall: std::time::Instant::now(),
         }
     }
 }
@@ -218,8 +216,12 @@ where
                 let id = FindingId::of_session(&tenant_text, &finding.user, &finding.session_id);
                 changed.insert(id, (finding.clone(), true));
             }
+            // Two sets: a generation between pages empties `dirty` but not `unsaved`, and a
+            // user changed again after it must be in the next generation.
             if !mem.unsaved.contains(&event.user_id) {
                 mem.unsaved.insert(event.user_id.clone());
+            }
+            if !mem.meta.dirty.contains(&event.user_id) {
                 mem.meta.dirty.insert(event.user_id.clone());
             }
         }
@@ -239,7 +241,14 @@ where
             }
             tx.commit().await?;
         }
-        maybe_write_generation(stores, tenant, &mut mem, false).await?;
+        if !maybe_write_generation(stores, tenant, &mut mem, false).await? {
+            tracing::warn!(%tenant, "a changed user's hot state is missing: restoring from postgres");
+            report.restored = true;
+            mem = restore(stores, tenant, trigger.epoch, mem.version, None).await?;
+            replay_after = Some(DateTime::<Utc>::UNIX_EPOCH);
+            emitted.clear();
+            continue;
+        }
         if last_page {
             break;
         }
@@ -449,27 +458,41 @@ async fn restore(
 
 /// Writes a generation when the checkpoint moved an hour of event time (and 30 s of wall time
 /// passed), or when `force` (or five minutes of wall time) and something changed; then forgets
-/// generations past the horizon.
+/// generations past the horizon. False when a changed user's hot state is missing from Redis
+/// (none is written: the tenant needs restoring).
 pub(crate) async fn maybe_write_generation(
     stores: &Stores,
     tenant: TenantId,
     mem: &mut TenantMemory,
     force: bool,
-) -> Result<(), PipelineError> {
+) -> Result<bool, PipelineError> {
     let Some(checkpoint) = mem.meta.checkpoint.clone() else {
-        return Ok(());
+        return Ok(true);
     };
     if mem.meta.dirty.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
-    let since_last = mem.last_generation_wall.elapsed();
+    let now = Utc::now();
+    // A clock that went back reads as "just written": the next one waits, none is lost.
+    let since_last = mem
+        .meta
+        .generation_written
+        .map_or(std::time::Duration::MAX, |written| {
+            (now - written).to_std().unwrap_or_default()
+        });
     let event_due = mem.meta.generation_time.is_none_or(|time| {
         checkpoint.time - time >= Duration::hours(GENERATION_EVENT_SPACING_HOURS)
             && since_last >= GENERATION_MIN_WALL_SPACING
     });
     let wall_due = since_last >= GENERATION_WALL_SPACING;
     if !(event_due || wall_due || force) {
-        return Ok(());
+        return Ok(true);
+    }
+    // A user changed since the last generation but not by this worker is only in Redis (its
+    // value there is its state at the checkpoint: a user this step touched is loaded). Leaving
+    // it out would restore its older state after a rollback.
+    if !load_dirty_users(stores, tenant, mem).await? {
+        return Ok(false);
     }
     let users: Vec<(String, Vec<u8>)> = mem
         .meta
@@ -487,6 +510,7 @@ pub(crate) async fn maybe_write_generation(
     meta.dirty.clear();
     meta.generation = number;
     meta.generation_time = Some(checkpoint.time);
+    meta.generation_written = Some(now);
     let generation = Generation {
         generation: number,
         checkpoint: (&checkpoint).into(),
@@ -503,8 +527,53 @@ pub(crate) async fn maybe_write_generation(
     }
     tx.commit().await?;
     mem.meta = meta;
-    mem.last_generation_wall = std::time::Instant::now();
     metrics::counter!("pipeline_generations_total").increment(1);
+    Ok(true)
+}
+
+/// Loads the changed users this memory does not hold from Redis; false when one is missing.
+async fn load_dirty_users(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &mut TenantMemory,
+) -> Result<bool, PipelineError> {
+    if mem.complete {
+        return Ok(true);
+    }
+    let wanted: Vec<&str> = mem
+        .meta
+        .dirty
+        .iter()
+        .map(String::as_str)
+        .filter(|user| !mem.loaded.contains(*user))
+        .collect();
+    let states = hot::load_users(&stores.cache, tenant, &wanted).await?;
+    let mut loaded = Vec::with_capacity(wanted.len());
+    for (user, state) in wanted.into_iter().zip(states) {
+        match state {
+            Some(state) => loaded.push((user.to_owned(), state)),
+            None => return Ok(false),
+        }
+    }
+    for (user, state) in loaded {
+        mem.loaded.insert(user.clone());
+        mem.engine.insert_user(user, state);
+    }
+    Ok(true)
+}
+
+/// At a worker's shutdown: a generation of what its memory of `tenant` holds, if that memory
+/// is still the tenant's newest state (no other worker has stepped it since) and the lease
+/// is the caller's.
+pub(crate) async fn write_final_generation(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &mut TenantMemory,
+) -> Result<(), PipelineError> {
+    if hot::version(&stores.cache, tenant).await? != mem.version {
+        return Ok(());
+    }
+    maybe_write_generation(stores, tenant, mem, true).await?;
     Ok(())
 }
 

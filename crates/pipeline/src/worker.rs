@@ -7,6 +7,10 @@
 //! crashed worker left pending (XAUTOCLAIM) and acknowledges entries only after the step has
 //! committed, so a crash loses nothing and a replay duplicates nothing (findings are upserts).
 //! A periodic sweep also steps every tenant, so records whose announcement was lost are found.
+//!
+//! A lease is held for one step, not between steps: a worker that falls behind must not keep
+//! tenants from an idle one. Each worker visits the tenants it holds in memory first, so a
+//! tenant usually stays where its state already is, and moves when its worker is busy.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -17,7 +21,7 @@ use tokenwatch_error::CauseChain;
 use tokenwatch_storage::Database;
 use tokenwatch_types::TenantId;
 
-use crate::step::{Stores, TenantMemory, Trigger, maybe_write_generation, run_step};
+use crate::step::{Stores, TenantMemory, Trigger, run_step, write_final_generation};
 use crate::{PipelineError, consumer, lease};
 
 /// The longest pause before an idle tenant's stream is read again.
@@ -139,16 +143,26 @@ impl Worker {
     }
 
     async fn stop(&mut self) {
-        for (tenant, (mut memory, _)) in std::mem::take(&mut self.memory) {
-            if self.leased.contains(&tenant)
-                && let Err(error) =
-                    maybe_write_generation(&self.stores, tenant, &mut memory, true).await
-            {
-                tracing::warn!(%tenant, %error, "could not write a generation at shutdown");
-            }
-        }
+        // A step cut short by the shutdown still holds its lease; its memory is not put back.
         for tenant in std::mem::take(&mut self.leased) {
             let _ = self.release(tenant).await;
+        }
+        for (tenant, (mut memory, _)) in std::mem::take(&mut self.memory) {
+            match self.acquire(tenant).await {
+                Ok(true) => {
+                    if let Err(error) =
+                        write_final_generation(&self.stores, tenant, &mut memory).await
+                    {
+                        tracing::warn!(%tenant, %error, "could not write a generation at shutdown");
+                    }
+                    let _ = self.release(tenant).await;
+                }
+                // Another worker is stepping it: its state is that worker's to keep.
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%tenant, %error, "could not write a generation at shutdown");
+                }
+            }
         }
         tracing::info!(worker = %self.id, "pipeline worker stopped");
     }
@@ -223,7 +237,8 @@ impl Worker {
                         || took >= SLOW_STEP
                     {
                         tracing::info!(
-                            %tenant, events = report.events, ms = took.as_millis() as u64,
+                            worker = %self.id, %tenant, events = report.events,
+                            ms = took.as_millis() as u64,
                             created = report.created,
                             escalated = report.escalated, retracted = report.retracted,
                             rolled_back = report.rolled_back, restored = report.restored,
@@ -233,6 +248,7 @@ impl Worker {
                     if let Some(memory) = memory {
                         self.remember(tenant, memory);
                     }
+                    self.release(tenant).await?;
                 }
                 Err(error) => {
                     // Nothing acknowledged: the entries stay pending and are read again.
@@ -278,7 +294,8 @@ impl Worker {
         }
         let announced: HashSet<TenantId> = announced.into_iter().collect();
         let mut tenants: Vec<TenantId> = self.registry.keys().copied().collect();
-        tenants.sort();
+        // Those in this worker's memory first: stepped here, they need no loading.
+        tenants.sort_by_key(|tenant| (!self.memory.contains_key(tenant), *tenant));
         Ok(tenants
             .into_iter()
             .filter(|tenant| {
