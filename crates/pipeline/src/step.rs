@@ -381,22 +381,55 @@ async fn load_users(
     if mem.complete {
         return Ok(true);
     }
-    let mut wanted: Vec<&str> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
-    for event in events {
-        let user = event.user_id.as_str();
-        if !mem.loaded.contains(user) && seen.insert(user) {
-            wanted.push(user);
-        }
+    let wanted: Vec<String> = events
+        .iter()
+        .map(|event| event.user_id.as_str())
+        .filter(|user| !mem.loaded.contains(*user) && seen.insert(user))
+        .map(str::to_owned)
+        .collect();
+    load_from_redis(stores, tenant, mem, wanted).await
+}
+
+/// Loads the users changed since the newest generation that memory does not hold: a user
+/// another worker changed is only in Redis (its value there is its state at the checkpoint,
+/// since a user this step touched is loaded), and a generation without it would restore its
+/// older state. False when one has no hot state.
+async fn load_dirty_users(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &mut TenantMemory,
+) -> Result<bool, PipelineError> {
+    if mem.complete {
+        return Ok(true);
     }
-    let states = hot::load_users(&stores.cache, tenant, &wanted).await?;
+    let wanted: Vec<String> = mem
+        .meta
+        .dirty
+        .iter()
+        .filter(|user| !mem.loaded.contains(*user))
+        .cloned()
+        .collect();
+    load_from_redis(stores, tenant, mem, wanted).await
+}
+
+/// Reads `wanted` (users not in memory) from Redis into memory; false when a user the tenant
+/// knows has no hot state (a user it does not know is new).
+async fn load_from_redis(
+    stores: &Stores,
+    tenant: TenantId,
+    mem: &mut TenantMemory,
+    wanted: Vec<String>,
+) -> Result<bool, PipelineError> {
+    let names: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let states = hot::load_users(&stores.cache, tenant, &names).await?;
     for (user, state) in wanted.into_iter().zip(states) {
         match state {
-            Some(state) => mem.engine.insert_user(user.to_owned(), state),
-            None if mem.engine.shared().profile.knows(user) => return Ok(false),
+            Some(state) => mem.engine.insert_user(user.clone(), state),
+            None if mem.engine.shared().profile.knows(&user) => return Ok(false),
             None => {}
         }
-        mem.loaded.insert(user.to_owned());
+        mem.loaded.insert(user);
     }
     Ok(true)
 }
@@ -488,9 +521,6 @@ pub(crate) async fn maybe_write_generation(
     if !(event_due || wall_due || force) {
         return Ok(true);
     }
-    // A user changed since the last generation but not by this worker is only in Redis (its
-    // value there is its state at the checkpoint: a user this step touched is loaded). Leaving
-    // it out would restore its older state after a rollback.
     if !load_dirty_users(stores, tenant, mem).await? {
         return Ok(false);
     }
@@ -531,40 +561,9 @@ pub(crate) async fn maybe_write_generation(
     Ok(true)
 }
 
-/// Loads the changed users this memory does not hold from Redis; false when one is missing.
-async fn load_dirty_users(
-    stores: &Stores,
-    tenant: TenantId,
-    mem: &mut TenantMemory,
-) -> Result<bool, PipelineError> {
-    if mem.complete {
-        return Ok(true);
-    }
-    let wanted: Vec<&str> = mem
-        .meta
-        .dirty
-        .iter()
-        .map(String::as_str)
-        .filter(|user| !mem.loaded.contains(*user))
-        .collect();
-    let states = hot::load_users(&stores.cache, tenant, &wanted).await?;
-    let mut loaded = Vec::with_capacity(wanted.len());
-    for (user, state) in wanted.into_iter().zip(states) {
-        match state {
-            Some(state) => loaded.push((user.to_owned(), state)),
-            None => return Ok(false),
-        }
-    }
-    for (user, state) in loaded {
-        mem.loaded.insert(user.clone());
-        mem.engine.insert_user(user, state);
-    }
-    Ok(true)
-}
-
-/// At a worker's shutdown: a generation of what its memory of `tenant` holds, if that memory
-/// is still the tenant's newest state (no other worker has stepped it since) and the lease
-/// is the caller's.
+/// At a worker's shutdown, the caller holding the lease: a generation of what its memory of
+/// `tenant` holds, if that memory is still the tenant's newest state (no other worker has
+/// stepped it since).
 pub(crate) async fn write_final_generation(
     stores: &Stores,
     tenant: TenantId,
